@@ -1,0 +1,135 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class PolicyVersion(models.Model):
+    """One version of the data-collection policy; the receiver enforces the published one."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        SUPERSEDED = "superseded", "Superseded"
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    approved_on = models.DateField(
+        null=True, blank=True, help_text="The date the policy was approved (for v1, by the LF)."
+    )
+    approval_reference = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True, help_text="What changed and why.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="published"),
+                name="ingest_one_published_policy",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Policy v{self.number} ({self.get_status_display().lower()})"
+
+
+class PolicyElement(models.Model):
+    """One data element of a policy version, with the review's three answers."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    policy_version = models.ForeignKey(
+        PolicyVersion, on_delete=models.CASCADE, related_name="elements"
+    )
+    key = models.CharField(max_length=64, help_text="The element's name in the review.")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    personal_info = models.BooleanField(
+        null=True, help_text="Could it be personal information? Empty: not assessed."
+    )
+    tracking_identifier = models.BooleanField(
+        null=True, help_text="Could it be tracking or a unique identifier?"
+    )
+    sensitive_data = models.BooleanField(
+        null=True, help_text="Could it be end-user, sensitive or business data?"
+    )
+    note = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["policy_version", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy_version", "key"], name="ingest_policy_element_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.decision})"
+
+
+class Report(models.Model):
+    """One installation's report for one UTC day, in the approved coarse form.
+
+    A later report on the same day replaces the earlier one; ``revision`` counts
+    how many were received, which also bounds them per installation and day.
+    """
+
+    platform_id = models.CharField(max_length=64)
+    report_date = models.DateField()
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    release = models.CharField(max_length=64, null=True, blank=True)
+    git_commit = models.CharField(max_length=64, null=True, blank=True)
+    install_date = models.DateField(null=True, blank=True)
+    cluster_count_bucket = models.CharField(max_length=8, null=True, blank=True)
+    app_count_bucket = models.CharField(max_length=8, null=True, blank=True)
+    addons = models.JSONField(null=True, blank=True)
+    component_definitions = models.JSONField(null=True, blank=True)
+    trait_definitions = models.JSONField(null=True, blank=True)
+    workflow_step_definitions = models.JSONField(null=True, blank=True)
+    policy_definitions = models.JSONField(null=True, blank=True)
+    browser_family = models.CharField(max_length=16, null=True, blank=True)
+    browser_major_version = models.PositiveIntegerField(null=True, blank=True)
+    screen_width = models.PositiveIntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform_id", "report_date"], name="ingest_one_report_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["report_date", "id"], name="ingest_report_date_id")]
+
+    def __str__(self) -> str:
+        return f"{self.platform_id} {self.report_date}"
+
+
+class DiscardedFieldCount(models.Model):
+    """How often a field the policy does not list was sent and discarded, per day.
+
+    Only field *names* are kept. Counts are spread over a few shards so that
+    concurrent reports do not queue on one row lock; readers sum the shards.
+    """
+
+    report_date = models.DateField()
+    field_name = models.CharField(max_length=120)
+    shard = models.PositiveSmallIntegerField(default=0)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report_date", "field_name", "shard"], name="ingest_discarded_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_date} {self.field_name}: {self.count}"

@@ -1,0 +1,282 @@
+"""Turn a VelaUX report body into the approved coarse form, or say exactly why not.
+
+VelaUX's payload is fixed by code already deployed in many browsers, quirks
+included (see the README's "What VelaUX sends"). Parsing is strict about types
+and sizes, lenient about the client's known quirks, and keeps only what the
+published policy approves. Values of discarded fields are never kept: only the
+names, so maintainers can see client drift.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from ingest.catalogue import CATALOGUE, DEFINITION_KINDS
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_ENTRIES = 50
+MAX_NAME_LENGTH = 100
+
+PLATFORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@-]*")
+VERSION_PART = re.compile(r"[A-Za-z0-9._+-]{0,64}")
+RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+)
+BROWSER = re.compile(r"([a-z]+)/?(\d{1,6})?(?:[.\d]*)")
+
+CLUSTER_BUCKETS = frozenset(
+    # current releases, older releases, and the oldest ones that used the app buckets
+    ["<3", "<10", "<50", "<100", "<150", "<200", "<300", "<500", ">=500", ">=50"]
+    + ["<2000", "<5000", "<10000", ">=10000"]
+)
+APP_BUCKETS = frozenset(["<10", "<50", "<100", "<500", "<2000", "<5000", "<10000", ">=10000"])
+ADDON_STATUSES = frozenset(["enabled", "enabling", "disabling"])
+BROWSER_FAMILIES = frozenset(["chrome", "firefox", "safari", "ie", "edge", "opera"])
+OTHER_BROWSER = "other"
+BROWSER_INFO_FIELDS = ("nameAndVersion", "screenWidth")
+
+
+class ReportRejected(Exception):
+    """The body cannot be accepted; carries the HTTP status and a message naming the field."""
+
+    def __init__(self, status: int, code: str, message: str, field_name: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field_name = field_name
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.field_name:
+            body["field"] = self.field_name
+        return body
+
+
+def invalid(field_name: str, message: str) -> ReportRejected:
+    return ReportRejected(400, "invalid_field", f"{field_name}: {message}", field_name)
+
+
+@dataclass
+class ParsedReport:
+    platform_id: str
+    columns: dict[str, Any] = field(default_factory=dict)
+    discarded_fields: list[str] = field(default_factory=list)
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ReportRejected(400, "malformed_json", f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ReportRejected(400, "not_an_object", "The body must be a JSON object.")
+    return document
+
+
+def parse_report(document: dict[str, Any], approved: frozenset[str]) -> ParsedReport:
+    """Validate and keep the approved elements; anything else is discarded unread."""
+    check_size("(body)", document)
+    platform_id = parse_platform_id(document.get("platformID"))
+    columns: dict[str, Any] = {}
+    for key, parse in ELEMENT_PARSERS.items():
+        if key in approved:
+            columns.update(parse(document))
+    return ParsedReport(platform_id, columns, discarded_names(document, approved))
+
+
+def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[str]:
+    kept = {name for key in approved for name in CATALOGUE[key].client_fields}
+    kept.add("platformID")
+    names = [name for name in document if name != "browserInfo" and name not in kept]
+    browser_info = document.get("browserInfo")
+    if isinstance(browser_info, dict):
+        names += [
+            f"browserInfo.{name}" for name in browser_info if f"browserInfo.{name}" not in kept
+        ]
+    return sorted(names)
+
+
+# --- size and type guards -----------------------------------------------------------
+
+
+def check_size(field_name: str, value: dict | list) -> None:
+    if len(value) > MAX_ENTRIES:
+        raise invalid(field_name, f"has {len(value)} entries; at most {MAX_ENTRIES} are accepted")
+    if isinstance(value, dict):
+        for name in value:
+            check_name_length(field_name, name)
+
+
+def check_name_length(field_name: str, name: str) -> None:
+    if len(name) > MAX_NAME_LENGTH:
+        raise invalid(field_name, f"a name is {len(name)} characters; at most {MAX_NAME_LENGTH}")
+
+
+def expect(field_name: str, value: Any, kind: type, kind_name: str) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise invalid(field_name, f"expected {kind_name}, got {json_type(value)}")
+    return value
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
+        type(value), "object"
+    )
+
+
+def check_name(field_name: str, name: Any) -> str:
+    expect(field_name, name, str, "a string")
+    check_name_length(field_name, name)
+    if not NAME.fullmatch(name):
+        raise invalid(field_name, f"{name!r} is not a valid name")
+    return name
+
+
+# --- one parser per element -----------------------------------------------------------
+
+
+def parse_platform_id(value: Any) -> str:
+    if value is None:
+        raise ReportRejected(400, "missing_field", "platformID: required", "platformID")
+    expect("platformID", value, str, "a string")
+    if not PLATFORM_ID.fullmatch(value):
+        raise invalid("platformID", "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
+    return value
+
+
+def parse_version(document: dict[str, Any]) -> dict[str, Any]:
+    """Split VelaUX's 'v1.9.4NaNgit-1a2b3c4' (or a fixed client's 'v1.9.4/git-...')."""
+    value = document.get("version")
+    if value is None:
+        return {"release": None, "git_commit": None}
+    expect("version", value, str, "a string")
+    release, separator, git_commit = value.partition("/")
+    if not separator:
+        release, _, git_commit = value.partition("NaN")
+    for part in (release, git_commit):
+        if not VERSION_PART.fullmatch(part):
+            raise invalid("version", "must be '<release>/<git commit>' of letters, digits, '.-+_'")
+    return {"release": release or None, "git_commit": git_commit or None}
+
+
+def parse_install_time(document: dict[str, Any]) -> dict[str, Any]:
+    value = document.get("installTime")
+    if value is None or value == "":
+        return {"install_date": None}
+    expect("installTime", value, str, "an RFC 3339 timestamp string")
+    return {"install_date": utc_date(value)}
+
+
+def utc_date(value: str) -> date:
+    match = RFC3339.fullmatch(value)
+    if not match:
+        raise invalid("installTime", "is not an RFC 3339 timestamp with a UTC offset")
+    fraction = (match.group(7) or "")[:7]  # Python keeps microseconds; nanoseconds are cut
+    offset = match.group(8).upper().replace("Z", "+00:00")
+    text = f"{value[:19].replace('t', 'T').replace(' ', 'T')}{fraction}{offset}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise invalid("installTime", f"is not a real date and time ({exc})") from exc
+    return moment.astimezone(timezone.utc).date()
+
+
+def bucket_parser(field_name: str, column: str, labels: frozenset[str]):
+    ordered = ", ".join(sorted(labels))
+
+    def parse(document: dict[str, Any]) -> dict[str, Any]:
+        value = document.get(field_name)
+        if value is None or value == "":
+            return {column: None}
+        expect(field_name, value, str, "a bucket label string")
+        if value not in labels:
+            raise invalid(field_name, f"unknown bucket label {value!r}; expected one of {ordered}")
+        return {column: value}
+
+    return parse
+
+
+def parse_addons(document: dict[str, Any]) -> dict[str, Any]:
+    value = document.get("enableAddonList")
+    if value is None:
+        return {"addons": {}}
+    expect("enableAddonList", value, dict, "an object of addon name to status")
+    check_size("enableAddonList", value)
+    addons = {}
+    for name, status in value.items():
+        check_name("enableAddonList", name)
+        if status not in ADDON_STATUSES:
+            raise invalid(
+                "enableAddonList",
+                f"status of {name!r} must be one of {', '.join(sorted(ADDON_STATUSES))}",
+            )
+        addons[name] = status
+    return {"addons": addons}
+
+
+def parse_definitions(document: dict[str, Any]) -> dict[str, Any]:
+    columns = {}
+    for field_name, column in DEFINITION_KINDS.items():
+        value = document.get(field_name)
+        if value is None:
+            columns[column] = []
+            continue
+        expect(field_name, value, list, "an array of definition names")
+        check_size(field_name, value)
+        columns[column] = [check_name(field_name, name) for name in value]
+    return columns
+
+
+def parse_browser_info(document: dict[str, Any]) -> dict[str, Any]:
+    value = document.get("browserInfo")
+    empty = {"browser_family": None, "browser_major_version": None, "screen_width": None}
+    if value is None:
+        return empty
+    expect("browserInfo", value, dict, "an object")
+    check_size("browserInfo", value)
+    family, major = parse_name_and_version(value.get("nameAndVersion"))
+    return {
+        "browser_family": family,
+        "browser_major_version": major,
+        "screen_width": parse_screen_width(value.get("screenWidth")),
+    }
+
+
+def parse_name_and_version(value: Any) -> tuple[str | None, int | None]:
+    """'chrome124.0.0.0' -> ('chrome', 124); Safari keeps a slash: 'safari/605.1.15'."""
+    if value is None or value == "":
+        return None, None
+    expect("browserInfo.nameAndVersion", value, str, "a string")
+    check_name_length("browserInfo.nameAndVersion", value)
+    match = BROWSER.fullmatch(value.strip().lower())
+    if not match:
+        return OTHER_BROWSER, None
+    family = match.group(1) if match.group(1) in BROWSER_FAMILIES else OTHER_BROWSER
+    major = int(match.group(2)) if match.group(2) else None
+    return family, major
+
+
+def parse_screen_width(value: Any) -> int | None:
+    if value is None:
+        return None
+    expect("browserInfo.screenWidth", value, int, "an integer number of pixels")
+    if not 0 < value <= 100_000:
+        raise invalid("browserInfo.screenWidth", "must be between 1 and 100000 pixels")
+    return value
+
+
+ELEMENT_PARSERS = {
+    "version": parse_version,
+    "installTime": parse_install_time,
+    "clusterCount": bucket_parser("clusterCount", "cluster_count_bucket", CLUSTER_BUCKETS),
+    "appCount": bucket_parser("appCount", "app_count_bucket", APP_BUCKETS),
+    "enableAddonList": parse_addons,
+    "xDefinitionTopList": parse_definitions,
+    "browserInfo": parse_browser_info,
+}

@@ -1,0 +1,114 @@
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Sum
+
+from ingest.catalogue import CATALOGUE
+from ingest.models import DiscardedFieldCount, PolicyElement, PolicyVersion, Report
+
+
+@dataclass(frozen=True)
+class EnforcedPolicy:
+    """The slice of the published policy the receiver needs on every request."""
+
+    version_id: int
+    number: int
+    approved: frozenset[str]
+
+
+_cache: dict[str, Any] = {"loaded_at": 0.0, "policy": None}
+
+
+def policy_get_enforced() -> EnforcedPolicy | None:
+    """The published policy, cached per process for INGEST_POLICY_CACHE_SECONDS.
+
+    Publishing clears the cache of the process that published; other processes
+    pick the new version up within the cache period. Each report records the
+    version that governed it.
+    """
+    now = time.monotonic()
+    if _cache["policy"] is None or now - _cache["loaded_at"] > settings.INGEST_POLICY_CACHE_SECONDS:
+        _cache["policy"] = _load_enforced_policy()
+        _cache["loaded_at"] = now
+    return _cache["policy"]
+
+
+def policy_cache_clear() -> None:
+    _cache["policy"] = None
+
+
+def _load_enforced_policy() -> EnforcedPolicy | None:
+    version = policy_get_published()
+    if version is None:
+        return None
+    approved = version.elements.filter(decision=PolicyElement.Decision.APPROVED)
+    keys = frozenset(approved.values_list("key", flat=True))
+    return EnforcedPolicy(version.pk, version.number, keys)
+
+
+def policy_get_published() -> PolicyVersion | None:
+    return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).first()
+
+
+def element_document(element: PolicyElement) -> dict[str, Any]:
+    spec = CATALOGUE.get(element.key)
+    document = {
+        "name": element.key,
+        "decision": element.decision,
+        "could_be_personal_info": element.personal_info,
+        "could_be_tracking_or_unique_identifier": element.tracking_identifier,
+        "could_be_end_user_sensitive_or_business_data": element.sensitive_data,
+        "note": element.note,
+    }
+    if element.decision == PolicyElement.Decision.APPROVED:
+        document["client_fields"] = list(spec.client_fields) if spec else []
+        document["stored_as"] = spec.stored_as if spec else ""
+        if spec and not spec.client_fields:
+            document["set_by"] = "receiver"
+    else:
+        document["reason"] = element.rejection_reason
+    return document
+
+
+def policy_document(version: PolicyVersion) -> dict[str, Any]:
+    """The public description of a policy version, as /api/v1/policy returns it."""
+    elements = list(version.elements.all())
+    approved = [e for e in elements if e.decision == PolicyElement.Decision.APPROVED]
+    rejected = [e for e in elements if e.decision == PolicyElement.Decision.REJECTED]
+    host = settings.TELEMETRY_ENDPOINT_HOST
+    return {
+        "version": version.number,
+        "status": version.status,
+        "approved_on": version.approved_on.isoformat() if version.approved_on else None,
+        "approval_reference": version.approval_reference,
+        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "elements": [element_document(e) for e in approved],
+        "rejected_elements": [element_document(e) for e in rejected],
+        "endpoints": [
+            {"method": "POST", "url": f"https://{host}/collecting", "client": "VelaUX"},
+            {"method": "POST", "url": f"https://{host}/api/v1/reports", "client": "any"},
+            {"method": "DELETE", "url": f"https://{host}/api/v1/installations/<platformID>",
+             "purpose": "opt out and erase an installation's reports"},
+        ],
+        "sending_frequency": "At most one report a day per browser; the receiver keeps one "
+        "report per installation per UTC day, the latest replacing earlier ones.",
+        "retention_days": settings.REPORT_RETENTION_DAYS,
+        "never_collected": ["clientIP", "region", "browserInfo.language",
+                            "browserInfo.screenHeight"],
+    }
+
+
+def discarded_fields_by_day(*, since: date) -> list[dict[str, Any]]:
+    return list(
+        DiscardedFieldCount.objects.filter(report_date__gte=since)
+        .values("report_date", "field_name")
+        .annotate(total=Sum("count"))
+        .order_by("-report_date", "-total", "field_name")
+    )
+
+
+def reports_for_installation_exist(*, platform_id: str) -> bool:
+    return Report.objects.filter(platform_id=platform_id).exists()

@@ -1,0 +1,234 @@
+import hashlib
+import hmac
+import json
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ingest.catalogue import CATALOGUE, REQUIRED_KEYS
+from ingest.models import DiscardedFieldCount, PolicyElement, PolicyVersion, Report
+from ingest.parsing import ParsedReport
+from ingest.selectors import EnforcedPolicy, policy_cache_clear
+from portal.services import audit_event_record
+
+REPORT_COLUMNS = (
+    "release",
+    "git_commit",
+    "install_date",
+    "cluster_count_bucket",
+    "app_count_bucket",
+    "addons",
+    "component_definitions",
+    "trait_definitions",
+    "workflow_step_definitions",
+    "policy_definitions",
+    "browser_family",
+    "browser_major_version",
+    "screen_width",
+)
+JSON_COLUMNS = frozenset(
+    ["addons", "component_definitions", "trait_definitions", "workflow_step_definitions",
+     "policy_definitions"]
+)
+DISCARD_SHARDS = 8
+
+
+def _upsert_sql() -> str:
+    table = Report._meta.db_table
+    columns = ("platform_id", "report_date", "policy_version_id", *REPORT_COLUMNS, "revision")
+    placeholders = ", ".join(["%s"] * (len(columns) - 1) + ["1"])
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *REPORT_COLUMNS))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
+        f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
+        "RETURNING revision"
+    )
+
+
+def _discard_sql(rows: int) -> str:
+    table = DiscardedFieldCount._meta.db_table
+    values = ", ".join(["(%s, %s, %s, 1)"] * rows)
+    return (
+        f"INSERT INTO {table} (report_date, field_name, shard, count) VALUES {values} "
+        f"ON CONFLICT (report_date, field_name, shard) DO UPDATE SET count = {table}.count + 1"
+    )
+
+
+UPSERT_SQL = _upsert_sql()
+
+
+class DailyLimitReached(Exception):
+    """The installation already sent the day's maximum; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    report_date: date
+    replaced: bool
+    revision: int
+
+
+def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutcome:
+    """Store one report as the installation's report of the current UTC day.
+
+    A single INSERT .. ON CONFLICT makes concurrent reports of one installation
+    leave exactly one row, the last committed one. The revision counter doubles
+    as the per-installation daily limit: past it the statement changes nothing.
+    """
+    report_date = timezone.now().date()
+    params = [report.platform_id, report_date, policy.version_id]
+    for column in REPORT_COLUMNS:
+        value = report.columns.get(column)
+        params.append(json.dumps(value) if column in JSON_COLUMNS and value is not None else value)
+    params.append(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(UPSERT_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            raise DailyLimitReached
+        if report.discarded_fields:
+            _count_discarded(cursor, report_date, report.discarded_fields)
+    return IngestOutcome(report_date=report_date, replaced=row[0] > 1, revision=row[0])
+
+
+def _count_discarded(cursor, report_date: date, names: list[str]) -> None:
+    shard = random.randrange(DISCARD_SHARDS)  # noqa: S311 - spreads lock contention only
+    params: list[Any] = []
+    for name in sorted(set(names)):  # one order everywhere: no deadlock between reports
+        params += [report_date, name, shard]
+    cursor.execute(_discard_sql(len(params) // 3), params)
+
+
+def installation_digest(platform_id: str) -> str:
+    """A keyed digest that lets the audit log link erasures without the ID in clear."""
+    key = hashlib.sha256(f"installation-audit:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, platform_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def installation_erase(*, platform_id: str) -> int:
+    """Delete every report of one installation (opt-out with erasure); audited."""
+    with transaction.atomic():
+        deleted, _ = Report.objects.filter(platform_id=platform_id).delete()
+        if deleted:
+            audit_event_record(
+                action="installation.erased",
+                actor_label="installation (self-service opt-out)",
+                target_type="installation",
+                target_id=installation_digest(platform_id),
+                before={"reports": deleted},
+                after={"reports": 0},
+            )
+    return deleted
+
+
+def reports_purge_expired(*, today: date | None = None, retention_days: int | None = None) -> int:
+    """Delete reports older than the retention period; audited when anything went."""
+    today = today or timezone.now().date()
+    retention_days = retention_days or settings.REPORT_RETENTION_DAYS
+    cutoff = today - timedelta(days=retention_days)
+    with transaction.atomic():
+        deleted, _ = Report.objects.filter(report_date__lt=cutoff).delete()
+        DiscardedFieldCount.objects.filter(report_date__lt=cutoff).delete()
+        if deleted:
+            audit_event_record(
+                action="reports.retention_purged",
+                target_type="report",
+                details={"before_date": cutoff.isoformat(), "reports": deleted},
+            )
+    return deleted
+
+
+# --- policy versions ----------------------------------------------------------------------
+
+
+def policy_version_draft(*, source: PolicyVersion, actor: AbstractBaseUser) -> PolicyVersion:
+    """Start a new draft version as a copy of ``source``."""
+    with transaction.atomic():
+        last = PolicyVersion.objects.select_for_update().order_by("-number").first()
+        draft = PolicyVersion.objects.create(
+            number=(last.number if last else 0) + 1,
+            summary=f"Draft based on v{source.number}.",
+        )
+        PolicyElement.objects.bulk_create(
+            PolicyElement(
+                policy_version=draft,
+                key=e.key,
+                decision=e.decision,
+                personal_info=e.personal_info,
+                tracking_identifier=e.tracking_identifier,
+                sensitive_data=e.sensitive_data,
+                note=e.note,
+                rejection_reason=e.rejection_reason,
+                position=e.position,
+            )
+            for e in source.elements.all()
+        )
+        audit_event_record(
+            action="policy.drafted", actor=actor, target=draft, details={"from": source.number}
+        )
+    return draft
+
+
+def policy_version_validate(version: PolicyVersion) -> None:
+    approved = set(
+        version.elements.filter(decision=PolicyElement.Decision.APPROVED).values_list(
+            "key", flat=True
+        )
+    )
+    unknown = sorted(approved - set(CATALOGUE))
+    if unknown:
+        raise ValidationError(
+            f"The receiver cannot store {', '.join(unknown)}: approve only elements it knows "
+            f"({', '.join(CATALOGUE)})."
+        )
+    missing = sorted(REQUIRED_KEYS - approved)
+    if missing:
+        raise ValidationError(
+            f"{', '.join(missing)} must stay approved: reports are kept one per installation "
+            "per day."
+        )
+    rejected = version.elements.filter(decision=PolicyElement.Decision.REJECTED)
+    if rejected.filter(rejection_reason="").exists():
+        raise ValidationError("Every rejected element needs its reason.")
+
+
+def policy_version_publish(
+    *, version: PolicyVersion, actor: AbstractBaseUser, approved_on: date | None = None
+) -> PolicyVersion:
+    """Make ``version`` the one the receiver enforces; the previous one is superseded."""
+    with transaction.atomic():
+        version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status != PolicyVersion.Status.DRAFT:
+            raise ValidationError(f"v{version.number} is {version.status}; only a draft can be published.")
+        policy_version_validate(version)
+        previous = PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).first()
+        if previous is not None:
+            previous.status = PolicyVersion.Status.SUPERSEDED
+            previous.save(update_fields=["status"])
+        version.status = PolicyVersion.Status.PUBLISHED
+        version.published_at = timezone.now()
+        version.published_by = actor
+        version.approved_on = approved_on or version.approved_on or timezone.now().date()
+        version.save(update_fields=["status", "published_at", "published_by", "approved_on"])
+        audit_event_record(
+            action="policy.published",
+            actor=actor,
+            target=version,
+            before={"published_version": previous.number if previous else None},
+            after={
+                "published_version": version.number,
+                "approved_elements": sorted(
+                    version.elements.filter(decision="approved").values_list("key", flat=True)
+                ),
+            },
+        )
+        transaction.on_commit(policy_cache_clear)
+    return version

@@ -1,0 +1,35 @@
+"""Configuration mistakes reported as system checks with stable ids."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_embedded_defaults(app_configs, **kwargs):
+    problems = []
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if not settings.DEBUG and engine.endswith("sqlite3"):
+        problems.append(
+            Warning(
+                "The portal is running on SQLite without DEBUG.",
+                hint="Set DATABASE_URL to a PostgreSQL database for production.",
+                id="portal.W001",
+            )
+        )
+    if not settings.DEBUG and not settings.REDIS_URL:
+        problems.append(
+            Warning(
+                "REDIS_URL is not set: Celery tasks run inside web requests.",
+                hint="Set REDIS_URL and run a Celery worker and beat for production.",
+                id="portal.W002",
+            )
+        )
+    if settings.REPORT_RETENTION_DAYS > 3650:
+        problems.append(
+            Error(
+                "REPORT_RETENTION_DAYS is over ten years.",
+                hint="The published policy promises a bounded retention period.",
+                id="portal.E001",
+            )
+        )
+    return problems

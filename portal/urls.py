@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from ingest import views as ingest_views
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("collecting", ingest_views.collect_report, name="collecting"),
+    path("api/v1/", include("ingest.api.urls")),
+    path("admin/", admin.site.urls),
+]
