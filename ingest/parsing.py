@@ -10,7 +10,7 @@ names, so maintainers can see client drift.
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ingest.catalogue import CATALOGUE, DEFINITION_KINDS
@@ -29,8 +29,22 @@ BROWSER = re.compile(r"([a-z]+)/?(\d{1,6})?(?:[.\d]*)")
 
 CLUSTER_BUCKETS = frozenset(
     # current releases, older releases, and the oldest ones that used the app buckets
-    ["<3", "<10", "<50", "<100", "<150", "<200", "<300", "<500", ">=500", ">=50"]
-    + ["<2000", "<5000", "<10000", ">=10000"]
+    [
+        "<3",
+        "<10",
+        "<50",
+        "<100",
+        "<150",
+        "<200",
+        "<300",
+        "<500",
+        ">=500",
+        ">=50",
+        "<2000",
+        "<5000",
+        "<10000",
+        ">=10000",
+    ]
 )
 APP_BUCKETS = frozenset(["<10", "<50", "<100", "<500", "<2000", "<5000", "<10000", ">=10000"])
 ADDON_STATUSES = frozenset(["enabled", "enabling", "disabling"])
@@ -97,6 +111,8 @@ def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[
         names += [
             f"browserInfo.{name}" for name in browser_info if f"browserInfo.{name}" not in kept
         ]
+    elif "browserInfo" in document and "browserInfo" not in approved:
+        names.append("browserInfo")
     return sorted(names)
 
 
@@ -184,7 +200,7 @@ def utc_date(value: str) -> date:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise invalid("installTime", f"is not a real date and time ({exc})") from exc
-    return moment.astimezone(timezone.utc).date()
+    return moment.astimezone(UTC).date()
 
 
 def bucket_parser(field_name: str, column: str, labels: frozenset[str]):

@@ -90,14 +90,24 @@ def policy_document(version: PolicyVersion) -> dict[str, Any]:
         "endpoints": [
             {"method": "POST", "url": f"https://{host}/collecting", "client": "VelaUX"},
             {"method": "POST", "url": f"https://{host}/api/v1/reports", "client": "any"},
-            {"method": "DELETE", "url": f"https://{host}/api/v1/installations/<platformID>",
-             "purpose": "opt out and erase an installation's reports"},
+            {
+                "method": "DELETE",
+                "url": f"https://{host}/api/v1/installations/<platformID>",
+                "purpose": "opt out and erase an installation's reports",
+            },
         ],
-        "sending_frequency": "At most one report a day per browser; the receiver keeps one "
-        "report per installation per UTC day, the latest replacing earlier ones.",
+        "sending_frequency": {
+            "client": "at most once a day per browser (VelaUX keeps a 24-hour cookie)",
+            "stored": "one report per installation per UTC day; a later report that day "
+            "replaces the earlier one",
+        },
         "retention_days": settings.REPORT_RETENTION_DAYS,
-        "never_collected": ["clientIP", "region", "browserInfo.language",
-                            "browserInfo.screenHeight"],
+        "never_collected": [
+            "clientIP",
+            "region",
+            "browserInfo.language",
+            "browserInfo.screenHeight",
+        ],
     }
 
 

@@ -34,8 +34,13 @@ REPORT_COLUMNS = (
     "screen_width",
 )
 JSON_COLUMNS = frozenset(
-    ["addons", "component_definitions", "trait_definitions", "workflow_step_definitions",
-     "policy_definitions"]
+    [
+        "addons",
+        "component_definitions",
+        "trait_definitions",
+        "workflow_step_definitions",
+        "policy_definitions",
+    ]
 )
 DISCARD_SHARDS = 8
 
@@ -46,7 +51,7 @@ def _upsert_sql() -> str:
     placeholders = ", ".join(["%s"] * (len(columns) - 1) + ["1"])
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *REPORT_COLUMNS))
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
         f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
         "RETURNING revision"
@@ -57,7 +62,7 @@ def _discard_sql(rows: int) -> str:
     table = DiscardedFieldCount._meta.db_table
     values = ", ".join(["(%s, %s, %s, 1)"] * rows)
     return (
-        f"INSERT INTO {table} (report_date, field_name, shard, count) VALUES {values} "
+        f"INSERT INTO {table} (report_date, field_name, shard, count) VALUES {values} "  # noqa: S608
         f"ON CONFLICT (report_date, field_name, shard) DO UPDATE SET count = {table}.count + 1"
     )
 
@@ -207,7 +212,9 @@ def policy_version_publish(
     with transaction.atomic():
         version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
         if version.status != PolicyVersion.Status.DRAFT:
-            raise ValidationError(f"v{version.number} is {version.status}; only a draft can be published.")
+            raise ValidationError(
+                f"v{version.number} is {version.status}; only a draft can be published."
+            )
         policy_version_validate(version)
         previous = PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).first()
         if previous is not None:

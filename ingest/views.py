@@ -6,7 +6,7 @@ django-cors-headers (see CORS_URLS_REGEX); no other path gets CORS headers.
 """
 
 import logging
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
@@ -36,8 +36,12 @@ def collect_report(request: HttpRequest) -> JsonResponse:
         response["Allow"] = ALLOWED_METHODS
         return response
     if request.method != "POST":
-        return error(405, "method_not_allowed", f"Use POST; {request.method} is not accepted.",
-                     Allow=ALLOWED_METHODS)
+        return error(
+            405,
+            "method_not_allowed",
+            f"Use POST; {request.method} is not accepted.",
+            Allow=ALLOWED_METHODS,
+        )
     try:
         document = decode_body(read_body(request))
         return accept(document)
@@ -49,7 +53,8 @@ def read_body(request: HttpRequest) -> bytes:
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type not in JSON_TYPES:
         raise ReportRejected(
-            415, "unsupported_media_type",
+            415,
+            "unsupported_media_type",
             f"Content-Type must be application/json, not {content_type or 'missing'}.",
         )
     try:
@@ -74,18 +79,29 @@ def accept(document: dict) -> JsonResponse:
     report = parse_report(document, policy.approved)
     wait = ratelimit.global_ceiling_hit()
     if wait is not None:
-        return error(429, "rate_limited", "The receiver is at its global ceiling; retry later.",
-                     Retry_After=str(wait))
+        return error(
+            429,
+            "rate_limited",
+            "The receiver is at its global ceiling; retry later.",
+            Retry_After=str(wait),
+        )
     try:
         outcome = report_ingest(report=report, policy=policy)
     except DailyLimitReached:
-        return error(429, "daily_limit_reached",
-                     "This installation has sent today's maximum number of reports.",
-                     Retry_After=str(seconds_to_next_utc_day()))
+        return error(
+            429,
+            "daily_limit_reached",
+            "This installation has sent today's maximum number of reports.",
+            Retry_After=str(seconds_to_next_utc_day()),
+        )
     except (OperationalError, InterfaceError):
         logger.warning("Report not stored: the database is unavailable.")
-        return error(503, "storage_unavailable", "The report could not be stored; retry later.",
-                     Retry_After="30")
+        return error(
+            503,
+            "storage_unavailable",
+            "The report could not be stored; retry later.",
+            Retry_After="30",
+        )
     return JsonResponse(
         {
             "status": "accepted",
@@ -99,6 +115,6 @@ def accept(document: dict) -> JsonResponse:
 
 
 def seconds_to_next_utc_day() -> int:
-    now = datetime.now(timezone.utc)
-    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
     return max(1, int((midnight - now).total_seconds()))

@@ -123,7 +123,9 @@ REPORT_RETENTION_DAYS = envint("REPORT_RETENTION_DAYS", 365, minimum=1)
 INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY = envint(
     "INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY", 48, minimum=1
 )
-INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint("INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE", 120_000, minimum=1)
+INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint(
+    "INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE", 120_000, minimum=1
+)
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
 TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.net")
 
@@ -142,15 +144,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves collected, hashed files (run collectstatic); development and tests
+# serve the source folders directly.
+STATIC_MANIFEST = envbool("STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 EMAIL_BACKEND = envstr(

@@ -6,6 +6,9 @@ from ingest.api import views as api_views
 urlpatterns = [
     path("policy", api_views.PolicyView.as_view(), name="api-policy"),
     path("reports", views.collect_report, name="api-reports"),
-    path("installations/<str:platform_id>", api_views.InstallationView.as_view(),
-         name="api-installation"),
+    path(
+        "installations/<str:platform_id>",
+        api_views.InstallationView.as_view(),
+        name="api-installation",
+    ),
 ]

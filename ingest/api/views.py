@@ -3,7 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.parsing import PLATFORM_ID
+from ingest.parsing import ReportRejected, parse_platform_id
 from ingest.selectors import policy_document, policy_get_published
 from ingest.services import installation_erase
 
@@ -29,12 +29,10 @@ class InstallationView(APIView):
     """
 
     def delete(self, request: Request, platform_id: str) -> Response:
-        if not PLATFORM_ID.fullmatch(platform_id):
-            return Response(
-                {"error": "invalid_field", "field": "platformID",
-                 "message": "platformID: must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        try:
+            platform_id = parse_platform_id(platform_id)
+        except ReportRejected as rejected:
+            return Response(rejected.as_json(), status=rejected.status)
         deleted = installation_erase(platform_id=platform_id)
         if not deleted:
             return Response(

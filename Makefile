@@ -1,0 +1,51 @@
+# The two commands: `make run` serves the portal, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --disable-pip-version-check -q
+DEV_ENV := DEBUG=1
+
+.PHONY: run test install install-dev lint lock demo worker beat clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.lock | $(BIN)/python
+	$(PIP) -r requirements.lock
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.lock | $(BIN)/python
+	$(PIP) -r requirements-dev.lock
+	touch $@ $(VENV)/.runtime-installed
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+## run: install, migrate, load demo data and accounts, serve on http://127.0.0.1:8000
+run: install
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) $(BIN)/gunicorn -c deploy/gunicorn.conf.py portal.wsgi
+
+## test: install what the tests need and run the whole suite
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## lock: re-resolve the pinned dependencies from pyproject.toml
+lock: $(BIN)/python
+	$(PIP) uv
+	$(BIN)/uv pip compile -q pyproject.toml -o requirements.lock --python-version 3.11 --generate-hashes
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev -o requirements-dev.lock --python-version 3.11 --generate-hashes
+
+worker: install
+	$(BIN)/celery -A portal worker -l info
+
+beat: install
+	$(BIN)/celery -A portal beat -l info
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles
