@@ -50,11 +50,13 @@ def test_concurrent_http_reports_leave_one_row(postgres, live_server, typical_pa
     def send(index: int) -> dict:
         body = json.dumps(_payload(typical_payload, index)).encode()
         request = urllib.request.Request(
-            f"{live_server.url}/collecting", data=body,
-            headers={"Content-Type": "application/json"}, method="POST",
+            f"{live_server.url}/collecting",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
         )
         barrier.wait()
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 202
             return json.loads(response.read())
 
