@@ -97,7 +97,7 @@ REJECTED = [
 ]
 
 
-def seed_policy_v1(PolicyVersion, PolicyElement) -> None:  # noqa: N803 - historical models
+def seed_policy_v1(PolicyVersion, PolicyElement) -> None:
     if PolicyVersion.objects.filter(number=1).exists():
         return
     version = PolicyVersion.objects.create(

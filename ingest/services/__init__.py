@@ -1,0 +1,31 @@
+"""Every write of the ingest app, by topic."""
+
+from ingest.services.policy import (
+    policy_version_draft,
+    policy_version_publish,
+    policy_version_validate,
+)
+from ingest.services.reports import (
+    JSON_COLUMNS,
+    REPORT_COLUMNS,
+    DailyLimitReached,
+    IngestOutcome,
+    installation_digest,
+    installation_erase,
+    report_ingest,
+    reports_purge_expired,
+)
+
+__all__ = [
+    "JSON_COLUMNS",
+    "REPORT_COLUMNS",
+    "DailyLimitReached",
+    "IngestOutcome",
+    "installation_digest",
+    "installation_erase",
+    "policy_version_draft",
+    "policy_version_publish",
+    "policy_version_validate",
+    "report_ingest",
+    "reports_purge_expired",
+]
