@@ -7,15 +7,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingest.catalogue import CATALOGUE, REQUIRED_KEYS
-from ingest.models import DiscardedFieldCount, PolicyElement, PolicyVersion, Report
+from ingest.models import DiscardedFieldCount, Report
 from ingest.parsing import ParsedReport
-from ingest.selectors import EnforcedPolicy, policy_cache_clear
+from ingest.selectors import EnforcedPolicy
 from portal.services import audit_event_record
 
 REPORT_COLUMNS = (
@@ -149,93 +146,3 @@ def reports_purge_expired(*, today: date | None = None, retention_days: int | No
                 details={"before_date": cutoff.isoformat(), "reports": deleted},
             )
     return deleted
-
-
-# --- policy versions ----------------------------------------------------------------------
-
-
-def policy_version_draft(*, source: PolicyVersion, actor: AbstractBaseUser) -> PolicyVersion:
-    """Start a new draft version as a copy of ``source``."""
-    with transaction.atomic():
-        last = PolicyVersion.objects.select_for_update().order_by("-number").first()
-        draft = PolicyVersion.objects.create(
-            number=(last.number if last else 0) + 1,
-            summary=f"Draft based on v{source.number}.",
-        )
-        PolicyElement.objects.bulk_create(
-            PolicyElement(
-                policy_version=draft,
-                key=e.key,
-                decision=e.decision,
-                personal_info=e.personal_info,
-                tracking_identifier=e.tracking_identifier,
-                sensitive_data=e.sensitive_data,
-                note=e.note,
-                rejection_reason=e.rejection_reason,
-                position=e.position,
-            )
-            for e in source.elements.all()
-        )
-        audit_event_record(
-            action="policy.drafted", actor=actor, target=draft, details={"from": source.number}
-        )
-    return draft
-
-
-def policy_version_validate(version: PolicyVersion) -> None:
-    approved = set(
-        version.elements.filter(decision=PolicyElement.Decision.APPROVED).values_list(
-            "key", flat=True
-        )
-    )
-    unknown = sorted(approved - set(CATALOGUE))
-    if unknown:
-        raise ValidationError(
-            f"The receiver cannot store {', '.join(unknown)}: approve only elements it knows "
-            f"({', '.join(CATALOGUE)})."
-        )
-    missing = sorted(REQUIRED_KEYS - approved)
-    if missing:
-        raise ValidationError(
-            f"{', '.join(missing)} must stay approved: reports are kept one per installation "
-            "per day."
-        )
-    rejected = version.elements.filter(decision=PolicyElement.Decision.REJECTED)
-    if rejected.filter(rejection_reason="").exists():
-        raise ValidationError("Every rejected element needs its reason.")
-
-
-def policy_version_publish(
-    *, version: PolicyVersion, actor: AbstractBaseUser, approved_on: date | None = None
-) -> PolicyVersion:
-    """Make ``version`` the one the receiver enforces; the previous one is superseded."""
-    with transaction.atomic():
-        version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
-        if version.status != PolicyVersion.Status.DRAFT:
-            raise ValidationError(
-                f"v{version.number} is {version.status}; only a draft can be published."
-            )
-        policy_version_validate(version)
-        previous = PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).first()
-        if previous is not None:
-            previous.status = PolicyVersion.Status.SUPERSEDED
-            previous.save(update_fields=["status"])
-        version.status = PolicyVersion.Status.PUBLISHED
-        version.published_at = timezone.now()
-        version.published_by = actor
-        version.approved_on = approved_on or version.approved_on or timezone.now().date()
-        version.save(update_fields=["status", "published_at", "published_by", "approved_on"])
-        audit_event_record(
-            action="policy.published",
-            actor=actor,
-            target=version,
-            before={"published_version": previous.number if previous else None},
-            after={
-                "published_version": version.number,
-                "approved_elements": sorted(
-                    version.elements.filter(decision="approved").values_list("key", flat=True)
-                ),
-            },
-        )
-        transaction.on_commit(policy_cache_clear)
-    return version
