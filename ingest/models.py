@@ -133,3 +133,49 @@ class DiscardedFieldCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_date} {self.field_name}: {self.count}"
+
+
+class RollupDay(models.Model):
+    """One UTC day's rollup: when it was computed, from how many reports, under which minimum.
+
+    Public statistics only use days rolled up under the current
+    STATS_MIN_INSTALLATIONS, because suppression is decided when rolling up.
+    """
+
+    day = models.DateField(unique=True)
+    reports = models.PositiveIntegerField()
+    min_installations = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"rollup {self.day} ({self.reports} reports)"
+
+
+class DailyRollup(models.Model):
+    """Installations per group of one dimension on one UTC day.
+
+    ``installations`` is the true count, for maintainers. ``public_label`` is how
+    the group may appear in public statistics: its own name, a folded "other"
+    group, or NULL (suppressed), decided at rollup time so that no public figure,
+    nor any difference of public figures, reveals a group below the minimum.
+    """
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=32)
+    value = models.CharField(max_length=128)
+    installations = models.PositiveIntegerField()
+    public_label = models.CharField(max_length=128, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "dimension", "value"], name="ingest_rollup_unique_group"
+            )
+        ]
+        indexes = [models.Index(fields=["dimension", "day"], name="ingest_rollup_dimension_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}: {self.installations}"

@@ -112,6 +112,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "ingest-rollup-recent-days": {
+        "task": "ingest.tasks.rollup_recent_days",
+        "schedule": 60 * 60,
+    },
     "ingest-purge-expired-reports": {
         "task": "ingest.tasks.reports_purge_expired",
         "schedule": 24 * 60 * 60,
@@ -127,6 +131,7 @@ INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint(
     "INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE", 120_000, minimum=1
 )
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
+STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
 TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.net")
 
 # --- Auth, i18n, static ----------------------------------------------------------------

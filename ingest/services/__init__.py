@@ -15,6 +15,7 @@ from ingest.services.reports import (
     report_ingest,
     reports_purge_expired,
 )
+from ingest.services.rollups import rollup_day, rollup_range, rollups_delete_before
 
 __all__ = [
     "JSON_COLUMNS",
@@ -28,4 +29,7 @@ __all__ = [
     "policy_version_validate",
     "report_ingest",
     "reports_purge_expired",
+    "rollup_day",
+    "rollup_range",
+    "rollups_delete_before",
 ]

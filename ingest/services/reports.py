@@ -10,9 +10,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingest.models import DiscardedFieldCount, Report
+from ingest.models import DiscardedFieldCount, Report, RollupDay
 from ingest.parsing import ParsedReport
 from ingest.selectors import EnforcedPolicy
+from ingest.services.rollups import rollups_delete_before
 from portal.services import audit_event_record
 
 REPORT_COLUMNS = (
@@ -116,9 +117,15 @@ def installation_digest(platform_id: str) -> str:
 
 
 def installation_erase(*, platform_id: str) -> int:
-    """Delete every report of one installation (opt-out with erasure); audited."""
+    """Delete every report of one installation (opt-out with erasure); audited.
+
+    The days it reported on are rolled up again once the deletion is committed,
+    so public statistics stop counting it.
+    """
+    reports = Report.objects.filter(platform_id=platform_id)
     with transaction.atomic():
-        deleted, _ = Report.objects.filter(platform_id=platform_id).delete()
+        days = sorted({d.isoformat() for d in reports.values_list("report_date", flat=True)})
+        deleted, _ = reports.delete()
         if deleted:
             audit_event_record(
                 action="installation.erased",
@@ -128,7 +135,16 @@ def installation_erase(*, platform_id: str) -> int:
                 before={"reports": deleted},
                 after={"reports": 0},
             )
+            transaction.on_commit(lambda: _rollup_again(days))
     return deleted
+
+
+def _rollup_again(days: list[str]) -> None:
+    from ingest import tasks
+
+    rolled = set(RollupDay.objects.filter(day__in=days).values_list("day", flat=True))
+    if rolled:
+        tasks.rollup_days.delay(sorted(day.isoformat() for day in rolled))
 
 
 def reports_purge_expired(*, today: date | None = None, retention_days: int | None = None) -> int:
@@ -139,6 +155,7 @@ def reports_purge_expired(*, today: date | None = None, retention_days: int | No
     with transaction.atomic():
         deleted, _ = Report.objects.filter(report_date__lt=cutoff).delete()
         DiscardedFieldCount.objects.filter(report_date__lt=cutoff).delete()
+        rollups_delete_before(cutoff=cutoff)
         if deleted:
             audit_event_record(
                 action="reports.retention_purged",
