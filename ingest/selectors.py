@@ -53,6 +53,31 @@ def policy_get_published() -> PolicyVersion | None:
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).first()
 
 
+def policy_history() -> list[dict[str, Any]]:
+    """Published and superseded versions, newest first, with what each changed."""
+    versions = list(
+        PolicyVersion.objects.exclude(status=PolicyVersion.Status.DRAFT)
+        .order_by("number")
+        .prefetch_related("elements")
+    )
+    history, previous = [], {}
+    for version in versions:
+        current = {e.key: e for e in version.elements.all()}
+        approved = {k for k, e in current.items() if e.decision == PolicyElement.Decision.APPROVED}
+        before = {k for k, e in previous.items() if e.decision == PolicyElement.Decision.APPROVED}
+        history.append(
+            {
+                "version": version,
+                "approved": sorted(approved),
+                "added": sorted(approved - before) if previous else [],
+                "removed": sorted(before - approved),
+                "rejected": sorted(set(current) - approved),
+            }
+        )
+        previous = current
+    return list(reversed(history))
+
+
 def element_document(element: PolicyElement) -> dict[str, Any]:
     spec = CATALOGUE.get(element.key)
     document = {
@@ -88,8 +113,16 @@ def policy_document(version: PolicyVersion) -> dict[str, Any]:
         "elements": [element_document(e) for e in approved],
         "rejected_elements": [element_document(e) for e in rejected],
         "endpoints": [
-            {"method": "POST", "url": f"https://{host}/collecting", "client": "VelaUX"},
-            {"method": "POST", "url": f"https://{host}/api/v1/reports", "client": "any"},
+            {
+                "method": "POST",
+                "url": f"https://{host}/collecting",
+                "purpose": "VelaUX's daily report",
+            },
+            {
+                "method": "POST",
+                "url": f"https://{host}/api/v1/reports",
+                "purpose": "the same receiver, under the API prefix",
+            },
             {
                 "method": "DELETE",
                 "url": f"https://{host}/api/v1/installations/<platformID>",

@@ -6,6 +6,10 @@ from portal import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("policy/", views.policy_versions, name="policy-history"),
+    path("stats/", views.statistics, name="stats"),
+    path("stats/<str:dimension>.csv", views.statistics_csv, name="stats-csv"),
+    path("access/", views.access_placeholder, name="access"),
     path("healthz", views.healthz, name="healthz"),
     path("collecting", ingest_views.collect_report, name="collecting"),
     path("api/v1/", include("ingest.api.urls")),

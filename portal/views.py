@@ -1,14 +1,146 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+import csv
 
-from ingest.selectors import policy_get_published
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from ingest.dimensions import DIMENSIONS
+from ingest.selectors import policy_document, policy_get_published, policy_history
+from ingest.stats import (
+    DEFAULT_TOP,
+    PRESETS,
+    DateRange,
+    StatsRangeError,
+    stats_groups,
+    stats_range_parse,
+    stats_series,
+)
+from portal.charts import bar_chart, line_chart
+
+ADOPTION = "release_minor"
+RANGE_CHOICES = [
+    ("30", "Last 30 days"),
+    ("90", "Last 90 days"),
+    ("365", "Last 365 days"),
+    ("custom", "Custom range"),
+]
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    version = policy_get_published()
-    return render(request, "portal/home.html", {"policy": version})
+    """The transparency page, rendered from the published policy the receiver enforces."""
+    policy = policy_get_published()
+    document = policy_document(policy) if policy else {}
+    context = {
+        "policy": policy,
+        "approved": document.get("elements", []),
+        "rejected": document.get("rejected_elements", []),
+        "endpoints": document.get("endpoints", []),
+        "endpoint_host": settings.TELEMETRY_ENDPOINT_HOST,
+        "retention_days": settings.REPORT_RETENTION_DAYS,
+        "min_installations": settings.STATS_MIN_INSTALLATIONS,
+    }
+    return render(request, "portal/home.html", context)
+
+
+def policy_versions(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/policy_history.html", {"versions": policy_history()})
+
+
+def access_placeholder(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/access_placeholder.html")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. Touches neither the database nor Redis."""
     return JsonResponse({"status": "ok"})
+
+
+def _period(request: HttpRequest) -> DateRange:
+    """A preset (last 30, 90 or 365 days) or a custom from/to range."""
+    preset = request.GET.get("range", "30")
+    custom = preset not in PRESETS
+    return stats_range_parse(
+        first=request.GET.get("from") if custom else None,
+        last=request.GET.get("to") if custom else None,
+        preset=preset,
+        today=timezone.now().date(),
+    )
+
+
+def statistics(request: HttpRequest) -> HttpResponse:
+    try:
+        period = _period(request)
+    except StatsRangeError as exc:
+        return render(
+            request,
+            "portal/stats.html",
+            {"error": str(exc), "range_choices": RANGE_CHOICES},
+            status=400,
+        )
+    series = stats_series(dimension=ADOPTION, period=period)
+    sections = []
+    for key in DIMENSIONS:
+        figures = stats_groups(dimension=key, period=period)
+        sections.append(
+            {
+                "figures": figures,
+                "chart": bar_chart(figures["groups"], "average_daily_installations"),
+            }
+        )
+    context = {
+        "period": period,
+        "selected_range": request.GET.get("range", "30"),
+        "range_choices": RANGE_CHOICES,
+        "query": request.GET.urlencode(),
+        "adoption": line_chart(series, period.first, period.last),
+        "adoption_table": _series_table(series),
+        "sections": sections,
+        "days_rolled_up": sections[0]["figures"]["days_rolled_up"] if sections else 0,
+        "min_installations": sections[0]["figures"]["min_installations"] if sections else 0,
+        "top": DEFAULT_TOP,
+    }
+    return render(request, "portal/stats.html", context)
+
+
+def _series_table(series: list[dict]) -> dict:
+    labels = sorted({row["label"] for row in series})
+    days: dict[str, dict[str, int]] = {}
+    for row in series:
+        days.setdefault(row["day"], {})[row["label"]] = row["installations"]
+    rows = [(day, [values.get(label, 0) for label in labels]) for day, values in days.items()]
+    return {"labels": labels, "rows": rows}
+
+
+def neutralise_cell(value) -> str:
+    """Keep spreadsheets from running a cell as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def statistics_csv(request: HttpRequest, dimension: str) -> HttpResponse:
+    if dimension not in DIMENSIONS and dimension != f"{ADOPTION}-daily":
+        raise Http404("No such statistic.")
+    try:
+        period = _period(request)
+    except StatsRangeError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"kubevela-{dimension}-{period.first}-{period.last}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    if dimension == f"{ADOPTION}-daily":
+        writer.writerow(["day", "release_line", "installations"])
+        for row in stats_series(dimension=ADOPTION, period=period):
+            writer.writerow([row["day"], neutralise_cell(row["label"]), row["installations"]])
+        return response
+    writer.writerow([dimension, "average_daily_installations", "installation_days"])
+    for group in stats_groups(dimension=dimension, period=period)["groups"]:
+        writer.writerow(
+            [
+                neutralise_cell(group["label"]),
+                group["average_daily_installations"],
+                group["installation_days"],
+            ]
+        )
+    return response

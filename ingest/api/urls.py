@@ -11,4 +11,8 @@ urlpatterns = [
         api_views.InstallationView.as_view(),
         name="api-installation",
     ),
+    path("stats/", api_views.StatsIndexView.as_view(), name="api-stats"),
+    path(
+        "stats/<str:dimension>", api_views.StatsDimensionView.as_view(), name="api-stats-dimension"
+    ),
 ]

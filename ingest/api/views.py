@@ -1,11 +1,16 @@
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ingest.dimensions import DIMENSIONS
 from ingest.parsing import ReportRejected, parse_platform_id
 from ingest.selectors import policy_document, policy_get_published
 from ingest.services import installation_erase
+from ingest.stats import DateRange, StatsRangeError, stats_groups, stats_range_parse, stats_series
 
 
 class PolicyView(APIView):
@@ -40,3 +45,60 @@ class InstallationView(APIView):
                 status=status.HTTP_404_NOT_FOUND,
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _period_or_error(request: Request) -> DateRange | Response:
+    try:
+        return stats_range_parse(
+            first=request.query_params.get("from"),
+            last=request.query_params.get("to"),
+            today=timezone.now().date(),
+        )
+    except StatsRangeError as exc:
+        return Response(
+            {"error": "invalid_range", "message": str(exc)}, status=status.HTTP_400_BAD_REQUEST
+        )
+
+
+class StatsIndexView(APIView):
+    """The dimensions of the public statistics."""
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "min_installations": settings.STATS_MIN_INSTALLATIONS,
+                "dimensions": [
+                    {
+                        "dimension": key,
+                        "title": d.title,
+                        "description": d.description,
+                        "kind": d.kind,
+                        "element": d.element,
+                        "url": request.build_absolute_uri(
+                            reverse("api-stats-dimension", args=[key])
+                        ),
+                    }
+                    for key, d in DIMENSIONS.items()
+                ],
+            }
+        )
+
+
+class StatsDimensionView(APIView):
+    """One dimension's public figures over a range (default: the last 30 days)."""
+
+    def get(self, request: Request, dimension: str) -> Response:
+        if dimension not in DIMENSIONS:
+            return Response(
+                {
+                    "error": "unknown_dimension",
+                    "message": f"Unknown dimension; see {reverse('api-stats')}.",
+                },
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        period = _period_or_error(request)
+        if isinstance(period, Response):
+            return period
+        figures = stats_groups(dimension=dimension, period=period)
+        figures["daily"] = stats_series(dimension=dimension, period=period)
+        return Response(figures)
