@@ -6,29 +6,12 @@ missing service fails the test instead.
 """
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-ROOT = Path(__file__).resolve().parent
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "velaux"
-LOCAL_FIXTURES = ROOT / "tests" / "fixtures" / "velaux"
-
-
-def require_service(name: str, available: bool) -> None:
-    if available:
-        return
-    message = f"missing service: {name}"
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message} (REQUIRE_SERVICES=1 forbids skipping)")
-    pytest.skip(message)
-
-
-def on_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+from tests.support import LOCAL_FIXTURES, on_postgres, require_service
 
 
 @pytest.fixture
@@ -50,12 +33,6 @@ def _fresh_cache():
     policy_cache_clear()
     yield
     policy_cache_clear()
-
-
-def velaux_fixture_paths() -> list[Path]:
-    """The shared VelaUX payloads when present beside the project, else the local copy."""
-    folder = SHARED_FIXTURES if SHARED_FIXTURES.is_dir() else LOCAL_FIXTURES
-    return sorted(folder.glob("*.json"))
 
 
 @pytest.fixture
@@ -92,3 +69,14 @@ def _published_policy(request):
 
     if not PolicyVersion.objects.exists():
         seed_policy_v1(PolicyVersion, PolicyElement)
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks in-process for this test, whatever REDIS_URL says."""
+    from portal.celery import app
+
+    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

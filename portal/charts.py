@@ -59,10 +59,13 @@ def bar_chart(groups: list[dict], value_key: str, *, width: int = 720) -> BarCha
 
 @dataclass
 class Line:
+    """One label's line, broken where the label is not shown on a day (so a hidden
+    or folded day is a gap, not a misleading zero)."""
+
     label: str
     colour: str
-    points: str
-    latest: int
+    segments: list[str]
+    dots: list[tuple[float, float]]
 
 
 @dataclass
@@ -101,15 +104,31 @@ def line_chart(
     lines = []
     for index, label in enumerate(labels):
         values = by_label[label]
-        points = " ".join(
-            f"{x(day):.1f},{y(values.get(day.isoformat(), 0)):.1f}" for day in all_days
+        runs = _runs(
+            [
+                (x(d), y(values[d.isoformat()])) if d.isoformat() in values else None
+                for d in all_days
+            ]
         )
-        lines.append(
-            Line(label, PALETTE[index % len(PALETTE)], points, values.get(last.isoformat(), 0))
-        )
+        segments = [
+            " ".join(f"{px:.1f},{py:.1f}" for px, py in run) for run in runs if len(run) > 1
+        ]
+        dots = [run[0] for run in runs if len(run) == 1]
+        lines.append(Line(label, PALETTE[index % len(PALETTE)], segments, dots))
     y_ticks = [(y(largest * step / 4), round(largest * step / 4)) for step in range(5)]
     x_ticks = [(x(day), day.isoformat()) for day in _spread(all_days, 5)]
     return LineChart(width, height, left, top, plot_width, plot_height, lines, y_ticks, x_ticks)
+
+
+def _runs(points: list[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
+    runs: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(point)
+    return [run for run in runs if run]
 
 
 def _spread(days: list[date], count: int) -> list[date]:

@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from conftest import ROOT, on_postgres
 from tests.ingest.helpers import post_report
+from tests.support import ROOT, on_postgres
 
 SENDER = "198.51.100.77"
 FORWARDED = "203.0.113.9"

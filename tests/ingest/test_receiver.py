@@ -4,9 +4,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from conftest import velaux_fixture_paths
 from ingest.models import DiscardedFieldCount, Report
 from tests.ingest.helpers import database_state, post_report
+from tests.support import velaux_fixture_paths
 
 pytestmark = pytest.mark.django_db
 ORIGIN = "https://velaux.example.com:8000"

@@ -6,9 +6,9 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from conftest import ROOT
 from portal.env import envbool, envint, envlist, envstr
 from portal.logging import RedactAddressesFilter, redact_addresses
+from tests.support import ROOT
 
 
 def test_envbool_reads_the_usual_spellings(monkeypatch):

@@ -41,4 +41,5 @@ class Command(BaseCommand):
                 )
             day += timedelta(days=1)
         elapsed = time.perf_counter() - started
-        self.stdout.write(f"Rolled up {rolled} day(s) from {first} to {last} in {elapsed:.1f}s")
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"Rolled up {rolled} day(s) from {first} to {last} in {elapsed:.1f}s")

@@ -1,0 +1,80 @@
+"""The public pages in a real browser: self-contained, accessible, no JavaScript needed."""
+
+from urllib.parse import urlparse
+
+import pytest
+from django.core.management import call_command
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+PAGES = {"home": "/", "policy": "/policy/", "stats": "/stats/?range=90"}
+
+
+@pytest.fixture
+def fleet(transactional_db):
+    call_command("generate_telemetry", installations=400, days=40, seed=7, verbosity=0)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    call_command("rollup", f"--from={today - timedelta(days=45)}", f"--to={today}", verbosity=0)
+
+
+def test_the_public_pages_render_with_charts_and_fetch_nothing_elsewhere(page, live_server, fleet):
+    server_host = urlparse(live_server.url).netloc
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    for name, path in PAGES.items():
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, name
+        screenshot(page, f"public-{name}")
+    assert requests
+    foreign = [url for url in requests if urlparse(url).netloc not in (server_host, "")]
+    assert foreign == [], f"requests to other hosts: {foreign}"
+
+    page.goto(f"{live_server.url}/stats/?range=90")
+    assert page.locator("svg.chart polyline").count() >= 2  # release lines over time
+    bars = page.locator("svg.chart rect.chart-bar")
+    assert bars.count() >= 20
+    assert page.locator("table").count() >= 11
+    assert page.get_by_role("heading", name="Addons enabled").is_visible()
+
+
+def test_the_pages_work_without_javascript(browser, live_server, fleet):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/stats/")
+    page.get_by_label("Last 365 days").check()
+    page.get_by_role("button", name="Show").click()
+    assert "range=365" in page.url
+    assert page.locator("svg.chart rect.chart-bar").count() > 0
+    page.get_by_label("Custom range").check()
+    page.get_by_label("From", exact=True).fill("2001-01-01")
+    page.get_by_label("To", exact=True).fill("2000-01-01")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("alert").inner_text() == (
+        "The start date must not be after the end date."
+    )
+    context.close()
+
+
+def test_the_pages_pass_an_automated_accessibility_check(page, live_server, fleet):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for name, path in PAGES.items():
+        page.goto(f"{live_server.url}{path}")
+        results = axe.run(
+            page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}
+        )
+        assert results.violations_count == 0, f"{name}: {results.generate_report()}"
+
+
+def test_every_response_carries_a_same_origin_content_security_policy(client, fleet):
+    for path in PAGES.values():
+        policy = client.get(path)["Content-Security-Policy"]
+        assert "default-src 'self'" in policy
+        assert "script-src 'self'" in policy
+        assert "http" not in policy  # no other origin is allowed
