@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 DEV_ENV := DEBUG=1
 
-.PHONY: run test install install-dev lint lock demo worker beat clean
+.PHONY: run test install install-dev browser lint lock demo worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(VENV)/.dev-installed: requirements-dev.lock | $(BIN)/python
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
+## browser: Debian's Chromium for the browser tests (Playwright drives it; it downloads nothing)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
+	  echo "Chromium could not be installed: browser tests will be skipped."
+
 ## run: install, migrate, load demo data and accounts, serve on http://127.0.0.1:8000
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
@@ -28,7 +34,7 @@ run: install
 	$(DEV_ENV) $(BIN)/gunicorn -c deploy/gunicorn.conf.py portal.wsgi
 
 ## test: install what the tests need and run the whole suite
-test: install-dev
+test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -1,0 +1,159 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Profile(models.Model):
+    """What a community member tells about themselves; edited by its owner only."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=150, blank=True)
+    affiliation = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class DataUseTerms(models.Model):
+    """A version of the terms an applicant accepts; requests record the version accepted."""
+
+    version = models.PositiveIntegerField(unique=True)
+    text = models.TextField()
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "data-use terms"
+        verbose_name_plural = "data-use terms"
+
+    def __str__(self) -> str:
+        return f"Data-use terms v{self.version}"
+
+
+class Dataset(models.TextChoices):
+    REPORTS = "reports", "Pseudonymised daily reports"
+    ROLLUPS = "rollups", "Daily rollups"
+
+
+class AccessRequest(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        INFO_REQUESTED = "info_requested", "More information asked"
+        ANSWERED = "answered", "Answered"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    PENDING = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ANSWERED)
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    purpose = models.CharField(max_length=200, help_text="A one-line summary, shown publicly.")
+    justification = models.TextField()
+    intended_use = models.TextField()
+    publication_plans = models.TextField(blank=True)
+    affiliation = models.CharField(max_length=200)
+    datasets = models.JSONField(help_text="Which of: reports, rollups.")
+    elements = models.JSONField(help_text="Data elements of the published policy asked for.")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    duration_days = models.PositiveSmallIntegerField()
+    terms = models.ForeignKey(DataUseTerms, on_delete=models.PROTECT, related_name="+")
+    policy_version = models.ForeignKey(
+        "ingest.PolicyVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        permissions = [("review_accessrequest", "Can review access requests")]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk}: {self.purpose}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING
+
+
+class RequestEvent(models.Model):
+    """One step of a request's timeline, with the message shown to the applicant."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        INFO_REQUESTED = "info_requested", "More information asked"
+        ANSWERED = "answered", "Answered"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        GRANT_REVOKED = "grant_revoked", "Access revoked"
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.kind}"
+
+
+def new_pseudonym_key() -> str:
+    return secrets.token_hex(32)
+
+
+class Grant(models.Model):
+    """What an approval allows: which data, which elements, which period, until when."""
+
+    request = models.OneToOneField(AccessRequest, on_delete=models.PROTECT, related_name="grant")
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants"
+    )
+    datasets = models.JSONField()
+    elements = models.JSONField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoke_reason = models.TextField(blank=True)
+    pseudonym_key = models.CharField(
+        max_length=64,
+        default=new_pseudonym_key,
+        editable=False,
+        help_text="Keys this grant's installation pseudonyms; never shown.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_start__lte=models.F("period_end")),
+                name="access_grant_period_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.pk} to {self.grantee}"

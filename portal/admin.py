@@ -19,7 +19,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "actor_label", "action", "target_type", "target_id")
-    list_filter = ("action", "occurred_at", "actor_label")
+    list_filter = ("action", "actor", "occurred_at")
     search_fields = ("actor_label", "action", "target_id")
     date_hierarchy = "occurred_at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "corsheaders",
     "csp",
     "rest_framework",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
     "portal",
     "ingest",
     "access_requests",
@@ -50,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -114,6 +119,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "access-review-digest": {
+        "task": "access_requests.tasks.review_digest_send",
+        "schedule": 24 * 60 * 60,
+    },
     "ingest-rollup-recent-days": {
         "task": "ingest.tasks.rollup_recent_days",
         "schedule": 60 * 60,
@@ -135,6 +144,32 @@ INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint(
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
 STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
 TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.net")
+
+# --- Accounts (django-allauth) -------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[KubeVela telemetry] "
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "access-home"
+GITHUB_CLIENT_ID = envstr("GITHUB_CLIENT_ID", "") or ""
+GITHUB_CLIENT_SECRET = envstr("GITHUB_CLIENT_SECRET", "") or ""
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        "SCOPE": ["read:user", "user:email"],
+        "APPS": [{"client_id": GITHUB_CLIENT_ID, "secret": GITHUB_CLIENT_SECRET}]
+        if GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET
+        else [],
+    }
+}
+ACCESS_REVIEW_SLA_DAYS = envint("ACCESS_REVIEW_SLA_DAYS", 7, minimum=1)
 
 # --- Auth, i18n, static ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from access_requests import views as access_views
 from ingest import views as ingest_views
 from portal import views
 
@@ -9,7 +10,9 @@ urlpatterns = [
     path("policy/", views.policy_versions, name="policy-history"),
     path("stats/", views.statistics, name="stats"),
     path("stats/<str:dimension>.csv", views.statistics_csv, name="stats-csv"),
-    path("access/", views.access_placeholder, name="access"),
+    path("access/", include("access_requests.urls")),
+    path("accounts/profile/", access_views.profile, name="profile"),
+    path("accounts/", include("allauth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("collecting", ingest_views.collect_report, name="collecting"),
     path("api/v1/", include("ingest.api.urls")),

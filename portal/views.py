@@ -47,10 +47,6 @@ def policy_versions(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/policy_history.html", {"versions": policy_history()})
 
 
-def access_placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/access_placeholder.html")
-
-
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. Touches neither the database nor Redis."""
     return JsonResponse({"status": "ok"})

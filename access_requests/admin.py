@@ -1,0 +1,341 @@
+"""Maintainers review requests here; auditors see everything and change nothing.
+
+Requests and grants are never edited as rows: every decision is a service call
+behind a small form (approve, reject, ask for information, revoke), so each is
+checked against the state machine and audited in the same transaction.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from access_requests import services
+from access_requests.forms import ApproveForm, ReasonForm
+from access_requests.models import AccessRequest, DataUseTerms, Grant, Profile, RequestEvent
+from portal.admin import ReadOnlyAdmin
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", f"Pending over {settings.ACCESS_REVIEW_SLA_DAYS} days"),
+            ("week", "Filed in the last 7 days"),
+            ("month", "Filed in the last 30 days"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(
+                status__in=AccessRequest.PENDING,
+                created_at__lt=now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS),
+            )
+        if self.value() == "week":
+            return queryset.filter(created_at__gte=now - timedelta(days=7))
+        if self.value() == "month":
+            return queryset.filter(created_at__gte=now - timedelta(days=30))
+        return queryset
+
+
+class DataAskedFilter(admin.SimpleListFilter):
+    title = "data asked for"
+    parameter_name = "data"
+
+    def lookups(self, request, model_admin):
+        return [("reports", "Daily reports"), ("rollups", "Daily rollups")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("reports", "rollups"):
+            return queryset.filter(datasets__icontains=self.value())
+        return queryset
+
+
+class RequestEventInline(admin.TabularInline):
+    model = RequestEvent
+    extra = 0
+    fields = ("created_at", "kind", "actor", "message")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "purpose",
+        "applicant",
+        "affiliation",
+        "status",
+        "age_days",
+        "overdue",
+        "created_at",
+    )
+    list_filter = ("status", AgeFilter, DataAskedFilter)
+    search_fields = ("applicant__email", "applicant__username", "affiliation", "purpose")
+    ordering = ("created_at",)
+    inlines = [RequestEventInline]
+    change_form_template = "admin/access_requests/accessrequest/change_form.html"
+    readonly_fields = (
+        "applicant",
+        "status",
+        "purpose",
+        "justification",
+        "intended_use",
+        "publication_plans",
+        "affiliation",
+        "datasets",
+        "elements",
+        "period_start",
+        "period_end",
+        "duration_days",
+        "terms",
+        "policy_version",
+        "created_at",
+        "decided_at",
+        "history",
+    )
+
+    @admin.display(description="Age (days)")
+    def age_days(self, obj: AccessRequest) -> int:
+        return (timezone.now() - obj.created_at).days
+
+    @admin.display(description="Overdue", boolean=True)
+    def overdue(self, obj: AccessRequest) -> bool:
+        limit = timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
+        return obj.is_pending and timezone.now() - obj.created_at > limit
+
+    @admin.display(description="The applicant's other requests and grants")
+    def history(self, obj: AccessRequest):
+        others = AccessRequest.objects.filter(applicant=obj.applicant).exclude(pk=obj.pk)
+        grants = Grant.objects.filter(grantee=obj.applicant)
+        rows = [
+            format_html(
+                '<li><a href="{}">#{}</a> {} ({}, {:%Y-%m-%d})</li>',
+                reverse("admin:access_requests_accessrequest_change", args=[o.pk]),
+                o.pk,
+                o.purpose,
+                o.get_status_display(),
+                o.created_at,
+            )
+            for o in others
+        ]
+        rows += [
+            format_html(
+                "<li>Grant #{}: {} until {:%Y-%m-%d}{}</li>",
+                g.pk,
+                ", ".join(g.elements),
+                g.expires_at,
+                " (revoked)" if g.revoked_at else "",
+            )
+            for g in grants
+        ]
+        if not rows:
+            return "None: this is their first request."
+        return format_html("<ul>{}</ul>", format_html("".join(rows)))
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="access_requests_accessrequest_approve",
+            ),
+            path(
+                "<int:pk>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="access_requests_accessrequest_reject",
+            ),
+            path(
+                "<int:pk>/ask-info/",
+                self.admin_site.admin_view(self.ask_info_view),
+                name="access_requests_accessrequest_ask_info",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        can_review = (
+            obj is not None
+            and obj.is_pending
+            and request.user.has_perm(services.REVIEW_PERMISSION)
+            and obj.applicant_id != request.user.pk
+        )
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "can_review": can_review}
+        )
+
+    def _decide(self, request, pk, form_class, title, decide, form_kwargs=None, initial=None):
+        if not request.user.has_perm(services.REVIEW_PERMISSION):
+            raise PermissionDenied
+        access_request = get_object_or_404(AccessRequest, pk=pk)
+        form = form_class(request.POST or None, initial=initial, **(form_kwargs or {}))
+        if request.method == "POST" and form.is_valid():
+            try:
+                decide(access_request, form.cleaned_data)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(
+                    request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Request #{pk}: {title.lower()} done.")
+            return redirect("admin:access_requests_accessrequest_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{title}: request #{pk}",
+            "form": form,
+            "original": access_request,
+        }
+        return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
+
+    def approve_view(self, request, pk):
+        access_request = get_object_or_404(AccessRequest, pk=pk)
+        initial = {
+            "datasets": access_request.datasets,
+            "elements": access_request.elements,
+            "period_start": access_request.period_start,
+            "period_end": access_request.period_end,
+            "duration_days": access_request.duration_days,
+        }
+        return self._decide(
+            request,
+            pk,
+            ApproveForm,
+            "Approve",
+            lambda r, data: services.access_request_approve(
+                request=r, reviewer=request.user, **data
+            ),
+            form_kwargs={"request": access_request},
+            initial=initial,
+        )
+
+    def reject_view(self, request, pk):
+        return self._decide(
+            request,
+            pk,
+            ReasonForm,
+            "Reject",
+            lambda r, data: services.access_request_reject(
+                request=r, reviewer=request.user, reason=data["reason"]
+            ),
+        )
+
+    def ask_info_view(self, request, pk):
+        return self._decide(
+            request,
+            pk,
+            ReasonForm,
+            "Ask for more information",
+            lambda r, data: services.access_request_ask_info(
+                request=r, reviewer=request.user, message=data["reason"]
+            ),
+        )
+
+
+@admin.register(Grant)
+class GrantAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "grantee",
+        "request",
+        "period_start",
+        "period_end",
+        "expires_at",
+        "revoked_at",
+    )
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("grantee__email", "grantee__username")
+    exclude = ("pseudonym_key",)
+    readonly_fields = (
+        "request",
+        "grantee",
+        "datasets",
+        "elements",
+        "period_start",
+        "period_end",
+        "expires_at",
+        "created_at",
+        "created_by",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+    )
+    change_form_template = "admin/access_requests/grant/change_form.html"
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="access_requests_grant_revoke",
+            )
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        can_revoke = (
+            obj is not None
+            and obj.revoked_at is None
+            and request.user.has_perm(services.REVIEW_PERMISSION)
+        )
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "can_revoke": can_revoke}
+        )
+
+    def revoke_view(self, request, pk):
+        if not request.user.has_perm(services.REVIEW_PERMISSION):
+            raise PermissionDenied
+        grant = get_object_or_404(Grant, pk=pk)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.grant_revoke(
+                    grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(
+                    request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Grant #{pk} is revoked.")
+            return redirect("admin:access_requests_grant_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Revoke grant #{pk}",
+            "form": form,
+            "original": grant,
+        }
+        return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
+
+
+@admin.register(Profile)
+class ProfileAdmin(ReadOnlyAdmin):
+    list_display = ("user", "display_name", "affiliation")
+    search_fields = ("user__email", "display_name", "affiliation")
+
+
+@admin.register(DataUseTerms)
+class DataUseTermsAdmin(ReadOnlyAdmin):
+    list_display = ("version", "published_at")

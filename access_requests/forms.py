@@ -1,0 +1,92 @@
+from django import forms
+
+from access_requests.models import Dataset
+from access_requests.services import MAX_DURATION_DAYS, MIN_JUSTIFICATION_CHARS
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AccessRequestForm(forms.Form):
+    purpose = forms.CharField(
+        max_length=200, help_text="One line, shown publicly if the request is approved."
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        min_length=MIN_JUSTIFICATION_CHARS,
+        help_text=f"Why you need the data and how the community benefits: a real paragraph "
+        f"(at least {MIN_JUSTIFICATION_CHARS} characters).",
+    )
+    intended_use = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="What you will do with the data."
+    )
+    publication_plans = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Whether and where you plan to publish results.",
+    )
+    affiliation = forms.CharField(max_length=200, help_text="Your employer, project or school.")
+    datasets = forms.MultipleChoiceField(
+        choices=Dataset.choices, widget=forms.CheckboxSelectMultiple, label="Data wanted"
+    )
+    elements = forms.MultipleChoiceField(
+        choices=(), widget=forms.CheckboxSelectMultiple, label="Data elements"
+    )
+    period_start = forms.DateField(widget=DateInput, label="Data from")
+    period_end = forms.DateField(widget=DateInput, label="Data to")
+    duration_days = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_DURATION_DAYS,
+        initial=90,
+        label="Access for (days)",
+        help_text=f"At most {MAX_DURATION_DAYS} days.",
+    )
+    accept_terms = forms.BooleanField(label="I accept the data-use terms above")
+
+    def __init__(self, *args, elements: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["elements"].choices = [(key, key) for key in elements]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and start > end:
+            self.add_error("period_end", "The period must end after it starts.")
+        return cleaned
+
+
+class MessageForm(forms.Form):
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Your answer")
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(max_length=150, required=False)
+    affiliation = forms.CharField(max_length=200, required=False)
+
+
+class ApproveForm(forms.Form):
+    """A reviewer may narrow what was asked; the defaults are what was asked."""
+
+    datasets = forms.MultipleChoiceField(
+        choices=Dataset.choices, widget=forms.CheckboxSelectMultiple
+    )
+    elements = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+    period_start = forms.DateField(widget=DateInput)
+    period_end = forms.DateField(widget=DateInput)
+    duration_days = forms.IntegerField(min_value=1, max_value=MAX_DURATION_DAYS)
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Optional note to the applicant.",
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["elements"].choices = [(key, key) for key in request.elements]
+        self.fields["datasets"].choices = [c for c in Dataset.choices if c[0] in request.datasets]
+        self.fields["duration_days"].max_value = request.duration_days
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))

@@ -1,0 +1,61 @@
+"""Reads of the access process that carry a rule: whose requests, which are overdue."""
+
+from datetime import timedelta
+from statistics import median
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from access_requests.models import AccessRequest, Grant
+
+
+def access_requests_for_user(*, user) -> QuerySet[AccessRequest]:
+    return (
+        AccessRequest.objects.filter(applicant=user)
+        .select_related("grant")
+        .prefetch_related("events")
+        .order_by("-created_at")
+    )
+
+
+def access_request_get_for_user(*, user, pk: int) -> AccessRequest:
+    """An applicant's own request; anybody else's is a 404, never a 403 that confirms it."""
+    return get_object_or_404(AccessRequest, pk=pk, applicant=user)
+
+
+def access_requests_overdue(*, now=None) -> QuerySet[AccessRequest]:
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
+    return AccessRequest.objects.filter(
+        status__in=AccessRequest.PENDING, created_at__lt=cutoff
+    ).order_by("created_at")
+
+
+def grants_public_register() -> QuerySet[Grant]:
+    """Every approved use, for the public register (revoked and expired ones included)."""
+    return Grant.objects.select_related("request").order_by("-created_at")
+
+
+def access_process_figures(*, now=None) -> dict:
+    """Requests received and decided over the last 12 months, and the median days to decide."""
+    now = now or timezone.now()
+    since = now - timedelta(days=365)
+    recent = AccessRequest.objects.filter(created_at__gte=since)
+    counts = {status: 0 for status in AccessRequest.Status.values}
+    for status in recent.values_list("status", flat=True):
+        counts[status] += 1
+    decided = recent.filter(
+        status__in=[AccessRequest.Status.APPROVED, AccessRequest.Status.REJECTED],
+        decided_at__isnull=False,
+    ).values_list("created_at", "decided_at")
+    durations = [(decided_at - created).total_seconds() / 86400 for created, decided_at in decided]
+    return {
+        "received": recent.count(),
+        "approved": counts[AccessRequest.Status.APPROVED],
+        "rejected": counts[AccessRequest.Status.REJECTED],
+        "withdrawn": counts[AccessRequest.Status.WITHDRAWN],
+        "pending": sum(counts[s] for s in AccessRequest.PENDING),
+        "median_days_to_decision": round(median(durations), 1) if durations else None,
+    }

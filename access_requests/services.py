@@ -1,0 +1,370 @@
+"""Every write of the access process: requests, their review, grants.
+
+Each transition of a request goes through ``_transition``, which refuses moves
+the state machine does not allow and writes the timeline event and the audit
+row in the same transaction. Emails are sent once the transaction commits.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from access_requests.models import AccessRequest, DataUseTerms, Grant, Profile, RequestEvent
+from ingest.selectors import policy_get_published
+from portal.services import audit_event_record
+
+logger = logging.getLogger(__name__)
+Status = AccessRequest.Status
+MAX_DURATION_DAYS = 365
+MIN_JUSTIFICATION_CHARS = 200
+REVIEW_PERMISSION = "access_requests.review_accessrequest"
+
+
+@dataclass(frozen=True)
+class Transition:
+    allowed_from: tuple[str, ...]
+    to: str
+    by_reviewer: bool
+
+
+TRANSITIONS = {
+    "ask_info": Transition((Status.SUBMITTED, Status.ANSWERED), Status.INFO_REQUESTED, True),
+    "answer": Transition((Status.INFO_REQUESTED,), Status.ANSWERED, False),
+    "approve": Transition(AccessRequest.PENDING, Status.APPROVED, True),
+    "reject": Transition(AccessRequest.PENDING, Status.REJECTED, True),
+    "withdraw": Transition(AccessRequest.PENDING, Status.WITHDRAWN, False),
+}
+PAST_TENSE = {
+    "ask_info": "asked for more information",
+    "answer": "answered",
+    "approve": "approved",
+    "reject": "rejected",
+    "withdraw": "withdrawn",
+}
+
+
+# --- emails -------------------------------------------------------------------------------
+
+
+def _send(template: str, recipients: list[str], context: dict) -> None:
+    """Render and send one email after commit; a mail failure never undoes a decision."""
+    if not recipients:
+        return
+    context = {**context, "site_url": settings.PUBLIC_BASE_URL}
+    subject = render_to_string(f"access_requests/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"access_requests/email/{template}.txt", context)
+
+    def deliver() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        except Exception:
+            logger.exception("Could not send the %s email", template)
+
+    transaction.on_commit(deliver)
+
+
+def maintainer_emails() -> list[str]:
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    reviewers = users.filter(groups__name="maintainers") | users.filter(is_superuser=True)
+    return sorted(set(reviewers.values_list("email", flat=True)))
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+def profile_update(*, user: AbstractBaseUser, display_name: str, affiliation: str) -> Profile:
+    profile, _ = Profile.objects.get_or_create(user=user)
+    profile.display_name = display_name.strip()
+    profile.affiliation = affiliation.strip()
+    profile.save()
+    return profile
+
+
+# --- applying -----------------------------------------------------------------------------
+
+
+def terms_current() -> DataUseTerms:
+    return DataUseTerms.objects.order_by("-version").first()
+
+
+def access_request_submit(
+    *,
+    applicant: AbstractBaseUser,
+    purpose: str,
+    justification: str,
+    intended_use: str,
+    publication_plans: str,
+    affiliation: str,
+    datasets: list[str],
+    elements: list[str],
+    period_start: date,
+    period_end: date,
+    duration_days: int,
+    terms: DataUseTerms,
+) -> AccessRequest:
+    policy = policy_get_published()
+    _validate_scope(policy, datasets, elements, period_start, period_end, duration_days)
+    if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
+        raise ValidationError(
+            f"The justification must be at least {MIN_JUSTIFICATION_CHARS} characters."
+        )
+    with transaction.atomic():
+        request = AccessRequest.objects.create(
+            applicant=applicant,
+            purpose=purpose.strip(),
+            justification=justification.strip(),
+            intended_use=intended_use.strip(),
+            publication_plans=publication_plans.strip(),
+            affiliation=affiliation.strip(),
+            datasets=sorted(datasets),
+            elements=sorted(elements),
+            period_start=period_start,
+            period_end=period_end,
+            duration_days=duration_days,
+            terms=terms,
+            policy_version=policy,
+        )
+        RequestEvent.objects.create(
+            request=request, kind=RequestEvent.Kind.SUBMITTED, actor=applicant
+        )
+        audit_event_record(
+            action="access_request.submitted",
+            actor=applicant,
+            target=request,
+            before=None,
+            after=_snapshot(request),
+        )
+        _send("submitted", [applicant.email], {"request": request})
+        _send("new_request", maintainer_emails(), {"request": request})
+    return request
+
+
+def _validate_scope(policy, datasets, elements, period_start, period_end, duration_days):
+    approved = set(policy.elements.filter(decision="approved").values_list("key", flat=True))
+    unknown = sorted(set(elements) - approved)
+    if unknown:
+        raise ValidationError(f"Not in the published policy: {', '.join(unknown)}.")
+    if not elements:
+        raise ValidationError("Choose at least one data element.")
+    if not datasets or set(datasets) - {"reports", "rollups"}:
+        raise ValidationError("Choose daily reports, daily rollups, or both.")
+    if period_start > period_end:
+        raise ValidationError("The period must start before it ends.")
+    if not 1 <= duration_days <= MAX_DURATION_DAYS:
+        raise ValidationError(f"Access can last 1 to {MAX_DURATION_DAYS} days.")
+
+
+def _snapshot(request: AccessRequest) -> dict:
+    return {
+        "status": request.status,
+        "datasets": request.datasets,
+        "elements": request.elements,
+        "period": [request.period_start.isoformat(), request.period_end.isoformat()],
+        "duration_days": request.duration_days,
+    }
+
+
+# --- the one transition service ---------------------------------------------------------
+
+
+def _transition(
+    *, request: AccessRequest, action: str, actor: AbstractBaseUser, message: str = ""
+) -> AccessRequest:
+    """Move a request along the state machine, or refuse with a clear message."""
+    rule = TRANSITIONS[action]
+    request = AccessRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status not in rule.allowed_from:
+        raise ValidationError(
+            f"Request #{request.pk} is {request.get_status_display().lower()}; it cannot be "
+            f"{PAST_TENSE[action]} now."
+        )
+    if rule.by_reviewer:
+        if not actor.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied("Only maintainers review access requests.")
+        if actor.pk == request.applicant_id:
+            raise PermissionDenied("Nobody reviews their own request.")
+    elif actor.pk != request.applicant_id:
+        raise PermissionDenied("Only the applicant can do this.")
+    before = _snapshot(request)
+    request.status = rule.to
+    if rule.to in (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN):
+        request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_at"])
+    RequestEvent.objects.create(request=request, kind=rule.to, actor=actor, message=message)
+    audit_event_record(
+        action=f"access_request.{rule.to}",
+        actor=actor,
+        target=request,
+        before=before,
+        after=_snapshot(request),
+        details={"message": message} if message else {},
+    )
+    return request
+
+
+def access_request_ask_info(
+    *, request: AccessRequest, reviewer: AbstractBaseUser, message: str
+) -> AccessRequest:
+    if not message.strip():
+        raise ValidationError("Say what information is needed.")
+    with transaction.atomic():
+        request = _transition(
+            request=request, action="ask_info", actor=reviewer, message=message.strip()
+        )
+        _send("info_requested", [request.applicant.email], {"request": request, "message": message})
+    return request
+
+
+def access_request_answer(
+    *, request: AccessRequest, applicant: AbstractBaseUser, message: str
+) -> AccessRequest:
+    if not message.strip():
+        raise ValidationError("Write your answer.")
+    with transaction.atomic():
+        request = _transition(
+            request=request, action="answer", actor=applicant, message=message.strip()
+        )
+        _send("answered", maintainer_emails(), {"request": request, "message": message})
+    return request
+
+
+def access_request_withdraw(
+    *, request: AccessRequest, applicant: AbstractBaseUser
+) -> AccessRequest:
+    with transaction.atomic():
+        request = _transition(request=request, action="withdraw", actor=applicant)
+        _send("withdrawn", [request.applicant.email], {"request": request})
+    return request
+
+
+def access_request_reject(
+    *, request: AccessRequest, reviewer: AbstractBaseUser, reason: str
+) -> AccessRequest:
+    if not reason.strip():
+        raise ValidationError("A rejection needs a reason; it is sent to the applicant.")
+    with transaction.atomic():
+        request = _transition(
+            request=request, action="reject", actor=reviewer, message=reason.strip()
+        )
+        _send("rejected", [request.applicant.email], {"request": request, "reason": reason})
+    return request
+
+
+def access_request_approve(
+    *,
+    request: AccessRequest,
+    reviewer: AbstractBaseUser,
+    elements: list[str] | None = None,
+    datasets: list[str] | None = None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    duration_days: int | None = None,
+    message: str = "",
+) -> Grant:
+    """Approve, possibly narrowing what was asked; creates the grant."""
+    elements = sorted(elements if elements is not None else request.elements)
+    datasets = sorted(datasets if datasets is not None else request.datasets)
+    period_start = period_start or request.period_start
+    period_end = period_end or request.period_end
+    duration_days = duration_days or request.duration_days
+    _refuse_widening(request, elements, datasets, period_start, period_end, duration_days)
+    with transaction.atomic():
+        request = _transition(request=request, action="approve", actor=reviewer, message=message)
+        grant = Grant.objects.create(
+            request=request,
+            grantee=request.applicant,
+            datasets=datasets,
+            elements=elements,
+            period_start=period_start,
+            period_end=period_end,
+            expires_at=timezone.now() + timedelta(days=duration_days),
+            created_by=reviewer,
+        )
+        audit_event_record(
+            action="grant.created",
+            actor=reviewer,
+            target=grant,
+            before=None,
+            after=_grant_snapshot(grant),
+        )
+        _send("approved", [request.applicant.email], {"request": request, "grant": grant})
+    return grant
+
+
+def _refuse_widening(request, elements, datasets, period_start, period_end, duration_days):
+    if not elements or set(elements) - set(request.elements):
+        raise ValidationError("A grant may only narrow the elements asked for.")
+    if not datasets or set(datasets) - set(request.datasets):
+        raise ValidationError("A grant may only narrow the data asked for.")
+    if period_start < request.period_start or period_end > request.period_end:
+        raise ValidationError("A grant may only narrow the period asked for.")
+    if period_start > period_end:
+        raise ValidationError("The period must start before it ends.")
+    if not 1 <= duration_days <= request.duration_days:
+        raise ValidationError(f"The duration must be 1 to {request.duration_days} days.")
+
+
+def _grant_snapshot(grant: Grant) -> dict:
+    return {
+        "datasets": grant.datasets,
+        "elements": grant.elements,
+        "period": [grant.period_start.isoformat(), grant.period_end.isoformat()],
+        "expires_at": grant.expires_at.isoformat(),
+        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
+    }
+
+
+def grant_revoke(*, grant: Grant, actor: AbstractBaseUser, reason: str) -> Grant:
+    if not reason.strip():
+        raise ValidationError("Revoking access needs a reason; it is sent to the grantee.")
+    if not actor.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied("Only maintainers revoke access.")
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().get(pk=grant.pk)
+        if grant.revoked_at is not None:
+            raise ValidationError(f"Grant #{grant.pk} is already revoked.")
+        before = _grant_snapshot(grant)
+        grant.revoked_at = timezone.now()
+        grant.revoked_by = actor
+        grant.revoke_reason = reason.strip()
+        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        RequestEvent.objects.create(
+            request=grant.request,
+            kind=RequestEvent.Kind.GRANT_REVOKED,
+            actor=actor,
+            message=grant.revoke_reason,
+        )
+        audit_event_record(
+            action="grant.revoked",
+            actor=actor,
+            target=grant,
+            before=before,
+            after=_grant_snapshot(grant),
+            details={"reason": grant.revoke_reason},
+        )
+        _send("revoked", [grant.grantee.email], {"grant": grant, "reason": reason})
+    return grant
+
+
+def review_digest_send(*, now=None) -> list[int]:
+    """The daily email to maintainers listing requests pending past the review SLA."""
+    from access_requests.selectors import access_requests_overdue
+
+    overdue = list(access_requests_overdue(now=now))
+    if overdue:
+        with transaction.atomic():
+            _send(
+                "digest",
+                maintainer_emails(),
+                {"requests": overdue, "sla_days": settings.ACCESS_REVIEW_SLA_DAYS},
+            )
+    return [request.pk for request in overdue]

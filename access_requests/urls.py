@@ -1,0 +1,13 @@
+from django.urls import path
+
+from access_requests import views
+
+urlpatterns = [
+    path("", views.access_home, name="access-home"),
+    path("request/", views.access_request_new, name="access-request-new"),
+    path(
+        "requests/<int:pk>/withdraw/", views.access_request_withdraw, name="access-request-withdraw"
+    ),
+    path("requests/<int:pk>/answer/", views.access_request_answer, name="access-request-answer"),
+    path("register/", views.register, name="access-register"),
+]

@@ -1,0 +1,125 @@
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from access_requests import services
+from access_requests.forms import AccessRequestForm, MessageForm, ProfileForm
+from access_requests.models import Profile
+from access_requests.selectors import (
+    access_process_figures,
+    access_request_get_for_user,
+    access_requests_for_user,
+    grants_public_register,
+)
+from ingest.selectors import policy_get_published
+
+
+def access_home(request: HttpRequest) -> HttpResponse:
+    """How to get access; for a signed-in member, their requests and their timelines."""
+    context = {"terms": services.terms_current()}
+    if request.user.is_authenticated:
+        context["requests"] = access_requests_for_user(user=request.user)
+        context["answer_form"] = MessageForm()
+    return render(request, "access_requests/home.html", context)
+
+
+def _has_verified_email(user) -> bool:
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+@login_required
+def access_request_new(request: HttpRequest) -> HttpResponse:
+    if not _has_verified_email(request.user):
+        messages.error(request, "Verify your email address before filing a request.")
+        return redirect("account_email")
+    policy = policy_get_published()
+    elements = sorted(policy.elements.filter(decision="approved").values_list("key", flat=True))
+    profile = Profile.objects.filter(user=request.user).first()
+    form = AccessRequestForm(
+        request.POST or None,
+        elements=elements,
+        initial={"affiliation": profile.affiliation if profile else ""},
+    )
+    terms = services.terms_current()
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("accept_terms")
+        try:
+            created = services.access_request_submit(applicant=request.user, terms=terms, **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Request #{created.pk} was filed. We emailed you a copy.")
+            return redirect("access-home")
+    return render(
+        request,
+        "access_requests/request_form.html",
+        {"form": form, "terms": terms, "policy": policy},
+    )
+
+
+def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
+    access_request = access_request_get_for_user(user=request.user, pk=pk)
+    try:
+        action(access_request)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("access-home")
+
+
+@login_required
+@require_POST
+def access_request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    def withdraw(access_request):
+        services.access_request_withdraw(request=access_request, applicant=request.user)
+        messages.success(request, f"Request #{access_request.pk} is withdrawn.")
+
+    return _act(request, pk, withdraw)
+
+
+@login_required
+@require_POST
+def access_request_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    form = MessageForm(request.POST)
+
+    def answer(access_request):
+        if not form.is_valid():
+            raise ValidationError("Write your answer before sending it.")
+        services.access_request_answer(
+            request=access_request, applicant=request.user, message=form.cleaned_data["message"]
+        )
+        messages.success(request, "Your answer was sent to the reviewers.")
+
+    return _act(request, pk, answer)
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "access_requests/register.html",
+        {
+            "grants": grants_public_register(),
+            "figures": access_process_figures(),
+        },
+    )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    current = Profile.objects.filter(user=request.user).first()
+    form = ProfileForm(
+        request.POST or None,
+        initial={
+            "display_name": current.display_name if current else "",
+            "affiliation": current.affiliation if current else "",
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(user=request.user, **form.cleaned_data)
+        messages.success(request, "Your profile is saved.")
+        return redirect("profile")
+    return render(request, "access_requests/profile.html", {"form": form})
