@@ -39,10 +39,7 @@ def _ensure_permissions(apps):
         app_config.models_module = None
 
 
-def seed(apps, schema_editor):
-    _ensure_permissions(apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
+def seed_roles(Group, Permission):  # noqa: N803 - model classes, historical or real
     maintainers, _ = Group.objects.get_or_create(name="maintainers")
     for app_label, codename in MAINTAINER_PERMISSIONS:
         maintainers.permissions.add(
@@ -51,12 +48,20 @@ def seed(apps, schema_editor):
     auditors, _ = Group.objects.get_or_create(name="auditors")
     auditors.permissions.add(*Permission.objects.filter(
         content_type__app_label__in=AUDITOR_APPS, codename__startswith="view_"))
-    DataUseTerms = apps.get_model("access_requests", "DataUseTerms")
+
+
+def seed_terms(DataUseTerms):  # noqa: N803
     DataUseTerms.objects.get_or_create(
         version=1,
         defaults={"text": TERMS_V1,
                   "published_at": datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)},
     )
+
+
+def seed(apps, schema_editor):
+    _ensure_permissions(apps)
+    seed_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    seed_terms(apps.get_model("access_requests", "DataUseTerms"))
 
 
 def unseed(apps, schema_editor):

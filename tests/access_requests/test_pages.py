@@ -1,0 +1,193 @@
+from datetime import date
+
+import pytest
+import responses
+from allauth.socialaccount.models import SocialAccount
+from django.core import mail
+from django.test import override_settings
+
+from access_requests import services
+from access_requests.models import AccessRequest, Profile
+from tests.access_requests.factories import JUSTIFICATION, file_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(**overrides):
+    data = {
+        "purpose": "Which addons go together",
+        "justification": JUSTIFICATION,
+        "intended_use": "Weekly counts of addon pairs.",
+        "publication_plans": "A blog post.",
+        "affiliation": "Example Org",
+        "datasets": ["rollups"],
+        "elements": ["enableAddonList"],
+        "period_start": "2026-01-01",
+        "period_end": "2026-03-31",
+        "duration_days": "60",
+        "accept_terms": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_anonymous_visitors_see_how_to_apply(client):
+    page = client.get("/access/").content.decode()
+    assert "How it works" in page
+    assert "Data-use terms (version 1)" in page
+
+
+def test_an_applicant_files_a_request_through_the_form(client, applicant, maintainer):
+    client.force_login(applicant)
+    response = client.post("/access/request/", _form())
+    assert response.status_code == 302
+    filed = AccessRequest.objects.get()
+    assert (filed.applicant, filed.elements, filed.terms.version) == (
+        applicant,
+        ["enableAddonList"],
+        1,
+    )
+    page = client.get("/access/").content.decode()
+    assert "Which addons go together" in page and "Submitted" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"justification": "Short."}, "at least 200 characters"),
+        ({"duration_days": "400"}, "less than or equal to 365"),
+        ({"accept_terms": ""}, "This field is required"),
+        ({"elements": ["clientIP"]}, "Select a valid choice"),
+        ({"period_start": "2026-05-01", "period_end": "2026-01-01"}, "must end after"),
+    ],
+)
+def test_the_form_explains_what_is_wrong(client, applicant, overrides, error):
+    client.force_login(applicant)
+    response = client.post("/access/request/", _form(**overrides))
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not AccessRequest.objects.exists()
+
+
+def test_an_unverified_member_cannot_file(client, unverified):
+    client.force_login(unverified)
+    response = client.post("/access/request/", _form())
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/email/"
+    assert not AccessRequest.objects.exists()
+
+
+def test_signing_up_requires_verifying_the_email(client, settings):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "newcomer@example.org",
+            "password1": "a-long-Passphrase-9",
+            "password2": "a-long-Passphrase-9",
+        },
+    )
+    assert response.status_code == 302
+    assert "confirm" in mail.outbox[-1].subject.lower()
+    assert client.get("/access/request/").status_code == 302  # not logged in until verified
+
+
+def test_an_applicant_never_sees_another_applicants_request(client, applicant, other_applicant):
+    theirs = file_request(other_applicant, purpose="Bob's secret plan")
+    client.force_login(applicant)
+    assert "Bob's secret plan" not in client.get("/access/").content.decode()
+    assert client.post(f"/access/requests/{theirs.pk}/withdraw/").status_code == 404
+    assert (
+        client.post(f"/access/requests/{theirs.pk}/answer/", {"message": "hi"}).status_code == 404
+    )
+    theirs.refresh_from_db()
+    assert theirs.status == "submitted"
+
+
+def test_withdraw_and_answer_from_the_page(client, applicant, maintainer):
+    filed = file_request(applicant)
+    services.access_request_ask_info(request=filed, reviewer=maintainer, message="Which CI?")
+    client.force_login(applicant)
+    page = client.get("/access/").content.decode()
+    assert "Which CI?" in page and "Send the answer" in page
+    client.post(f"/access/requests/{filed.pk}/answer/", {"message": "GitHub Actions."})
+    filed.refresh_from_db()
+    assert filed.status == "answered"
+    client.post(f"/access/requests/{filed.pk}/withdraw/")
+    filed.refresh_from_db()
+    assert filed.status == "withdrawn"
+    response = client.post(f"/access/requests/{filed.pk}/withdraw/", follow=True)
+    assert "cannot be withdrawn now" in response.content.decode()
+
+
+def test_the_profile_is_editable_by_its_owner(client, applicant):
+    client.force_login(applicant)
+    client.post("/accounts/profile/", {"display_name": "Alice A.", "affiliation": "CNCF"})
+    assert Profile.objects.get(user=applicant).affiliation == "CNCF"
+    assert client.get("/access/request/").context["form"].initial["affiliation"] == "CNCF"
+
+
+def test_the_register_lists_approved_uses_and_the_process_figures(
+    client, applicant, other_applicant, maintainer
+):
+    approved = file_request(applicant, purpose="Public addon report")
+    services.access_request_approve(request=approved, reviewer=maintainer)
+    rejected = file_request(other_applicant, purpose="Marketing list")
+    services.access_request_reject(request=rejected, reviewer=maintainer, reason="No.")
+    file_request(other_applicant, purpose="Still pending")
+    page = client.get("/access/register/")
+    html = page.content.decode()
+    assert "Public addon report" in html and "Example Org" in html
+    assert "Marketing list" not in html and "Still pending" not in html
+    figures = page.context["figures"]
+    assert (figures["received"], figures["approved"], figures["rejected"], figures["pending"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    assert figures["median_days_to_decision"] == 0.0
+
+
+# --- GitHub sign-in, with GitHub's endpoints stubbed at the HTTP edge ---------------------
+
+GITHUB = {"client_id": "test-client", "secret": "test-secret"}
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS={"github": {"APPS": [GITHUB], "SCOPE": ["user:email"]}})
+@responses.activate
+def test_signing_in_with_github(client):
+    start = client.post("/accounts/github/login/")
+    assert start.status_code == 302
+    assert start["Location"].startswith("https://github.com/login/oauth/authorize")
+    state = dict(part.split("=") for part in start["Location"].split("?")[1].split("&"))["state"]
+    responses.post(
+        "https://github.com/login/oauth/access_token",
+        json={"access_token": "gho_test", "token_type": "bearer"},
+    )
+    responses.get(
+        "https://api.github.com/user",
+        json={"id": 4242, "login": "octo", "name": "Octo Cat", "email": None},
+    )
+    responses.get(
+        "https://api.github.com/user/emails",
+        json=[{"email": "octo@example.org", "primary": True, "verified": True}],
+    )
+    callback = client.get("/accounts/github/login/callback/", {"code": "abc", "state": state})
+    assert callback.status_code == 302
+    account = SocialAccount.objects.get(provider="github", uid="4242")
+    assert account.user.email == "octo@example.org"
+    assert client.get("/access/request/").status_code == 200  # verified by GitHub
+
+
+def test_the_github_button_is_hidden_without_credentials(client):
+    assert "GitHub" not in client.get("/accounts/login/").content.decode()
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS={"github": {"APPS": [GITHUB]}})
+def test_the_github_button_shows_with_credentials(client):
+    assert "GitHub" in client.get("/accounts/login/").content.decode()
+
+
+def test_dates_in_requests_are_kept(applicant):
+    filed = file_request(applicant, period_start=date(2026, 2, 1))
+    assert filed.period_start == date(2026, 2, 1)
