@@ -205,6 +205,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             "title": f"{title}: request #{pk}",
             "form": form,
             "original": access_request,
+            "button": title,
         }
         return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
 
@@ -326,6 +327,7 @@ class GrantAdmin(ReadOnlyAdmin):
             "title": f"Revoke grant #{pk}",
             "form": form,
             "original": grant,
+            "button": "Revoke",
         }
         return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
 

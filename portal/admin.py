@@ -23,3 +23,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("actor_label", "action", "target_id")
     date_hierarchy = "occurred_at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+
+admin.site.site_header = "KubeVela telemetry portal: maintainers"
+admin.site.site_title = "Telemetry portal admin"
+admin.site.index_title = "Review, policy and audit"

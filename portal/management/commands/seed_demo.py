@@ -1,11 +1,19 @@
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 DEMO_ACCOUNTS = [
-    # username, password, superuser?
-    ("admin", "admin-demo-password", True),
+    # username, password, role: superuser, a group name, or "member"
+    ("admin", "admin-demo-password", "superuser"),
+    ("maintainer", "maintainer-demo-password", "maintainers"),
+    ("auditor", "auditor-demo-password", "auditors"),
+    ("member", "member-demo-password", "member"),
 ]
 
 
@@ -16,7 +24,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--installations", type=int, default=400)
+        parser.add_argument("--installations", type=int, default=1200)
         parser.add_argument("--days", type=int, default=90)
 
     def handle(self, *args, **options):
@@ -29,27 +37,39 @@ class Command(BaseCommand):
             if_empty=True,
             verbosity=options["verbosity"],
         )
-        for username, password, superuser in DEMO_ACCOUNTS:
-            self._ensure_account(username, password, superuser)
+        for username, password, role in DEMO_ACCOUNTS:
+            self._ensure_account(username, password, role)
+        today = timezone.now().date()
+        call_command(
+            "rollup",
+            f"--from={today - timedelta(days=options['days'])}",
+            f"--to={today}",
+            verbosity=options["verbosity"],
+        )
         self._print_login()
 
-    def _ensure_account(self, username: str, password: str, superuser: bool) -> None:
-        user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(
-            username=username, defaults={"email": f"{username}@example.org"}
+    def _ensure_account(self, username: str, password: str, role: str) -> None:
+        email = f"{username}@example.org"
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": email}
         )
-        if created:
-            user.set_password(password)
-            user.is_staff = superuser
-            user.is_superuser = superuser
-            user.save()
+        if not created:
+            return
+        user.set_password(password)
+        user.is_staff = role != "member"
+        user.is_superuser = role == "superuser"
+        user.save()
+        if role not in ("superuser", "member"):
+            user.groups.add(Group.objects.get(name=role))
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
 
     def _print_login(self) -> None:
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. The portal is at http://127.0.0.1:8000/")
         )
-        for username, password, superuser in DEMO_ACCOUNTS:
-            role = "superuser" if superuser else "member"
-            self.stdout.write(
-                f"  Log in at http://127.0.0.1:8000/admin/ as {username} / {password} ({role})"
-            )
+        self.stdout.write(
+            "  Members log in at http://127.0.0.1:8000/accounts/login/ with "
+            "their email; staff at http://127.0.0.1:8000/admin/ with a username."
+        )
+        for username, password, role in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {role:>11}: {username} / {password} ({username}@example.org)")
