@@ -30,7 +30,7 @@ def access_requests_overdue(*, now=None) -> QuerySet[AccessRequest]:
     cutoff = now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
     return AccessRequest.objects.filter(
         status__in=AccessRequest.PENDING, created_at__lt=cutoff
-    ).order_by("created_at")
+    ).order_by("created_at", "pk")
 
 
 def grants_public_register() -> QuerySet[Grant]:
