@@ -90,3 +90,8 @@ class ApproveForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    expires_on = forms.DateField(required=False, widget=DateInput)

@@ -157,3 +157,25 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"Grant #{self.pk} to {self.grantee}"
+
+
+class ReadToken(models.Model):
+    """A grantee's token for the data API; only its SHA-256 is stored."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="read_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The first characters, for recognition.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"

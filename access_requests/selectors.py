@@ -8,16 +8,35 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Grant
+from access_requests.models import AccessRequest, Grant, ReadToken
+from portal.models import AuditEvent
 
 
 def access_requests_for_user(*, user) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(applicant=user)
         .select_related("grant")
-        .prefetch_related("events")
+        .prefetch_related("events", "grant__tokens")
         .order_by("-created_at")
     )
+
+
+def grant_get_for_user(*, user, pk: int) -> Grant:
+    return get_object_or_404(Grant, pk=pk, grantee=user)
+
+
+def token_get_for_user(*, user, pk: int) -> ReadToken:
+    return get_object_or_404(ReadToken, pk=pk, user=user)
+
+
+def data_reads_for_user(*, user, limit: int = 50) -> QuerySet[AuditEvent]:
+    """The audit of reads made with the user's own tokens, newest first."""
+    own_tokens = [
+        str(pk) for pk in ReadToken.objects.filter(user=user).values_list("pk", flat=True)
+    ]
+    return AuditEvent.objects.filter(
+        action="data.read", target_type="access_requests.readtoken", target_id__in=own_tokens
+    ).order_by("-occurred_at", "-id")[:limit]
 
 
 def access_request_get_for_user(*, user, pk: int) -> AccessRequest:

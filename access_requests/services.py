@@ -18,7 +18,15 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, DataUseTerms, Grant, Profile, RequestEvent
+from access_requests import tokens
+from access_requests.models import (
+    AccessRequest,
+    DataUseTerms,
+    Grant,
+    Profile,
+    ReadToken,
+    RequestEvent,
+)
 from ingest.selectors import policy_get_published
 from portal.services import audit_event_record
 
@@ -368,3 +376,88 @@ def review_digest_send(*, now=None) -> list[int]:
                 {"requests": overdue, "sla_days": settings.ACCESS_REVIEW_SLA_DAYS},
             )
     return [request.pk for request in overdue]
+
+
+# --- read tokens and the audit of reads -------------------------------------------------
+
+
+def grant_is_active(grant: Grant, now=None) -> bool:
+    now = now or timezone.now()
+    return grant.revoked_at is None and grant.expires_at > now
+
+
+def token_mint(
+    *, grant: Grant, user: AbstractBaseUser, name: str, expires_at=None
+) -> tuple[ReadToken, str]:
+    """Create a token and return it with its secret, which is never stored nor shown again."""
+    if grant.grantee_id != user.pk:
+        raise PermissionDenied("Only the grantee mints tokens for a grant.")
+    if not grant_is_active(grant):
+        raise ValidationError("This grant is revoked or expired: no new token can be made.")
+    if not name.strip():
+        raise ValidationError("Name the token, so you know where it is used.")
+    expires_at = expires_at or grant.expires_at
+    if expires_at > grant.expires_at:
+        raise ValidationError(
+            f"A token cannot outlive its grant ({grant.expires_at:%Y-%m-%d %H:%M} UTC)."
+        )
+    if expires_at <= timezone.now():
+        raise ValidationError("The expiry must be in the future.")
+    secret = tokens.token_generate()
+    with transaction.atomic():
+        token = ReadToken.objects.create(
+            grant=grant,
+            user=user,
+            name=name.strip(),
+            prefix=tokens.token_display_prefix(secret),
+            token_hash=tokens.token_hash(secret),
+            expires_at=expires_at,
+        )
+        audit_event_record(
+            action="token.minted",
+            actor=user,
+            target=token,
+            after={
+                "prefix": token.prefix,
+                "name": token.name,
+                "expires_at": expires_at.isoformat(),
+                "grant": grant.pk,
+            },
+        )
+    return token, secret
+
+
+def token_revoke(*, token: ReadToken, user: AbstractBaseUser) -> ReadToken:
+    if token.user_id != user.pk:
+        raise PermissionDenied("Only the token's owner revokes it here.")
+    with transaction.atomic():
+        token = ReadToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_event_record(
+                action="token.revoked",
+                actor=user,
+                target=token,
+                before={"revoked_at": None},
+                after={"revoked_at": token.revoked_at.isoformat()},
+            )
+    return token
+
+
+def data_read_record(*, token: ReadToken, endpoint: str, parameters: dict, rows: int) -> None:
+    """Every read through the data API leaves one audit row, with the token's prefix."""
+    with transaction.atomic():
+        ReadToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        audit_event_record(
+            action="data.read",
+            actor=token.user,
+            target=token,
+            details={
+                "token": token.prefix,
+                "grant": token.grant_id,
+                "endpoint": endpoint,
+                "parameters": parameters,
+                "rows": rows,
+            },
+        )

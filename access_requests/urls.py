@@ -10,4 +10,6 @@ urlpatterns = [
     ),
     path("requests/<int:pk>/answer/", views.access_request_answer, name="access-request-answer"),
     path("register/", views.register, name="access-register"),
+    path("grants/<int:pk>/tokens/", views.token_mint, name="access-token-mint"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="access-token-revoke"),
 ]

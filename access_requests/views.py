@@ -1,19 +1,25 @@
+from datetime import UTC, datetime, time
+
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from access_requests import services
-from access_requests.forms import AccessRequestForm, MessageForm, ProfileForm
+from access_requests.forms import AccessRequestForm, MessageForm, ProfileForm, TokenForm
 from access_requests.models import Profile
 from access_requests.selectors import (
     access_process_figures,
     access_request_get_for_user,
     access_requests_for_user,
+    data_reads_for_user,
+    grant_get_for_user,
     grants_public_register,
+    token_get_for_user,
 )
 from ingest.selectors import policy_get_published
 
@@ -24,6 +30,8 @@ def access_home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         context["requests"] = access_requests_for_user(user=request.user)
         context["answer_form"] = MessageForm()
+        context["reads"] = data_reads_for_user(user=request.user)
+        context["now"] = timezone.now()
     return render(request, "access_requests/home.html", context)
 
 
@@ -123,3 +131,36 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("profile")
     return render(request, "access_requests/profile.html", {"form": form})
+
+
+@login_required
+@require_POST
+def token_mint(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = grant_get_for_user(user=request.user, pk=pk)
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the token; an expiry, if given, must be a date.")
+        return redirect("access-home")
+    expires_on = form.cleaned_data["expires_on"]
+    expires_at = datetime.combine(expires_on, time.max, tzinfo=UTC) if expires_on else None
+    try:
+        token, secret = services.token_mint(
+            grant=grant, user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("access-home")
+    response = render(
+        request, "access_requests/token_created.html", {"token": token, "secret": secret}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = token_get_for_user(user=request.user, pk=pk)
+    services.token_revoke(token=token, user=request.user)
+    messages.success(request, f"Token {token.prefix}… is revoked; it stops working at once.")
+    return redirect("access-home")

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "csp",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -232,11 +234,29 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+DATA_API_RATE = envstr("DATA_API_RATE", "600/min")
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {"data_token": DATA_API_RATE},
+    "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "KubeVela telemetry portal API",
+    "DESCRIPTION": "The receiver, the published policy, public statistics, opt-out "
+    "erasure, and the data API for approved grantees (Bearer read tokens).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.add_receiver_to_schema",
+    ],
 }
 
 # --- Logging: no handler ever sees a client address ------------------------------------

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from access_requests import views as access_views
 from ingest import views as ingest_views
@@ -16,5 +17,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("collecting", ingest_views.collect_report, name="collecting"),
     path("api/v1/", include("ingest.api.urls")),
+    path("api/v1/data/", include("access_requests.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,180 @@
+"""The data API: what a token's grant allows, audited read by read."""
+
+from datetime import date
+
+from django.core import signing
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from access_requests import data, services
+from access_requests.api.authentication import ReadTokenAuthentication
+from access_requests.api.throttles import ReadTokenRateThrottle
+
+CURSOR_SALT = "data-reports-cursor"
+
+
+class OutsideGrant(exceptions.PermissionDenied):
+    default_code = "outside_grant"
+
+
+class BadParameter(exceptions.ValidationError):
+    default_code = "invalid_parameter"
+
+    def __init__(self, message: str):
+        super().__init__(detail=message, code="invalid_parameter")
+
+
+def _date(request: Request, name: str, default: date) -> date:
+    value = request.query_params.get(name)
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadParameter(f"'{name}' must be a date written YYYY-MM-DD.") from exc
+
+
+def _limit(request: Request) -> int:
+    value = request.query_params.get("limit", str(data.PAGE_SIZE_MAX))
+    if not value.isdigit() or not 1 <= int(value) <= data.PAGE_SIZE_MAX:
+        raise BadParameter(f"'limit' must be a whole number from 1 to {data.PAGE_SIZE_MAX}.")
+    return int(value)
+
+
+def _cursor(request: Request, grant_id: int) -> tuple[date, int] | None:
+    value = request.query_params.get("cursor")
+    if not value:
+        return None
+    try:
+        bound_grant, day, row_id = signing.loads(value, salt=CURSOR_SALT)
+        position = (date.fromisoformat(day), int(row_id))
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise BadParameter("'cursor' is not a cursor this API gave out.") from exc
+    if bound_grant != grant_id:
+        raise BadParameter("'cursor' belongs to another grant.")
+    return position
+
+
+def _next_cursor(grant_id: int, position: tuple[date, int]) -> str:
+    return signing.dumps([grant_id, position[0].isoformat(), position[1]], salt=CURSOR_SALT)
+
+
+class DataView(APIView):
+    authentication_classes = [ReadTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ReadTokenRateThrottle]
+
+    def _audit(self, request: Request, rows: int) -> None:
+        services.data_read_record(
+            token=request.auth,
+            endpoint=request.path,
+            parameters=dict(request.query_params.items()),
+            rows=rows,
+        )
+
+
+REPORT_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: grant start)."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: grant end)."),
+    OpenApiParameter("release", str, description="Only reports of this release."),
+    OpenApiParameter("cursor", str, description="next_cursor of the previous page."),
+    OpenApiParameter("limit", int, description="Rows per page, 1 to 1000 (default 1000)."),
+]
+
+
+class DataReportsView(DataView):
+    """The grant's daily reports: granted elements only, pseudonymised, keyset-paginated."""
+
+    @extend_schema(
+        operation_id="data_reports_list",
+        tags=["data"],
+        parameters=REPORT_PARAMETERS,
+        responses=inline_serializer(
+            "ReportPage",
+            {
+                "grant": serializers.IntegerField(),
+                "fields": serializers.ListField(child=serializers.CharField()),
+                "count": serializers.IntegerField(),
+                "next_cursor": serializers.CharField(allow_null=True),
+                "results": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        grant = request.auth.grant
+        first = _date(request, "from", grant.period_start)
+        last = _date(request, "to", grant.period_end)
+        limit = _limit(request)
+        try:
+            rows = data.grant_reports(
+                grant=grant,
+                first=first,
+                last=last,
+                release=request.query_params.get("release"),
+                after=_cursor(request, grant.pk),
+            )[: limit + 1]
+        except data.GrantScopeError as exc:
+            raise OutsideGrant(str(exc)) from exc
+        except ValueError as exc:
+            raise BadParameter(str(exc)) from exc
+        page = list(data.rows_as_dicts(grant, rows))
+        more = len(page) > limit
+        page = page[:limit]
+        self._audit(request, len(page))
+        return Response(
+            {
+                "grant": grant.pk,
+                "fields": data.granted_fields(grant),
+                "count": len(page),
+                "next_cursor": _next_cursor(grant.pk, page[-1][0]) if more else None,
+                "results": [fields for _, fields in page],
+            }
+        )
+
+
+class DataRollupsView(DataView):
+    """The grant's daily rollups of one dimension (true counts, for the granted period)."""
+
+    @extend_schema(
+        operation_id="data_rollups_list",
+        tags=["data"],
+        parameters=REPORT_PARAMETERS[:2],
+        responses=inline_serializer(
+            "RollupRows",
+            {
+                "grant": serializers.IntegerField(),
+                "dimension": serializers.CharField(),
+                "results": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request: Request, dimension: str) -> Response:
+        grant = request.auth.grant
+        first = _date(request, "from", grant.period_start)
+        last = _date(request, "to", grant.period_end)
+        try:
+            rows = list(
+                data.grant_rollups(grant=grant, dimension=dimension, first=first, last=last)
+            )
+        except LookupError as exc:
+            raise exceptions.NotFound(f"Unknown dimension '{dimension}'.") from exc
+        except data.GrantScopeError as exc:
+            raise OutsideGrant(str(exc)) from exc
+        except ValueError as exc:
+            raise BadParameter(str(exc)) from exc
+        self._audit(request, len(rows))
+        return Response(
+            {
+                "grant": grant.pk,
+                "dimension": dimension,
+                "results": [
+                    {"date": day, "value": value, "installations": count}
+                    for day, value, count in rows
+                ],
+            }
+        )

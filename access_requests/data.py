@@ -1,0 +1,123 @@
+"""What a grant may read: its elements, its period, its pseudonyms. Nothing else.
+
+Used by the data API and by exports, so both return exactly the same rows.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from datetime import date
+
+from django.db.models import QuerySet
+
+from access_requests.models import Grant
+from ingest.catalogue import CATALOGUE
+from ingest.dimensions import DIMENSIONS
+from ingest.models import DailyRollup, Report
+
+# Output field names of each element, in order.
+ELEMENT_FIELDS = {
+    "platformID": ("installation",),
+    "requestTime": ("date",),
+    "version": ("release", "git_commit"),
+    "installTime": ("install_date",),
+    "clusterCount": ("cluster_count_bucket",),
+    "appCount": ("app_count_bucket",),
+    "enableAddonList": ("addons",),
+    "xDefinitionTopList": (
+        "component_definitions",
+        "trait_definitions",
+        "workflow_step_definitions",
+        "policy_definitions",
+    ),
+    "browserInfo": ("browser_family", "browser_major_version", "screen_width"),
+}
+PAGE_SIZE_MAX = 1000
+
+
+class GrantScopeError(Exception):
+    """A read outside what the grant allows; the message says what it allows."""
+
+
+def pseudonym(grant: Grant, platform_id: str) -> str:
+    """Stable within one grant, unrelated across grants: an HMAC under the grant's key."""
+    return hmac.new(
+        bytes.fromhex(grant.pseudonym_key), platform_id.encode(), hashlib.sha256
+    ).hexdigest()[:32]
+
+
+def granted_fields(grant: Grant) -> list[str]:
+    return [f for key in ELEMENT_FIELDS if key in grant.elements for f in ELEMENT_FIELDS[key]]
+
+
+def check_period(grant: Grant, first: date, last: date) -> None:
+    if first > last:
+        raise ValueError("'from' must not be after 'to'.")
+    if first < grant.period_start or last > grant.period_end:
+        raise GrantScopeError(
+            f"Outside the grant's period: it allows {grant.period_start} to {grant.period_end}."
+        )
+
+
+def _columns(grant: Grant) -> list[str]:
+    columns = ["id", "report_date", "platform_id"]
+    for key in grant.elements:
+        if key in ("platformID", "requestTime"):
+            continue
+        columns += CATALOGUE[key].columns
+    return columns
+
+
+def grant_reports(
+    *,
+    grant: Grant,
+    first: date,
+    last: date,
+    release: str | None = None,
+    after: tuple[date, int] | None = None,
+) -> QuerySet:
+    """The grant's reports in [first, last], in (date, id) order, after a keyset position."""
+    if "reports" not in grant.datasets:
+        raise GrantScopeError("This grant does not include daily reports.")
+    check_period(grant, first, last)
+    reports = Report.objects.filter(report_date__range=(first, last))
+    if release is not None:
+        if "version" not in grant.elements:
+            raise GrantScopeError(
+                "Filtering by release needs the 'version' element, "
+                f"which this grant does not include ({grant.elements})."
+            )
+        reports = reports.filter(release=release)
+    if after is not None:
+        reports = reports.extra(where=["(report_date, id) > (%s, %s)"], params=list(after))
+    return reports.order_by("report_date", "id").values_list(*_columns(grant))
+
+
+def rows_as_dicts(grant: Grant, rows) -> Iterator[tuple[tuple[date, int], dict]]:
+    """(keyset position, granted fields) for each row; the platform ID never leaves."""
+    columns = _columns(grant)
+    fields = granted_fields(grant)
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        values["installation"] = pseudonym(grant, values["platform_id"])
+        values["date"] = values["report_date"]
+        yield (values["report_date"], values["id"]), {f: values[f] for f in fields}
+
+
+def grant_rollups(*, grant: Grant, dimension: str, first: date, last: date) -> QuerySet:
+    if "rollups" not in grant.datasets:
+        raise GrantScopeError("This grant does not include daily rollups.")
+    spec = DIMENSIONS.get(dimension)
+    if spec is None:
+        raise LookupError(dimension)
+    if spec.element not in grant.elements:
+        raise GrantScopeError(
+            f"The '{dimension}' rollup comes from the '{spec.element}' "
+            f"element, which this grant does not include ({grant.elements})."
+        )
+    check_period(grant, first, last)
+    return (
+        DailyRollup.objects.filter(dimension=dimension, day__range=(first, last))
+        .order_by("day", "value")
+        .values_list("day", "value", "installations")
+    )

@@ -1,0 +1,22 @@
+"""Roles see the new read tokens: auditors view everything, maintainers view tokens."""
+
+from django.db import migrations
+
+
+def grant_views(apps, schema_editor):
+    from importlib import import_module
+
+    roles = import_module("access_requests.migrations.0002_roles_and_terms")
+    roles._ensure_permissions(apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    roles.seed_roles(Group, Permission)
+    Group.objects.get(name="maintainers").permissions.add(
+        Permission.objects.get(content_type__app_label="access_requests",
+                               codename="view_readtoken")
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("access_requests", "0003_read_tokens")]
+    operations = [migrations.RunPython(grant_views, migrations.RunPython.noop)]

@@ -1,0 +1,138 @@
+"""API-wide conventions: one error shape, and the receiver documented in the schema."""
+
+from rest_framework.views import exception_handler
+
+
+def api_exception_handler(exc, context):
+    """Errors as {"error": code, "message": text}, like the receiver's."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = getattr(exc, "detail", None)
+    codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
+    if isinstance(detail, dict | list):
+        response.data = {
+            "error": "invalid_parameter",
+            "message": "Invalid input.",
+            "fields": response.data,
+        }
+    else:
+        response.data = {
+            "error": codes if isinstance(codes, str) else "error",
+            "message": str(detail),
+        }
+    return response
+
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "field": {"type": "string"},
+    },
+}
+REPORT = {
+    "type": "object",
+    "description": "A VelaUX daily report. Fields the published policy does not list are "
+    "discarded; only their names are counted.",
+    "required": ["platformID"],
+    "additionalProperties": True,
+    "properties": {
+        "platformID": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "installTime": {"type": "string", "description": "RFC 3339, any offset/precision."},
+        "version": {"type": "string", "example": "v1.9.4NaNgit-1a2b3c4"},
+        "clusterCount": {"type": "string", "example": "<10"},
+        "appCount": {"type": "string", "example": "<50"},
+        "enableAddonList": {
+            "type": "object",
+            "maxProperties": 50,
+            "additionalProperties": {
+                "type": "string",
+                "enum": ["enabled", "enabling", "disabling"],
+            },
+        },
+        **{
+            name: {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 100}}
+            for name in (
+                "componentDefinitionTopList",
+                "traitDefinitionTopList",
+                "workflowStepDefinitionTopList",
+                "policyDefinitionTopList",
+            )
+        },
+        "browserInfo": {
+            "type": "object",
+            "properties": {
+                "nameAndVersion": {"type": "string", "example": "chrome124.0.0.0"},
+                "screenWidth": {"type": "integer", "minimum": 1, "maximum": 100000},
+            },
+            "additionalProperties": True,
+        },
+    },
+}
+ACCEPTED = {
+    "type": "object",
+    "required": ["status", "report", "report_date", "policy_version", "discarded_fields"],
+    "properties": {
+        "status": {"type": "string", "enum": ["accepted"]},
+        "report": {"type": "string", "enum": ["new", "replaced"]},
+        "report_date": {"type": "string", "format": "date"},
+        "policy_version": {"type": "integer"},
+        "discarded_fields": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def _receiver_operation(operation_id: str, summary: str) -> dict:
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["receiver"],
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/VelaUXReport"}}
+                },
+            },
+            "responses": {
+                "202": {
+                    "description": "Stored (committed) as the installation's report of "
+                    "the UTC day.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/ReportAccepted"}
+                        }
+                    },
+                },
+                **{
+                    code: {"description": text, **error}
+                    for code, text in (
+                        ("400", "Malformed JSON or an invalid field (named in the error)."),
+                        ("405", "Only POST and OPTIONS."),
+                        ("413", "Body over 64 KiB."),
+                        ("415", "Content-Type is not application/json."),
+                        ("429", "Daily or global limit reached; see Retry-After."),
+                        ("503", "Storage unavailable or no published policy; see Retry-After."),
+                    )
+                },
+            },
+        }
+    }
+
+
+def add_receiver_to_schema(result, generator, request, public):
+    """The receiver is a plain Django view (it is the hot path); describe it here."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update({"ApiError": ERROR, "VelaUXReport": REPORT, "ReportAccepted": ACCEPTED})
+    result["paths"]["/collecting"] = _receiver_operation(
+        "collecting_create", "Receive a VelaUX report (VelaUX's path)"
+    )
+    result["paths"]["/api/v1/reports"] = _receiver_operation(
+        "reports_create", "Receive a report (the same receiver under the API prefix)"
+    )
+    return result
