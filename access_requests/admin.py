@@ -18,7 +18,15 @@ from django.utils.html import format_html
 
 from access_requests import services
 from access_requests.forms import ApproveForm, ReasonForm
-from access_requests.models import AccessRequest, DataUseTerms, Grant, Profile, RequestEvent
+from access_requests.models import (
+    AccessRequest,
+    DataUseTerms,
+    Export,
+    Grant,
+    Profile,
+    ReadToken,
+    RequestEvent,
+)
 from portal.admin import ReadOnlyAdmin
 
 
@@ -341,3 +349,34 @@ class ProfileAdmin(ReadOnlyAdmin):
 @admin.register(DataUseTerms)
 class DataUseTermsAdmin(ReadOnlyAdmin):
     list_display = ("version", "published_at")
+
+
+@admin.register(ReadToken)
+class ReadTokenAdmin(ReadOnlyAdmin):
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "grant",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    exclude = ("token_hash",)
+    search_fields = ("prefix", "user__email", "name")
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "grant",
+        "format",
+        "state",
+        "progress",
+        "rows",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("state", "format")

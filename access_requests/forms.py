@@ -95,3 +95,15 @@ class ReasonForm(forms.Form):
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100)
     expires_on = forms.DateField(required=False, widget=DateInput)
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(
+        choices=[
+            ("csv", "CSV (gzip)"),
+            ("jsonl", "JSON Lines (gzip)"),
+            ("parquet", "Parquet (zstd)"),
+        ]
+    )
+    period_from = forms.DateField(required=False, widget=DateInput)
+    period_to = forms.DateField(required=False, widget=DateInput)

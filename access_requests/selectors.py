@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Grant, ReadToken
+from access_requests.models import AccessRequest, Export, Grant, ReadToken
 from portal.models import AuditEvent
 
 
@@ -16,13 +16,17 @@ def access_requests_for_user(*, user) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(applicant=user)
         .select_related("grant")
-        .prefetch_related("events", "grant__tokens")
+        .prefetch_related("events", "grant__tokens", "grant__exports")
         .order_by("-created_at")
     )
 
 
 def grant_get_for_user(*, user, pk: int) -> Grant:
     return get_object_or_404(Grant, pk=pk, grantee=user)
+
+
+def export_get_for_user(*, user, pk: int) -> Export:
+    return get_object_or_404(Export, pk=pk, grant__grantee=user)
 
 
 def token_get_for_user(*, user, pk: int) -> ReadToken:

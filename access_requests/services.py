@@ -360,6 +360,9 @@ def grant_revoke(*, grant: Grant, actor: AbstractBaseUser, reason: str) -> Grant
             details={"reason": grant.revoke_reason},
         )
         _send("revoked", [grant.grantee.email], {"grant": grant, "reason": reason})
+        from access_requests.services_exports import exports_delete_for_grant
+
+        exports_delete_for_grant(grant=grant)
     return grant
 
 

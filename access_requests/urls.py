@@ -12,4 +12,6 @@ urlpatterns = [
     path("register/", views.register, name="access-register"),
     path("grants/<int:pk>/tokens/", views.token_mint, name="access-token-mint"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="access-token-revoke"),
+    path("grants/<int:pk>/exports/", views.export_new, name="access-export-new"),
+    path("exports/<int:pk>/download/", views.export_download, name="access-export-download"),
 ]

@@ -9,14 +9,22 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from access_requests import services
-from access_requests.forms import AccessRequestForm, MessageForm, ProfileForm, TokenForm
+from access_requests import data, services, services_exports
+from access_requests.api.views import export_file_response
+from access_requests.forms import (
+    AccessRequestForm,
+    ExportForm,
+    MessageForm,
+    ProfileForm,
+    TokenForm,
+)
 from access_requests.models import Profile
 from access_requests.selectors import (
     access_process_figures,
     access_request_get_for_user,
     access_requests_for_user,
     data_reads_for_user,
+    export_get_for_user,
     grant_get_for_user,
     grants_public_register,
     token_get_for_user,
@@ -164,3 +172,39 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.token_revoke(token=token, user=request.user)
     messages.success(request, f"Token {token.prefix}… is revoked; it stops working at once.")
     return redirect("access-home")
+
+
+@login_required
+@require_POST
+def export_new(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = grant_get_for_user(user=request.user, pk=pk)
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a format and give the dates as YYYY-MM-DD.")
+        return redirect("access-home")
+    try:
+        export = services_exports.export_request(
+            grant=grant,
+            user=request.user,
+            file_format=form.cleaned_data["format"],
+            first=form.cleaned_data["period_from"] or grant.period_start,
+            last=form.cleaned_data["period_to"] or grant.period_end,
+        )
+    except (ValidationError, PermissionDenied, ValueError, data.GrantScopeError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(
+            request,
+            f"Export #{export.pk} is queued; we email you when it is "
+            "ready. Reload this page to follow its progress.",
+        )
+    return redirect("access-home")
+
+
+@login_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    export = export_get_for_user(user=request.user, pk=pk)
+    if export.state != export.State.READY:
+        messages.error(request, f"Export #{export.pk} is {export.state}, not ready.")
+        return redirect("access-home")
+    return export_file_response(export, request.user, via="page")

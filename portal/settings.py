@@ -121,6 +121,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "exports-sweep": {"task": "access_requests.tasks.exports_sweep", "schedule": 60},
+    "exports-expire": {"task": "access_requests.tasks.exports_expire_due", "schedule": 60 * 60},
     "access-review-digest": {
         "task": "access_requests.tasks.review_digest_send",
         "schedule": 24 * 60 * 60,
@@ -201,6 +203,29 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
+EXPORT_TTL_DAYS = envint("EXPORT_TTL_DAYS", 7, minimum=1)
+EXPORT_STALE_SECONDS = envint("EXPORT_STALE_SECONDS", 120, minimum=5)
+EXPORT_QUEUED_GRACE_SECONDS = envint("EXPORT_QUEUED_GRACE_SECONDS", 60, minimum=0)
+EXPORT_S3_BUCKET = envstr("EXPORT_S3_BUCKET", "") or ""
+if EXPORT_S3_BUCKET:
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EXPORT_S3_BUCKET,
+            "endpoint_url": envstr("EXPORT_S3_ENDPOINT_URL") or None,
+            "region_name": envstr("EXPORT_S3_REGION") or None,
+            "access_key": envstr("EXPORT_S3_ACCESS_KEY_ID") or None,
+            "secret_key": envstr("EXPORT_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["exports"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "exports"},
+    }
 
 EMAIL_BACKEND = envstr(
     "EMAIL_BACKEND",

@@ -17,6 +17,7 @@ from ingest.stats import (
     stats_series,
 )
 from portal.charts import bar_chart, line_chart
+from portal.spreadsheets import neutralise_cell
 
 ADOPTION = "release_minor"
 RANGE_CHOICES = [
@@ -106,12 +107,6 @@ def _series_table(series: list[dict]) -> dict:
         days.setdefault(row["day"], {})[row["label"]] = row["installations"]
     rows = [(day, [values.get(label, 0) for label in labels]) for day, values in days.items()]
     return {"labels": labels, "rows": rows}
-
-
-def neutralise_cell(value) -> str:
-    """Keep spreadsheets from running a cell as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def statistics_csv(request: HttpRequest, dimension: str) -> HttpResponse:

@@ -3,6 +3,10 @@
 from datetime import date
 
 from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, HttpResponseRedirect
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -11,9 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import data, services
+from access_requests import data, exports, services, services_exports
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
+from access_requests.models import Export
 
 CURSOR_SALT = "data-reports-cursor"
 
@@ -178,3 +183,152 @@ class DataRollupsView(DataView):
                 ],
             }
         )
+
+
+# --- exports ------------------------------------------------------------------------------
+
+
+def export_document(export: Export, request: Request) -> dict:
+    document = {
+        "id": export.pk,
+        "format": export.format,
+        "from": export.period_start,
+        "to": export.period_end,
+        "state": export.state,
+        "progress": export.progress,
+        "rows": export.rows,
+        "size_bytes": export.size_bytes,
+        "sha256": export.sha256 or None,
+        "error": export.error or None,
+        "created_at": export.created_at,
+        "finished_at": export.finished_at,
+        "expires_at": export.expires_at,
+        "url": request.build_absolute_uri(reverse("api-export", args=[export.pk])),
+    }
+    if export.state == Export.State.READY:
+        document["download_url"] = request.build_absolute_uri(
+            reverse("api-export-download", args=[export.pk])
+        )
+    return document
+
+
+EXPORT_DOCUMENT = inline_serializer(
+    "Export",
+    {
+        "id": serializers.IntegerField(),
+        "format": serializers.CharField(),
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "state": serializers.CharField(),
+        "progress": serializers.IntegerField(),
+        "rows": serializers.IntegerField(allow_null=True),
+        "size_bytes": serializers.IntegerField(allow_null=True),
+        "sha256": serializers.CharField(allow_null=True),
+        "error": serializers.CharField(allow_null=True),
+        "created_at": serializers.DateTimeField(),
+        "finished_at": serializers.DateTimeField(allow_null=True),
+        "expires_at": serializers.DateTimeField(allow_null=True),
+        "url": serializers.URLField(),
+        "download_url": serializers.URLField(required=False),
+    },
+)
+
+
+class ExportsView(DataView):
+    """Ask for an export of the token's grant; it is built in the background."""
+
+    @extend_schema(
+        operation_id="exports_create",
+        tags=["exports"],
+        request=inline_serializer(
+            "ExportRequest",
+            {
+                "format": serializers.ChoiceField(choices=Export.Format.values),
+                "from": serializers.DateField(required=False),
+                "to": serializers.DateField(required=False),
+            },
+        ),
+        responses={202: EXPORT_DOCUMENT},
+    )
+    def post(self, request: Request) -> Response:
+        grant = request.auth.grant
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            first = date.fromisoformat(str(body.get("from") or grant.period_start))
+            last = date.fromisoformat(str(body.get("to") or grant.period_end))
+        except ValueError as exc:
+            raise BadParameter("'from' and 'to' must be dates written YYYY-MM-DD.") from exc
+        try:
+            export = services_exports.export_request(
+                grant=grant,
+                user=request.user,
+                file_format=str(body.get("format", "")),
+                first=first,
+                last=last,
+                token=request.auth,
+            )
+        except data.GrantScopeError as exc:
+            raise OutsideGrant(str(exc)) from exc
+        except (ValueError, DjangoValidationError) as exc:
+            raise BadParameter(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
+        return Response(export_document(export, request), status=202)
+
+
+def _export_of_token(request: Request, pk: int) -> Export:
+    export = Export.objects.filter(pk=pk, grant=request.auth.grant).first()
+    if export is None:
+        raise exceptions.NotFound("No export with this id for this token's grant.")
+    return export
+
+
+class ExportView(DataView):
+    @extend_schema(
+        operation_id="exports_retrieve", tags=["exports"], responses={200: EXPORT_DOCUMENT}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(export_document(_export_of_token(request, pk), request))
+
+
+class ExportDownloadView(DataView):
+    @extend_schema(
+        operation_id="exports_download",
+        tags=["exports"],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, pk: int):
+        export = _export_of_token(request, pk)
+        return export_file_response(export, request.user, via="api", token=request.auth)
+
+
+class ExportNotReady(exceptions.APIException):
+    status_code = 409
+    default_code = "export_not_ready"
+
+
+def export_file_response(export: Export, user, *, via: str, token=None):
+    """The file of a ready export, audited; anything else is a clear refusal."""
+    if export.state != Export.State.READY:
+        raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
+    services_exports.export_download_record(export=export, user=user, via=via, token=token)
+    storage = services_exports.export_storage()
+    if not isinstance(storage, FileSystemStorage):
+        return HttpResponseRedirect(storage.url(export.file_name))
+    name = (
+        f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
+        + exports.EXTENSIONS[export.format]
+    )
+    response = FileResponse(
+        storage.open(export.file_name, "rb"),
+        as_attachment=True,
+        filename=name,
+        content_type=CONTENT_TYPES[export.format],
+    )
+    response["X-Checksum-SHA256"] = export.sha256
+    return response
+
+
+CONTENT_TYPES = {
+    "csv": "application/gzip",
+    "jsonl": "application/gzip",
+    "parquet": "application/vnd.apache.parquet",
+}

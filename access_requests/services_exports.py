@@ -1,0 +1,250 @@
+"""Every write of the export lifecycle: request, build, sweep, expire, download.
+
+The Export row holds the job's state. Building is idempotent: a ready export is
+left alone, and a build that finds its attempt superseded discards its work. A
+file is written aside under a temporary name and moved into place complete; only
+then does the row say "ready", so a partial file is never served.
+"""
+
+import logging
+import os
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, storages
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests import data, exports
+from access_requests.models import Export, Grant, ReadToken
+from access_requests.services import _send, grant_is_active
+from portal.services import audit_event_record
+
+logger = logging.getLogger(__name__)
+State = Export.State
+
+
+def export_storage():
+    return storages["exports"]
+
+
+def _partial_dir() -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "exports-partial"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def export_request(
+    *,
+    grant: Grant,
+    user: AbstractBaseUser,
+    file_format: str,
+    first: date,
+    last: date,
+    token: ReadToken | None = None,
+) -> Export:
+    """Record the request and enqueue the build once committed; a broker outage only delays it."""
+    if grant.grantee_id != user.pk:
+        raise PermissionDenied("Only the grantee asks for exports of a grant.")
+    if not grant_is_active(grant):
+        raise ValidationError("This grant is revoked or expired.")
+    if "reports" not in grant.datasets:
+        raise data.GrantScopeError("This grant does not include daily reports.")
+    if file_format not in Export.Format.values:
+        raise ValidationError(f"'format' must be one of {', '.join(Export.Format.values)}.")
+    data.check_period(grant, first, last)
+    with transaction.atomic():
+        export = Export.objects.create(
+            grant=grant, requested_by=user, format=file_format, period_start=first, period_end=last
+        )
+        audit_event_record(
+            action="export.requested",
+            actor=user,
+            target=export,
+            after={
+                "format": file_format,
+                "period": [first.isoformat(), last.isoformat()],
+                "grant": grant.pk,
+                "token": token.prefix if token else None,
+            },
+        )
+        transaction.on_commit(lambda: export_enqueue(export_id=export.pk))
+    return export
+
+
+def export_enqueue(*, export_id: int) -> bool:
+    """Hand the build to Celery; if the broker is down, the sweeper retries later."""
+    from access_requests import tasks
+
+    try:
+        tasks.export_build.delay(export_id)
+    except Exception:  # broker unreachable: the row stays queued for the sweeper
+        logger.warning("Export %s could not be enqueued; the sweeper will retry.", export_id)
+        return False
+    return True
+
+
+def _claim(export_id: int) -> Export | None:
+    """Move the export to running for a new attempt, unless it is finished or fresh."""
+    with transaction.atomic():
+        export = Export.objects.select_for_update().select_related("grant").get(pk=export_id)
+        stale = timezone.now() - timedelta(seconds=settings.EXPORT_STALE_SECONDS)
+        if export.state in (State.READY, State.FAILED, State.EXPIRED):
+            return None
+        if export.state == State.RUNNING and export.heartbeat_at and export.heartbeat_at > stale:
+            return None  # another worker is on it and alive
+        export.state = State.RUNNING
+        export.attempts += 1
+        export.started_at = export.heartbeat_at = timezone.now()
+        export.progress = 0
+        export.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "progress"])
+    return export
+
+
+def export_build(*, export_id: int) -> Export | None:
+    export = _claim(export_id)
+    if export is None:
+        return None
+    attempt = export.attempts
+    total = max(1, exports.count_rows(export.grant, export.period_start, export.period_end))
+    partial = _partial_dir() / f"{export.pk}-{attempt}-{secrets.token_hex(4)}.part"
+
+    def beat(rows: int) -> None:
+        Export.objects.filter(pk=export.pk, attempts=attempt, state=State.RUNNING).update(
+            progress=min(99, rows * 100 // total), heartbeat_at=timezone.now()
+        )
+
+    try:
+        built = exports.build_file(export, partial, exports.throttled(beat))
+        name = _publish(export, partial)
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        logger.exception("Export %s failed", export.pk)
+        return _fail(export, attempt, str(exc) or exc.__class__.__name__)
+    return _finish(export, attempt, built, name)
+
+
+def _publish(export: Export, partial: Path) -> str:
+    """Move the complete file into the export storage under its final name."""
+    storage = export_storage()
+    name = (
+        f"grant-{export.grant_id}/export-{export.pk}-{secrets.token_hex(8)}."
+        f"{exports.EXTENSIONS[export.format]}"
+    )
+    if isinstance(storage, FileSystemStorage):
+        final = Path(storage.path(name))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, final)  # atomic on one filesystem
+        return name
+    with partial.open("rb") as handle:
+        stored = storage.save(name, File(handle))
+    partial.unlink(missing_ok=True)
+    return stored
+
+
+def _finish(export: Export, attempt: int, built: exports.Built, name: str) -> Export | None:
+    with transaction.atomic():
+        current = Export.objects.select_for_update().get(pk=export.pk)
+        if current.attempts != attempt or current.state != State.RUNNING:
+            export_storage().delete(name)  # superseded by a newer attempt
+            return None
+        current.state = State.READY
+        current.progress = 100
+        current.rows, current.size_bytes, current.sha256 = built.rows, built.size, built.sha256
+        current.file_name = name
+        current.finished_at = timezone.now()
+        current.expires_at = current.finished_at + timedelta(days=settings.EXPORT_TTL_DAYS)
+        current.save()
+        audit_event_record(
+            action="export.ready",
+            target=current,
+            after={"rows": built.rows, "sha256": built.sha256, "size": built.size},
+        )
+        _send("export_ready", [current.requested_by.email], {"export": current})
+    return current
+
+
+def _fail(export: Export, attempt: int, reason: str) -> Export | None:
+    with transaction.atomic():
+        current = Export.objects.select_for_update().get(pk=export.pk)
+        if current.attempts != attempt:
+            return None
+        current.state = State.FAILED
+        current.error = reason[:2000]
+        current.finished_at = timezone.now()
+        current.save(update_fields=["state", "error", "finished_at"])
+        audit_event_record(action="export.failed", target=current, after={"error": current.error})
+        _send("export_failed", [current.requested_by.email], {"export": current})
+    return current
+
+
+def exports_sweep() -> list[int]:
+    """Re-enqueue exports left queued (broker was down) or running with a dead worker."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.EXPORT_STALE_SECONDS)
+    waiting = Export.objects.filter(
+        state=State.QUEUED,
+        created_at__lt=now - timedelta(seconds=settings.EXPORT_QUEUED_GRACE_SECONDS),
+    )
+    stuck = Export.objects.filter(state=State.RUNNING, heartbeat_at__lt=stale)
+    ids = sorted(
+        set(waiting.values_list("pk", flat=True)) | set(stuck.values_list("pk", flat=True))
+    )
+    for export_id in ids:
+        export_enqueue(export_id=export_id)
+    return ids
+
+
+def export_expire(*, export: Export, reason: str) -> None:
+    """Delete the file and mark the export expired (TTL passed, or the grant was revoked)."""
+    with transaction.atomic():
+        export = Export.objects.select_for_update().get(pk=export.pk)
+        if export.state == State.EXPIRED:
+            return
+        name = export.file_name
+        export.state = State.EXPIRED
+        export.file_name = ""
+        export.save(update_fields=["state", "file_name"])
+        audit_event_record(action="export.expired", target=export, details={"reason": reason})
+        if name:
+            transaction.on_commit(lambda: export_storage().delete(name))
+
+
+def exports_expire_due(*, now=None) -> int:
+    now = now or timezone.now()
+    due = Export.objects.filter(state=State.READY, expires_at__lte=now)
+    count = 0
+    for export in due:
+        export_expire(export=export, reason="time to live passed")
+        count += 1
+    return count
+
+
+def exports_delete_for_grant(*, grant: Grant) -> None:
+    for export in grant.exports.exclude(state=State.EXPIRED):
+        export_expire(export=export, reason="grant revoked")
+
+
+def export_download_record(
+    *, export: Export, user: AbstractBaseUser, via: str, token: ReadToken | None = None
+) -> None:
+    with transaction.atomic():
+        if token is not None:
+            ReadToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        audit_event_record(
+            action="data.export_downloaded",
+            actor=user,
+            target=export,
+            details={
+                "via": via,
+                "token": token.prefix if token else None,
+                "rows": export.rows,
+                "sha256": export.sha256,
+                "grant": export.grant_id,
+            },
+        )
