@@ -22,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db import connection
+from psycopg.types.json import JsonbLoader
 
 from access_requests import data
 from access_requests.models import Export, Grant
@@ -205,6 +206,8 @@ def _batches(export: Export) -> Iterator[tuple[list[str], list[tuple]]]:
         return
     query, params = _select(grant, export.period_start, export.period_end, for_csv=False)
     raw = _raw_connection()
+    # Django makes jsonb arrive as text (its JSONField decodes it); here we want objects.
+    raw.adapters.register_loader("jsonb", JsonbLoader)
     try:
         with raw.transaction(), raw.cursor(name=f"export_{export.pk}") as cursor:
             cursor.itersize = BATCH_ROWS

@@ -29,3 +29,9 @@ def velaux_fixture_paths() -> list[Path]:
     """The shared VelaUX payloads when present beside the project, else the local copy."""
     folder = SHARED_FIXTURES if SHARED_FIXTURES.is_dir() else LOCAL_FIXTURES
     return sorted(folder.glob("*.json"))
+
+
+def published_policy_id() -> int:
+    from ingest.selectors import policy_get_published
+
+    return policy_get_published().pk

@@ -13,6 +13,7 @@ from access_requests.models import ReadToken
 from ingest.models import DailyRollup, Report
 from portal.models import AuditEvent
 from tests.access_requests.factories import file_request
+from tests.support import published_policy_id
 
 pytestmark = pytest.mark.django_db
 PERIOD = (date(2026, 2, 1), date(2026, 2, 28))
@@ -22,7 +23,7 @@ def _report(platform_id: str, day: date, release: str = "v1.9.4") -> Report:
     return Report(
         platform_id=platform_id,
         report_date=day,
-        policy_version_id=1,
+        policy_version_id=published_policy_id(),
         release=release,
         git_commit="git-abc",
         install_date=date(2025, 1, 1),

@@ -9,6 +9,7 @@ from ingest.services import reports_purge_expired
 from ingest.tasks import reports_purge_expired as purge_task
 from portal.models import AuditEvent
 from tests.ingest.helpers import post_report
+from tests.support import published_policy_id
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def _old_report(platform_id: str, days_ago: int) -> Report:
     return Report.objects.create(
         platform_id=platform_id,
         report_date=timezone.now().date() - timedelta(days=days_ago),
-        policy_version_id=1,
+        policy_version_id=published_policy_id(),
     )
 
 

@@ -12,6 +12,7 @@ from django.test import override_settings
 from ingest.dimensions import DIMENSIONS, FOLDED, PARTITION
 from ingest.models import DailyRollup, Report, RollupDay
 from ingest.services import installation_erase, reports_purge_expired, rollup_day
+from tests.support import published_policy_id
 
 pytestmark = pytest.mark.django_db
 DAY1 = date(2026, 3, 2)
@@ -23,7 +24,7 @@ def _report(platform_id, day, release, addons=(), traits=(), browser="chrome", c
     return Report(
         platform_id=platform_id,
         report_date=day,
-        policy_version_id=1,
+        policy_version_id=published_policy_id(),
         release=release,
         git_commit="git-1",
         cluster_count_bucket=cluster,

@@ -1,0 +1,354 @@
+"""Exports, built in-process: contents equal the data API, files appear only complete."""
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from access_requests import exports, services, services_exports
+from access_requests.models import Export
+from ingest.models import Report
+from portal.models import AuditEvent
+from tests.access_requests.test_data_api import PERIOD, _get, _grant, _report
+
+# Builds read through a connection of their own (as in production), so test data must
+# be committed: these tests run outside a wrapping transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "exports"},
+        },
+    }
+    from django.core.files.storage import storages
+
+    storages._storages = {}
+    yield
+    storages._storages = {}
+
+
+@pytest.fixture
+def reports():
+    rows = []
+    for offset in range(-3, 31):
+        day = PERIOD[0] + timedelta(days=offset)
+        for n in range(4):
+            rows.append(_report(f"install{n}", day, release=("-2+3" if n == 3 else "v1.9.4")))
+    Report.objects.bulk_create(rows)
+
+
+@pytest.fixture
+def granted(applicant, maintainer):
+    grant = _grant(
+        applicant,
+        maintainer,
+        elements=(
+            "platformID",
+            "requestTime",
+            "version",
+            "enableAddonList",
+            "xDefinitionTopList",
+            "clusterCount",
+        ),
+    )
+    _, secret = services.token_mint(grant=grant, user=applicant, name="exports")
+    return grant, secret
+
+
+def _request(client, secret, **body):
+    return client.post(
+        "/api/v1/exports",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+
+
+def _build(client, secret, celery_eager, django_capture_on_commit_callbacks, **body):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _request(client, secret, **body)
+    assert response.status_code == 202, response.content
+    return Export.objects.get(pk=response.json()["id"])
+
+
+def _api_rows(client, secret, **params):
+    rows, cursor = [], None
+    while True:
+        page = _get(client, secret, **params, **({"cursor": cursor} if cursor else {})).json()
+        rows += page["results"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return rows
+
+
+def _download(client, secret, export) -> bytes:
+    response = client.get(
+        f"/api/v1/exports/{export.pk}/download", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def _parse(file_format: str, blob: bytes) -> list[dict]:
+    if file_format == "jsonl":
+        return [json.loads(line) for line in gzip.decompress(blob).decode().splitlines()]
+    if file_format == "csv":
+        reader = csv.DictReader(io.StringIO(gzip.decompress(blob).decode()))
+        return list(reader)
+    table = pq.read_table(io.BytesIO(blob))
+    return table.to_pylist()
+
+
+def _normalise(file_format: str, row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        if file_format == "csv" and key in exports.JSON_FIELDS:
+            value = json.loads(value) if value else None
+        if file_format == "parquet" and key == "addons" and value is not None:
+            value = dict(value)
+        if isinstance(value, date):
+            value = value.isoformat()
+        if file_format == "csv" and value == "":
+            value = None
+        if isinstance(value, str) and value.startswith("'") and file_format == "csv":
+            value = value[1:]
+        out[key] = value
+    return out
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+def test_an_export_holds_exactly_what_the_api_returns(
+    client, reports, granted, file_format, celery_eager, django_capture_on_commit_callbacks
+):
+    _, secret = granted
+    export = _build(
+        client,
+        secret,
+        celery_eager,
+        django_capture_on_commit_callbacks,
+        format=file_format,
+        **{"from": "2026-02-03", "to": "2026-02-20"},
+    )
+    export.refresh_from_db()
+    assert export.state == "ready" and export.progress == 100
+    blob = _download(client, secret, export)
+    assert hashlib.sha256(blob).hexdigest() == export.sha256
+    assert len(blob) == export.size_bytes
+    api = _api_rows(client, secret, **{"from": "2026-02-03", "to": "2026-02-20"})
+    exported = [_normalise(file_format, row) for row in _parse(file_format, blob)]
+    assert export.rows == len(api) == len(exported) == 18 * 4
+    assert exported == [_normalise("jsonl", row) for row in api]
+    raw_ids = {f"install{n}" for n in range(4)}
+    assert not raw_ids & {v for row in exported for v in row.values() if isinstance(v, str)}
+    assert not any(f'"{raw}"' in blob.decode("latin-1") for raw in raw_ids)
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(
+    client, reports, granted, celery_eager, django_capture_on_commit_callbacks
+):
+    _, secret = granted
+    export = _build(client, secret, celery_eager, django_capture_on_commit_callbacks, format="csv")
+    text = gzip.decompress(_download(client, secret, export)).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    releases = {row["release"] for row in rows}
+    assert releases == {"v1.9.4", "'-2+3"}
+
+
+def test_exports_never_leave_the_grant(client, reports, granted):
+    _, secret = granted
+    for body, status in (
+        ({"format": "csv", "from": "2026-01-31"}, 403),
+        ({"format": "csv", "to": "2026-03-01"}, 403),
+        ({"format": "xlsx"}, 400),
+        ({"format": "csv", "from": "soon"}, 400),
+    ):
+        response = _request(client, secret, **body)
+        assert response.status_code == status, body
+    assert not Export.objects.exists()
+
+
+def test_an_export_of_another_grant_is_not_found(
+    client, reports, granted, other_applicant, maintainer
+):
+    grant, _ = granted
+    theirs = _grant(other_applicant, maintainer)
+    _, their_secret = services.token_mint(grant=theirs, user=other_applicant, name="bob")
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    for path in (f"/api/v1/exports/{export.pk}", f"/api/v1/exports/{export.pk}/download"):
+        response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {their_secret}")
+        assert response.status_code == 404
+    client.force_login(other_applicant)
+    assert client.get(f"/access/exports/{export.pk}/download/").status_code == 404
+
+
+def test_a_queued_export_is_not_downloadable(client, reports, granted):
+    grant, secret = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    response = client.get(
+        f"/api/v1/exports/{export.pk}/download", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "export_not_ready"
+    state = client.get(f"/api/v1/exports/{export.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert state.json()["state"] == "queued" and "download_url" not in state.json()
+
+
+def test_downloads_are_audited_and_emails_sent(
+    client, reports, granted, celery_eager, django_capture_on_commit_callbacks
+):
+    grant, secret = granted
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        export = _build(
+            client, secret, celery_eager, django_capture_on_commit_callbacks, format="jsonl"
+        )
+    assert any("is ready" in m.subject for m in mail.outbox)
+    _download(client, secret, export)
+    client.force_login(grant.grantee)
+    page = client.get(f"/access/exports/{export.pk}/download/")
+    assert page.status_code == 200
+    downloads = AuditEvent.objects.filter(action="data.export_downloaded").order_by("id")
+    assert [d.details["via"] for d in downloads] == ["api", "page"]
+    assert downloads[0].details["sha256"] == export.sha256
+
+
+def test_a_failed_build_says_why(
+    client, reports, granted, monkeypatch, celery_eager, django_capture_on_commit_callbacks
+):
+    _, secret = granted
+
+    def broken(export, out, progress):
+        raise OSError("disk full")
+
+    monkeypatch.setitem(exports.WRITERS, "csv", broken)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        export = _build(
+            client, secret, celery_eager, django_capture_on_commit_callbacks, format="csv"
+        )
+    export.refresh_from_db()
+    assert (export.state, export.error) == ("failed", "disk full")
+    assert any("failed" in m.subject for m in mail.outbox)
+    assert not list((Path(services_exports._partial_dir())).iterdir())
+
+
+def test_building_is_idempotent(reports, granted, tmp_path):
+    grant, _ = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="parquet", first=PERIOD[0], last=PERIOD[1]
+    )
+    first = services_exports.export_build(export_id=export.pk)
+    again = services_exports.export_build(export_id=export.pk)
+    assert first.state == "ready" and again is None
+    export.refresh_from_db()
+    assert export.attempts == 1
+    files = list((tmp_path / "exports").rglob("*.parquet"))
+    assert len(files) == 1
+
+
+def test_a_stale_running_export_is_taken_over(reports, granted, settings):
+    grant, _ = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    Export.objects.filter(pk=export.pk).update(
+        state="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
+    built = services_exports.export_build(export_id=export.pk)
+    assert built.state == "ready" and built.attempts == 2
+
+
+def test_a_fresh_running_export_is_left_to_its_worker(reports, granted):
+    grant, _ = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    Export.objects.filter(pk=export.pk).update(
+        state="running", attempts=1, heartbeat_at=timezone.now()
+    )
+    assert services_exports.export_build(export_id=export.pk) is None
+
+
+def test_with_the_broker_down_the_request_is_kept_and_the_sweeper_enqueues_it(
+    client, reports, granted, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from access_requests import tasks
+
+    _, secret = granted
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.export_build, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _request(client, secret, format="csv")
+    assert response.status_code == 202
+    export = Export.objects.get()
+    assert export.state == "queued"
+
+    sent = []
+    monkeypatch.setattr(tasks.export_build, "delay", lambda export_id: sent.append(export_id))
+    settings.EXPORT_QUEUED_GRACE_SECONDS = 0
+    assert services_exports.exports_sweep() == [export.pk]
+    assert sent == [export.pk]
+
+
+def test_expired_files_are_deleted(reports, granted, tmp_path):
+    grant, _ = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    services_exports.export_build(export_id=export.pk)
+    assert list((tmp_path / "exports").rglob("*.csv.gz"))
+    Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert services_exports.exports_expire_due() == 1
+    export.refresh_from_db()
+    assert export.state == "expired" and export.file_name == ""
+
+
+def test_revoking_the_grant_deletes_its_exports(
+    reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks
+):
+    grant, _ = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    services_exports.export_build(export_id=export.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_revoke(grant=grant, actor=maintainer, reason="Ended.")
+    export.refresh_from_db()
+    assert export.state == "expired"
+    assert not list((tmp_path / "exports").rglob("*.gz"))
+
+
+def test_the_sweeper_and_the_expiry_are_scheduled(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["exports-sweep"]["task"] == "access_requests.tasks.exports_sweep"
+    assert schedule["exports-expire"]["task"] == "access_requests.tasks.exports_expire_due"
+
+
+def test_the_export_task_acknowledges_late():
+    from access_requests.tasks import export_build
+
+    assert export_build.acks_late and export_build.reject_on_worker_lost
