@@ -42,6 +42,16 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
+def manual_builds(monkeypatch):
+    """Requests are recorded but not handed to Celery: the test drives the build."""
+    enqueued = []
+    monkeypatch.setattr(
+        services_exports, "export_enqueue", lambda *, export_id: enqueued.append(export_id) or True
+    )
+    return enqueued
+
+
+@pytest.fixture
 def reports():
     rows = []
     for offset in range(-3, 31):
@@ -182,7 +192,7 @@ def test_exports_never_leave_the_grant(client, reports, granted):
 
 
 def test_an_export_of_another_grant_is_not_found(
-    client, reports, granted, other_applicant, maintainer
+    client, reports, granted, other_applicant, maintainer, manual_builds
 ):
     grant, _ = granted
     theirs = _grant(other_applicant, maintainer)
@@ -197,7 +207,7 @@ def test_an_export_of_another_grant_is_not_found(
     assert client.get(f"/access/exports/{export.pk}/download/").status_code == 404
 
 
-def test_a_queued_export_is_not_downloadable(client, reports, granted):
+def test_a_queued_export_is_not_downloadable(client, reports, granted, manual_builds):
     grant, secret = granted
     export = services_exports.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -250,7 +260,7 @@ def test_a_failed_build_says_why(
     assert not list((Path(services_exports._partial_dir())).iterdir())
 
 
-def test_building_is_idempotent(reports, granted, tmp_path):
+def test_building_is_idempotent(reports, granted, tmp_path, manual_builds):
     grant, _ = granted
     export = services_exports.export_request(
         grant=grant, user=grant.grantee, file_format="parquet", first=PERIOD[0], last=PERIOD[1]
@@ -264,7 +274,7 @@ def test_building_is_idempotent(reports, granted, tmp_path):
     assert len(files) == 1
 
 
-def test_a_stale_running_export_is_taken_over(reports, granted, settings):
+def test_a_stale_running_export_is_taken_over(reports, granted, settings, manual_builds):
     grant, _ = granted
     export = services_exports.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -276,7 +286,7 @@ def test_a_stale_running_export_is_taken_over(reports, granted, settings):
     assert built.state == "ready" and built.attempts == 2
 
 
-def test_a_fresh_running_export_is_left_to_its_worker(reports, granted):
+def test_a_fresh_running_export_is_left_to_its_worker(reports, granted, manual_builds):
     grant, _ = granted
     export = services_exports.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -311,7 +321,7 @@ def test_with_the_broker_down_the_request_is_kept_and_the_sweeper_enqueues_it(
     assert sent == [export.pk]
 
 
-def test_expired_files_are_deleted(reports, granted, tmp_path):
+def test_expired_files_are_deleted(reports, granted, tmp_path, manual_builds):
     grant, _ = granted
     export = services_exports.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -328,7 +338,7 @@ def test_expired_files_are_deleted(reports, granted, tmp_path):
 
 
 def test_revoking_the_grant_deletes_its_exports(
-    reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks
+    reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks, manual_builds
 ):
     grant, _ = granted
     export = services_exports.export_request(

@@ -1,0 +1,35 @@
+"""A Celery worker whose exports crawl, so a test can kill it mid-export.
+
+Only the test harness slows down; the production code path is unchanged.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django
+
+django.setup()
+
+from access_requests import exports  # noqa: E402
+
+exports.BATCH_ROWS = int(os.environ.get("SLOW_WORKER_BATCH_ROWS", "500"))
+_batches = exports._batches
+
+
+def _slow_batches(export):
+    for batch in _batches(export):
+        time.sleep(float(os.environ.get("SLOW_WORKER_PAUSE", "0.25")))
+        yield batch
+
+
+exports._batches = _slow_batches
+
+from celery.__main__ import main  # noqa: E402
+
+sys.exit(main())
