@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,10 +14,17 @@ from ingest.selectors import policy_document, policy_get_published
 from ingest.services import installation_erase
 from ingest.stats import DateRange, StatsRangeError, stats_groups, stats_range_parse, stats_series
 
+ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description="{error, message}")
+
 
 class PolicyView(APIView):
     """The published data-collection policy: what is collected, how, and for how long."""
 
+    @extend_schema(
+        operation_id="policy_retrieve",
+        tags=["policy"],
+        responses={200: OpenApiTypes.OBJECT, 503: ERROR_RESPONSE},
+    )
     def get(self, request: Request) -> Response:
         version = policy_get_published()
         if version is None:
@@ -33,6 +42,15 @@ class InstallationView(APIView):
     installation (and this receiver) holds.
     """
 
+    @extend_schema(
+        operation_id="installation_erase",
+        tags=["receiver"],
+        responses={
+            204: OpenApiResponse(description="Every report erased."),
+            400: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    )
     def delete(self, request: Request, platform_id: str) -> Response:
         try:
             platform_id = parse_platform_id(platform_id)
@@ -63,6 +81,11 @@ def _period_or_error(request: Request) -> DateRange | Response:
 class StatsIndexView(APIView):
     """The dimensions of the public statistics."""
 
+    @extend_schema(
+        operation_id="stats_dimensions_list",
+        tags=["statistics"],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         return Response(
             {
@@ -87,6 +110,15 @@ class StatsIndexView(APIView):
 class StatsDimensionView(APIView):
     """One dimension's public figures over a range (default: the last 30 days)."""
 
+    @extend_schema(
+        operation_id="stats_dimension_retrieve",
+        tags=["statistics"],
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
     def get(self, request: Request, dimension: str) -> Response:
         if dimension not in DIMENSIONS:
             return Response(
