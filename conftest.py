@@ -27,9 +27,11 @@ def redis_cache():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit windows and the policy cache must not leak from test to test."""
+    from ingest import ratelimit
     from ingest.selectors import policy_cache_clear
 
     cache.clear()
+    ratelimit.reset()
     policy_cache_clear()
     yield
     policy_cache_clear()

@@ -9,7 +9,7 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 worker_class = "gthread"
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -24,6 +24,7 @@ accesslog = None if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "0" else "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+logger_class = "portal.logging.GunicornLogger"
 
 logconfig_dict = {
     "version": 1,

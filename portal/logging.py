@@ -40,3 +40,22 @@ class RedactAddressesFilter(logging.Filter):
         elif record.exc_text:
             record.exc_text = redact_addresses(record.exc_text)
         return True
+
+
+try:
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # gunicorn is only needed to serve
+    _GunicornLogger = object
+
+
+class GunicornLogger(_GunicornLogger):
+    """gunicorn's logger, but with the access log truly off when accesslog is unset.
+
+    With logconfig_dict gunicorn attaches the access handler whatever ``accesslog``
+    says; this honours the setting (GUNICORN_ACCESS_LOG=0).
+    """
+
+    def access(self, resp, req, environ, request_time):
+        if self.cfg.accesslog is None:
+            return
+        super().access(resp, req, environ, request_time)

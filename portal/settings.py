@@ -46,6 +46,15 @@ INSTALLED_APPS = [
     "access_requests",
 ]
 
+# The receiving endpoints and the health checks go through a lean stack (see
+# portal/wsgi.py): they are the hot path and need no session, CSRF, auth or page headers.
+LEAN_PATHS = ("/collecting", "/api/v1/reports", "/healthz")
+LEAN_MIDDLEWARE = [
+    "portal.middleware.ForgetClientAddressMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 MIDDLEWARE = [
     "portal.middleware.ForgetClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -88,8 +97,6 @@ except ValueError as exc:  # unknown scheme or malformed URL
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery ------------------------------------------------------
@@ -145,6 +152,8 @@ INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY = envint(
 INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint(
     "INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE", 120_000, minimum=1
 )
+INGEST_CEILING_BATCH = envint("INGEST_CEILING_BATCH", 50, minimum=1)
+INGEST_DRIFT_FLUSH_SECONDS = envint("INGEST_DRIFT_FLUSH_SECONDS", 10, minimum=0)
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
 STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
 TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.net")

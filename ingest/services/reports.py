@@ -1,15 +1,14 @@
 import hashlib
 import hmac
 import json
-import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ingest.drift import discarded_fields_count
 from ingest.models import DiscardedFieldCount, Report, RollupDay
 from ingest.parsing import ParsedReport
 from ingest.selectors import EnforcedPolicy
@@ -40,7 +39,6 @@ JSON_COLUMNS = frozenset(
         "policy_definitions",
     ]
 )
-DISCARD_SHARDS = 8
 
 
 def _upsert_sql() -> str:
@@ -53,15 +51,6 @@ def _upsert_sql() -> str:
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
         f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
         "RETURNING revision"
-    )
-
-
-def _discard_sql(rows: int) -> str:
-    table = DiscardedFieldCount._meta.db_table
-    values = ", ".join(["(%s, %s, %s, 1)"] * rows)
-    return (
-        f"INSERT INTO {table} (report_date, field_name, shard, count) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT (report_date, field_name, shard) DO UPDATE SET count = {table}.count + 1"
     )
 
 
@@ -92,22 +81,14 @@ def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutc
         value = report.columns.get(column)
         params.append(json.dumps(value) if column in JSON_COLUMNS and value is not None else value)
     params.append(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement, committed on its own
         cursor.execute(UPSERT_SQL, params)
         row = cursor.fetchone()
-        if row is None:
-            raise DailyLimitReached
-        if report.discarded_fields:
-            _count_discarded(cursor, report_date, report.discarded_fields)
+    if row is None:
+        raise DailyLimitReached
+    if report.discarded_fields:
+        discarded_fields_count(report_date=report_date, names=report.discarded_fields)
     return IngestOutcome(report_date=report_date, replaced=row[0] > 1, revision=row[0])
-
-
-def _count_discarded(cursor, report_date: date, names: list[str]) -> None:
-    shard = random.randrange(DISCARD_SHARDS)  # noqa: S311 - spreads lock contention only
-    params: list[Any] = []
-    for name in sorted(set(names)):  # one order everywhere: no deadlock between reports
-        params += [report_date, name, shard]
-    cursor.execute(_discard_sql(len(params) // 3), params)
 
 
 def installation_digest(platform_id: str) -> str:
