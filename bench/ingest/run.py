@@ -39,8 +39,8 @@ TARGET_RATE = 1000.0
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
 BENCH_SECRET_KEY = secrets.token_urlsafe(48)  # a fresh throwaway key per run
-DEFAULT_WORKERS = 2  # the best of the sweep in README.md
-DEFAULT_THREADS = 4
+DEFAULT_WORKERS = 2  # the best of the sweeps in README.md
+DEFAULT_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class EndpointRun:
     cpu_cores: dict[str, float]
     accepted_total: int = 0  # every 202, warm-up and drain included
     stored: int = 0  # report rows in the database afterwards
+    access_lines: int = 0  # access-log lines gunicorn wrote for both endpoints
 
     @property
     def ok_rate(self) -> float:
@@ -179,13 +180,42 @@ def total_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_snapshot(gunicorn_pid: int) -> dict[str, float]:
-    gunicorn = [gunicorn_pid, *children(gunicorn_pid)]
+def background_load(seconds: float = 1.0) -> float:
+    """Cores busy while the benchmark itself is idle: other work skews every figure."""
+    before = total_busy_seconds()
+    time.sleep(seconds)
+    return (total_busy_seconds() - before) / seconds
+
+
+def bench_postgres_pids(conn: psycopg.Connection, db_name: str) -> list[int]:
+    """The benchmark database's backends plus the shared WAL writer, checkpointer and bgwriter.
+
+    Other databases' backends on the same server (other people's tests) are left out.
+    """
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s OR backend_type IN "
+        "('walwriter', 'checkpointer', 'background writer')",
+        [db_name],
+    ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def cpu_snapshot(gunicorn_pid: int, postgres_pids: list[int]) -> dict[str, dict[int, float]]:
+    groups = {
+        "gunicorn": [gunicorn_pid, *children(gunicorn_pid)],
+        "postgres": postgres_pids,
+        "redis": pids_named("redis-server"),
+    }
+    snapshot = {name: {p: process_cpu_seconds(p) for p in pids} for name, pids in groups.items()}
+    snapshot["all"] = {0: total_busy_seconds()}
+    return snapshot
+
+
+def cores_used(before: dict, after: dict, seconds: float) -> dict[str, float]:
+    """Cores per group over the window; a process that started meanwhile counts from zero."""
     return {
-        "gunicorn": sum(process_cpu_seconds(p) for p in gunicorn),
-        "postgres": sum(process_cpu_seconds(p) for p in pids_named("postgres")),
-        "redis": sum(process_cpu_seconds(p) for p in pids_named("redis-server")),
-        "all": total_busy_seconds(),
+        name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in after[name].items()) / seconds
+        for name in after
     }
 
 
@@ -239,7 +269,7 @@ def migrate(args) -> None:
     env = server_env(args, ServerConfig(1, 1, False), 0)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=PROJECT, env=env, check=True,
+        cwd=args.project, env=env, check=True,
     )  # fmt: skip
 
 
@@ -267,12 +297,14 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 30)
     raise RuntimeError("gunicorn did not answer /healthz in time")
 
 
-def server_start(args, config: ServerConfig, port: int, logs: Path) -> subprocess.Popen:
+def server_start(args, config: ServerConfig, port: int, stdout_path: Path) -> subprocess.Popen:
+    """gunicorn as production runs it; its stdout (the access log) goes to a file."""
     command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"]
-    stdout = open(logs / f"access-{config.workers}x{config.threads}.log", "ab")  # noqa: SIM115
+    stdout = open(stdout_path, "ab")  # noqa: SIM115
+    logs = stdout_path.parent
     stderr = open(logs / "gunicorn-error.log", "ab")  # noqa: SIM115
     server = subprocess.Popen(
-        command, cwd=PROJECT, env=server_env(args, config, port), stdout=stdout, stderr=stderr
+        command, cwd=args.project, env=server_env(args, config, port), stdout=stdout, stderr=stderr
     )
     stdout.close()
     stderr.close()
@@ -294,21 +326,22 @@ def server_stop(server: subprocess.Popen) -> None:
 
 def measure(args, server, port: int, make_sources: list) -> tuple[PhaseResult, dict]:
     """One warm-up plus measured window; CPU use of each side is sampled around the window."""
-    start = time.monotonic() + 0.5
+    start = time.monotonic() + 1.0  # time for the load processes to build their requests
     window = Window(start, start + args.warmup, start + args.warmup + args.duration)
     samples: dict[str, dict[str, float]] = {}
 
     def sample_cpu() -> None:
-        time.sleep(max(0.0, window.measure_from - time.monotonic()))
-        samples["from"] = cpu_snapshot(server.pid)
-        time.sleep(max(0.0, window.measure_until - time.monotonic()))
-        samples["until"] = cpu_snapshot(server.pid)
+        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+            time.sleep(max(0.0, window.measure_from - time.monotonic()))
+            samples["from"] = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
+            time.sleep(max(0.0, window.measure_until - time.monotonic()))
+            samples["until"] = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
 
     sampler = threading.Thread(target=sample_cpu)
     sampler.start()
     result = run_load(args, port, make_sources, window)
     sampler.join()
-    cores = {k: (samples["until"][k] - samples["from"][k]) / args.duration for k in samples["from"]}
+    cores = cores_used(samples["from"], samples["until"], args.duration)
     cores["load generator"] = result.client_cpu_seconds / args.duration
     return result, cores
 
@@ -316,7 +349,8 @@ def measure(args, server, port: int, make_sources: list) -> tuple[PhaseResult, d
 def bench_config(args, config: ServerConfig, bodies: list[bytes], logs: Path) -> list[EndpointRun]:
     port = free_port()
     reports_truncate(args)
-    server = server_start(args, config, port, logs)
+    stdout_path = logs / f"stdout-{len(list(logs.glob('stdout-*')))}.log"
+    server = server_start(args, config, port, stdout_path)
     try:
         wait_until_serving(port, server)
         noop_sources = [lambda: lambda: noop_request(port)] * args.client_procs
@@ -330,11 +364,13 @@ def bench_config(args, config: ServerConfig, bodies: list[bytes], logs: Path) ->
     finally:
         server_stop(server)
     accepted = ingest.statuses[202] + ingest.warmup_statuses[202] + ingest.drained_statuses[202]
-    stored = reports_stored(args)
+    with stdout_path.open("rb") as log:
+        access_lines = sum(1 for line in log if b'"GET /healthz' in line or b'"POST /coll' in line)
     return [
         EndpointRun(config, "GET /healthz", 200, noop, args.duration, noop_cpu),
         EndpointRun(config, "POST /collecting", 202, ingest, args.duration, ingest_cpu,
-                    accepted_total=accepted, stored=stored),
+                    accepted_total=accepted, stored=reports_stored(args),
+                    access_lines=access_lines),
     ]  # fmt: skip
 
 
@@ -362,7 +398,8 @@ def machine_lines(args, bodies: list[bytes]) -> list[str]:
     return [
         f"- machine: nproc={command_output(['nproc'])}, {cpu_model}, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
-        f"- server: {gunicorn_version}, `-c deploy/gunicorn.conf.py` (gthread, keepalive "
+        f"- server: {gunicorn_version}, `-c deploy/gunicorn.conf.py` of {args.project} "
+        f"(gthread, keepalive "
         f"{os.environ.get('GUNICORN_KEEPALIVE', '5')} s), DEBUG=0; PostgreSQL {pg_version} "
         f"(synchronous_commit={sync_commit}) at {args.pg_url}/{args.db_name}; Redis "
         f"{args.redis_url}; INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE=1000000000",
@@ -405,16 +442,23 @@ def table(runs: list[EndpointRun]) -> list[str]:
 
 
 def cpu_lines(runs: list[EndpointRun]) -> list[str]:
+    """Where the cores went, and CPU time per request: steadier than rates on a shared box."""
     lines = []
     for run in runs:
         cpu = run.cpu_cores
-        other = cpu["all"] - cpu["gunicorn"] - cpu["postgres"] - cpu["redis"] - cpu[
-            "load generator"]  # fmt: skip
+        known = ("gunicorn", "postgres", "redis", "load generator")
+        other = max(0.0, cpu["all"] - sum(cpu[name] for name in known))
+        rate = sum(run.result.statuses.values()) / run.duration or 1.0
+        per_request = {name: 1000.0 * cpu[name] / rate for name in known}
+        total = sum(per_request.values())
         lines.append(
-            f"- {run.config.label}, {run.endpoint}: busy {cpu['all']:.2f} of {os.cpu_count()} "
-            f"cores = gunicorn {cpu['gunicorn']:.2f} + postgres {cpu['postgres']:.2f} + "
+            f"- {run.config.label}, {run.endpoint}: {cpu['all']:.2f} of {os.cpu_count()} cores "
+            f"busy = gunicorn {cpu['gunicorn']:.2f} + postgres {cpu['postgres']:.2f} + "
             f"redis {cpu['redis']:.2f} + load generator {cpu['load generator']:.2f} + "
-            f"other {max(0.0, other):.2f}"
+            f"other processes {other:.2f}; per request "
+            + " + ".join(f"{name} {ms:.2f}" for name, ms in per_request.items())
+            + f" = {total:.2f} ms CPU (about {1000.0 * os.cpu_count() / total:,.0f}/s "
+            "if nothing else ran)"
         )
     return lines
 
@@ -429,6 +473,11 @@ def verdict_lines(runs: list[EndpointRun]) -> list[str]:
             (f"p99 < {TARGET_P99_MS:g} ms", ingest.percentile(0.99) < TARGET_P99_MS),
         ]
         stored = "" if ingest.stored == ingest.accepted_total else " MISMATCH"
+        if ingest.access_lines and not ingest.config.access_log:
+            stored += (
+                f"; NOTE: GUNICORN_ACCESS_LOG=0 yet gunicorn wrote {ingest.access_lines:,} "
+                "access-log lines (logconfig_dict keeps gunicorn's access log on)"
+            )
         lines.append(
             f"- {ingest.config.label}: "
             + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks)
@@ -470,6 +519,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--db-name", default="portal_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--project", type=Path, default=PROJECT,
+        help="the project tree to serve (a patched copy, to measure a change before making it)",
+    )  # fmt: skip
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look")
     args = parser.parse_args()
     if args.connections < args.client_procs:
@@ -480,32 +533,13 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    configs = server_configs(args)
-    rng = random.Random(20250314)
-    bodies = [report_body(rng) for _ in range(args.bodies)]
-    print(f"built {len(bodies)} distinct bodies; preparing {args.db_name} ...", flush=True)
-    database_recreate(args)
-    runs: list[EndpointRun] = []
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs:
-        try:
-            migrate(args)
-            for config in configs:
-                print(f"running {config.label} ...", flush=True)
-                runs += bench_config(args, config, bodies, Path(logs))
-                print("\n".join(table(runs[-2:])[2:]), flush=True)
-            report = machine_lines(args, bodies)
-        except BaseException:
-            errors = Path(logs) / "gunicorn-error.log"
-            if errors.exists():
-                print(errors.read_text()[-3000:], file=sys.stderr)
-            raise
-        finally:
-            if not args.keep_db:
-                database_drop(args)
+def print_report(args, configs, runs, bodies, idle_load) -> None:
+    report = machine_lines(args, bodies)
+    report.append(f"- background load before the run: {idle_load:.2f} cores busy")
     print()
     print("\n".join(report))
+    if idle_load > 0.2:
+        print("WARNING: the machine was busy before the run; figures are low and noisy.")
     print()
     print("\n".join(table(runs)))
     print()
@@ -517,6 +551,36 @@ def main() -> None:
         best = best_config(runs)
         print(f"Best: {best.config.label} ({best.ok_rate:,.0f} accepted/s, "
               f"p99 {best.percentile(0.99):.1f} ms)")  # fmt: skip
+
+
+def main() -> None:
+    args = parse_args()
+    configs = server_configs(args)
+    rng = random.Random(20250314)
+    bodies = [report_body(rng) for _ in range(args.bodies)]
+    print(f"built {len(bodies)} distinct bodies; preparing {args.db_name} ...", flush=True)
+    idle_load = background_load()
+    database_recreate(args)
+    runs: list[EndpointRun] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs:
+        try:
+            migrate(args)
+            for config in configs:
+                print(f"running {config.label} ...", flush=True)
+                runs += bench_config(args, config, bodies, Path(logs))
+                print("\n".join(table(runs[-2:])[2:]), flush=True)
+        except BaseException:
+            errors = Path(logs) / "gunicorn-error.log"
+            if errors.exists():
+                print(errors.read_text()[-3000:], file=sys.stderr)
+            if runs:
+                print("\nStopped early; the configurations measured so far:", file=sys.stderr)
+                print_report(args, configs, runs, bodies, idle_load)
+            raise
+        finally:
+            if not args.keep_db:
+                database_drop(args)
+    print_report(args, configs, runs, bodies, idle_load)
 
 
 if __name__ == "__main__":
