@@ -29,7 +29,17 @@ def _confirmation_link(address: str) -> str:
     return re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
 
 
-def test_a_member_requests_access_and_a_maintainer_approves(browser, live_server, maintainer):
+def test_a_member_requests_access_and_a_maintainer_approves(
+    browser, live_server, maintainer, celery_eager, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "exports"},
+        },
+    }
     url = live_server.url
     member = browser.new_context(viewport={"width": 1280, "height": 900})
     page = member.new_page()
@@ -93,5 +103,17 @@ def test_a_member_requests_access_and_a_maintainer_approves(browser, live_server
     screenshot(page, "access-8-public-register")
     filed.refresh_from_db()
     assert filed.status == "approved" and filed.grant.elements == ["enableAddonList"]
+
+    page.goto(f"{url}/access/")
+    page.get_by_label("Token name").fill("analysis notebook")
+    page.get_by_role("button", name="Create a read token").click()
+    expect(page.get_by_text("shown only once")).to_be_visible()
+    secret = page.get_by_label(re.compile('Token "analysis notebook"')).input_value()
+    assert secret.startswith("tvt_")
+    expect(page.get_by_role("button", name="Copy to the clipboard")).to_be_visible()
+    screenshot(page, "access-9-token-shown-once")
+    page.goto(f"{url}/access/")
+    expect(page.get_by_text(secret[:10] + "…").first).to_be_visible()
+    assert secret not in page.content()
     member.close()
     reviewer.close()
