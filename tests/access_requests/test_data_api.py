@@ -13,31 +13,14 @@ from access_requests.models import ReadToken
 from ingest.models import DailyRollup, Report
 from portal.models import AuditEvent
 from tests.access_requests.factories import file_request
-from tests.support import published_policy_id
+from tests.ingest.factories import report_row
 
 pytestmark = pytest.mark.django_db
 PERIOD = (date(2026, 2, 1), date(2026, 2, 28))
 
 
 def _report(platform_id: str, day: date, release: str = "v1.9.4") -> Report:
-    return Report(
-        platform_id=platform_id,
-        report_date=day,
-        policy_version_id=published_policy_id(),
-        release=release,
-        git_commit="git-abc",
-        install_date=date(2025, 1, 1),
-        cluster_count_bucket="<10",
-        app_count_bucket="<50",
-        addons={"fluxcd": "enabled"},
-        component_definitions=["webservice"],
-        trait_definitions=[],
-        workflow_step_definitions=[],
-        policy_definitions=[],
-        browser_family="chrome",
-        browser_major_version=120,
-        screen_width=1920,
-    )
+    return report_row(platform_id, day, release=release)
 
 
 @pytest.fixture

@@ -97,22 +97,10 @@ def redis_server():
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
+def media(export_media, settings):
     settings.EXPORT_STALE_SECONDS = 3
     settings.EXPORT_QUEUED_GRACE_SECONDS = 0
-    from django.core.files.storage import storages
-
-    storages._storages = {}
-    yield tmp_path
-    storages._storages = {}
+    return export_media
 
 
 class Workers:

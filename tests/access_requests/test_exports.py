@@ -25,20 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
-    from django.core.files.storage import storages
-
-    storages._storages = {}
-    yield
-    storages._storages = {}
+def _media(export_media):
+    return export_media
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.test import override_settings
 from ingest.dimensions import DIMENSIONS, FOLDED, PARTITION
 from ingest.models import DailyRollup, Report, RollupDay
 from ingest.services import installation_erase, reports_purge_expired, rollup_day
-from tests.support import published_policy_id
+from tests.ingest.factories import report_row
 
 pytestmark = pytest.mark.django_db
 DAY1 = date(2026, 3, 2)
@@ -21,22 +21,17 @@ SMALL = ("v1.9.3", "v1.2.0", "rare-addon", "rare-trait", "opera")
 
 
 def _report(platform_id, day, release, addons=(), traits=(), browser="chrome", cluster="<3"):
-    return Report(
-        platform_id=platform_id,
-        report_date=day,
-        policy_version_id=published_policy_id(),
+    return report_row(
+        platform_id,
+        day,
         release=release,
         git_commit="git-1",
+        install_date=None,
         cluster_count_bucket=cluster,
         app_count_bucket="<10",
         addons=dict.fromkeys(addons, "enabled"),
-        component_definitions=["webservice"],
         trait_definitions=list(traits),
-        workflow_step_definitions=[],
-        policy_definitions=[],
         browser_family=browser,
-        browser_major_version=120,
-        screen_width=1920,
     )
 
 
