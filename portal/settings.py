@@ -48,7 +48,7 @@ INSTALLED_APPS = [
 
 # The receiving endpoints and the health checks go through a lean stack (see
 # portal/wsgi.py): they are the hot path and need no session, CSRF, auth or page headers.
-LEAN_PATHS = ("/collecting", "/api/v1/reports", "/healthz")
+LEAN_PATHS = ("/collecting", "/api/v1/reports", "/healthz", "/readyz")
 LEAN_MIDDLEWARE = [
     "portal.middleware.ForgetClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/profile/", access_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("collecting", ingest_views.collect_report, name="collecting"),
     path("api/v1/", include("ingest.api.urls")),
     path("api/v1/data/", include("access_requests.api.urls")),

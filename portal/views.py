@@ -1,6 +1,8 @@
 import csv
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -51,6 +53,40 @@ def policy_versions(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. Touches neither the database nor Redis."""
     return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database answers, and Redis when it is configured. 503 otherwise."""
+    checks = {"database": _database_ready()}
+    if settings.REDIS_URL:
+        checks["redis"] = _redis_ready()
+    ready = all(checks.values())
+    response = JsonResponse(
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {k: "ok" if v else "failing" for k, v in checks.items()},
+        },
+        status=200 if ready else 503,
+    )
+    if not ready:
+        response["Retry-After"] = "10"
+    return response
+
+
+def _database_ready() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False
+
+
+def _redis_ready() -> bool:
+    try:
+        return bool(cache._cache.get_client(None, write=False).ping())
+    except Exception:  # any failure to reach Redis means not ready
+        return False
 
 
 def _period(request: HttpRequest) -> DateRange:

@@ -147,3 +147,25 @@ def test_system_checks_warn_about_the_embedded_defaults_in_production(settings, 
     monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", "django.db.backends.sqlite3")
     ids = {problem.id for problem in check_embedded_defaults(None)}
     assert ids == {"portal.W001", "portal.W002"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_database_and_redis(client, settings):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+    if settings.REDIS_URL:
+        assert response.json()["checks"]["redis"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_the_database_does_not_answer(client, monkeypatch):
+    from portal import views
+
+    monkeypatch.setattr(views, "_database_ready", lambda: False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "failing"}} or (
+        response.json()["checks"]["database"] == "failing"
+    )
+    assert response["Retry-After"] == "10"
