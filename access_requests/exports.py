@@ -93,21 +93,12 @@ class Built:
 # --- the SELECT the database runs ---------------------------------------------------------
 
 
-def _hmac_pads(grant: Grant) -> tuple[bytes, bytes]:
-    key = bytes.fromhex(grant.pseudonym_key).ljust(64, b"\0")
-    return bytes(b ^ 0x5C for b in key), bytes(b ^ 0x36 for b in key)
-
-
 def _select(grant: Grant, first: date, last: date, *, for_csv: bool) -> tuple[str, list]:
     """SELECT of the granted fields, in the data API's order, pseudonymised in SQL."""
-    outer, inner = _hmac_pads(grant)
     expressions = []
     for name in data.granted_fields(grant):
         if name == "installation":
-            sql = (
-                "substr(encode(sha256(%s::bytea || sha256(%s::bytea || "
-                "convert_to(platform_id, 'UTF8'))), 'hex'), 1, 32)"
-            )
+            sql = data.PSEUDONYM_SQL
         elif name == "date":
             sql = "report_date"
         elif for_csv and name in TEXT_FIELDS:
@@ -119,11 +110,8 @@ def _select(grant: Grant, first: date, last: date, *, for_csv: bool) -> tuple[st
         f"SELECT {', '.join(expressions)} FROM {Report._meta.db_table} "  # noqa: S608
         "WHERE report_date BETWEEN %s AND %s ORDER BY report_date, id"
     )
-    params = ([outer, inner] if "installation" in data.granted_fields(grant) else []) + [
-        first,
-        last,
-    ]
-    return query, params
+    pads = list(data.hmac_pads(grant)) if "installation" in data.granted_fields(grant) else []
+    return query, [*pads, first, last]
 
 
 def count_rows(grant: Grant, first: date, last: date) -> int:

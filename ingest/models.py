@@ -106,7 +106,11 @@ class Report(models.Model):
                 fields=["platform_id", "report_date"], name="ingest_one_report_per_day"
             )
         ]
-        indexes = [models.Index(fields=["report_date", "id"], name="ingest_report_date_id")]
+        indexes = [
+            models.Index(fields=["report_date", "id"], name="ingest_report_date_id"),
+            # the data API's release filter pages through one release in (date, id) order
+            models.Index(fields=["release", "report_date", "id"], name="ingest_report_release"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.platform_id} {self.report_date}"

@@ -1,11 +1,13 @@
 """The data API: what a token's grant allows, audited read by read."""
 
+import json
 from datetime import date
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, HttpResponseRedirect
+from django.db import connection
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -116,17 +118,20 @@ class DataReportsView(DataView):
         last = _date(request, "to", grant.period_end)
         limit = _limit(request)
         try:
-            rows = data.grant_reports(
+            reports = data.grant_reports_queryset(
                 grant=grant,
                 first=first,
                 last=last,
                 release=request.query_params.get("release"),
                 after=_cursor(request, grant.pk),
-            )[: limit + 1]
+            )
         except data.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except ValueError as exc:
             raise BadParameter(str(exc)) from exc
+        if connection.vendor == "postgresql":
+            return self._page_from_database(request, grant, reports, limit)
+        rows = reports.values_list(*data._columns(grant))[: limit + 1]
         page = list(data.rows_as_dicts(grant, rows))
         more = len(page) > limit
         page = page[:limit]
@@ -140,6 +145,24 @@ class DataReportsView(DataView):
                 "results": [fields for _, fields in page],
             }
         )
+
+    def _page_from_database(self, request, grant, reports, limit: int) -> HttpResponse:
+        """The same page, with each row's JSON written by PostgreSQL and joined here."""
+        rows = data.grant_report_page_json(reports=reports, grant=grant, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        self._audit(request, len(rows))
+        cursor = _next_cursor(grant.pk, (rows[-1][1], rows[-1][2])) if more else None
+        head = json.dumps(
+            {
+                "grant": grant.pk,
+                "fields": data.granted_fields(grant),
+                "count": len(rows),
+                "next_cursor": cursor,
+            }
+        )
+        body = f'{head[:-1]}, "results": [{", ".join(row[0] for row in rows)}]}}'
+        return HttpResponse(body, content_type="application/json")
 
 
 class DataRollupsView(DataView):
