@@ -110,6 +110,10 @@ def test_the_receiver_enforces_only_the_published_version(
     assert [e["name"] for e in client.get("/api/v1/policy").json()["elements"]].count(
         "browserInfo"
     ) == 0
+    collected = client.get("/").content.decode().split('id="not-collected"')[0]
+    assert "Policy version 2" in collected
+    assert "<code>browserInfo</code>" not in collected
+    assert "<code>appCount</code>" in collected
 
 
 def test_an_unapproved_element_is_discarded_unread(
@@ -186,3 +190,25 @@ def test_the_home_page_renders_the_published_elements(client):
     assert "<code>clientIP</code>" not in collected
     assert "<code>clientIP</code>" in never_collected
     assert "<code>region</code>" in never_collected
+
+
+def test_adding_an_element_back_changes_page_api_and_receiver_together(
+    client, superuser, typical_payload, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_version_publish(version=_draft_without(superuser, "browserInfo"), actor=superuser)
+    v3 = policy_version_draft(source=PolicyVersion.objects.get(number=2), actor=superuser)
+    original = PolicyVersion.objects.get(number=1).elements.get(key="browserInfo")
+    original.pk, original.policy_version = None, v3
+    original.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_version_publish(version=v3, actor=superuser)
+    assert post_report(client, typical_payload).json()["policy_version"] == 3
+    assert Report.objects.get().browser_family == "chrome"
+    names = [e["name"] for e in client.get("/api/v1/policy").json()["elements"]]
+    assert "browserInfo" in names
+    collected = client.get("/").content.decode().split('id="not-collected"')[0]
+    assert "<code>browserInfo</code>" in collected
+    history = client.get("/policy/").content.decode()
+    assert "Added: <code>browserInfo</code>" in history
+    assert "Removed: <code>browserInfo</code>" in history
