@@ -106,6 +106,14 @@ def grant_reports_queryset(
                 f"which this grant does not include ({grant.elements})."
             )
         reports = reports.filter(release=release)
+        first_day = (  # one index lookup, so the planner need not walk every date first
+            Report.objects.filter(release=release, report_date__range=(first, last))
+            .order_by("release", "report_date")
+            .values_list("report_date", flat=True)
+            .first()
+        )
+        if first_day is not None:
+            reports = reports.filter(report_date__gte=first_day)
     if after is not None:
         reports = reports.extra(where=["(report_date, id) > (%s, %s)"], params=list(after))
     return reports.order_by("report_date", "id")
