@@ -49,8 +49,10 @@ def global_ceiling_hit() -> int | None:
         if window != _state.window:
             _state.window, _state.pending, _state.shared_total = window, 0, 0
         _state.pending += 1
-        due = (_state.pending >= settings.INGEST_CEILING_BATCH
-               or time.monotonic() - _state.synced_at >= SYNC_SECONDS)
+        due = (
+            _state.pending >= settings.INGEST_CEILING_BATCH
+            or time.monotonic() - _state.synced_at >= SYNC_SECONDS
+        )
         pending = _state.pending if due else 0
         if due:
             _state.pending, _state.synced_at = 0, time.monotonic()

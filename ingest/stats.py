@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 
 from ingest.dimensions import DIMENSIONS, FOLDED, MULTI, Dimension, natural_order
 from ingest.models import DailyRollup, RollupDay
@@ -52,14 +52,15 @@ def stats_range_parse(
 
 
 def _public_rows(dimension: str, period: DateRange):
-    valid_days = RollupDay.objects.filter(
-        day__range=(period.first, period.last),
-        min_installations=settings.STATS_MIN_INSTALLATIONS,
-    ).values("day")
+    # EXISTS rather than IN (subquery): it keeps a good plan even before the rollup
+    # tables have planner statistics (right after a backfill).
+    rolled_under_current_minimum = RollupDay.objects.filter(
+        day=OuterRef("day"), min_installations=settings.STATS_MIN_INSTALLATIONS
+    )
     return DailyRollup.objects.filter(
+        Exists(rolled_under_current_minimum),
         dimension=dimension,
         day__range=(period.first, period.last),
-        day__in=valid_days,
         public_label__isnull=False,
     )
 

@@ -3,11 +3,15 @@ import csv
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
+from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from ingest.dimensions import DIMENSIONS
+from ingest.models import RollupDay
 from ingest.selectors import policy_document, policy_get_published, policy_history
 from ingest.stats import (
     DEFAULT_TOP,
@@ -16,12 +20,14 @@ from ingest.stats import (
     StatsRangeError,
     stats_groups,
     stats_range_parse,
+    stats_rolled_days,
     stats_series,
 )
 from portal.charts import bar_chart, line_chart
 from portal.spreadsheets import neutralise_cell
 
 ADOPTION = "release_minor"
+STATS_HTML_SECONDS = 15 * 60
 RANGE_CHOICES = [
     ("30", "Last 30 days"),
     ("90", "Last 90 days"),
@@ -111,29 +117,60 @@ def statistics(request: HttpRequest) -> HttpResponse:
             {"error": str(exc), "range_choices": RANGE_CHOICES},
             status=400,
         )
-    series = stats_series(dimension=ADOPTION, period=period)
-    sections = []
-    for key in DIMENSIONS:
-        figures = stats_groups(dimension=key, period=period)
-        sections.append(
-            {
-                "figures": figures,
-                "chart": bar_chart(figures["groups"], "average_daily_installations"),
-            }
-        )
     context = {
         "period": period,
         "selected_range": request.GET.get("range", "30"),
         "range_choices": RANGE_CHOICES,
-        "query": request.GET.urlencode(),
-        "adoption": line_chart(series, period.first, period.last),
-        "adoption_table": _series_table(series),
-        "sections": sections,
-        "days_rolled_up": sections[0]["figures"]["days_rolled_up"] if sections else 0,
-        "min_installations": sections[0]["figures"]["min_installations"] if sections else 0,
-        "top": DEFAULT_TOP,
+        "days_rolled_up": stats_rolled_days(period=period),
+        "min_installations": settings.STATS_MIN_INSTALLATIONS,
+        "figures_html": _figures_html(period, request.GET.urlencode()),
     }
     return render(request, "portal/stats.html", context)
+
+
+def _figures_html(period: DateRange, query: str) -> str:
+    """The charts and tables of a range, rendered once per rollup state.
+
+    Rendering thousands of table cells is most of the page's cost; the result only
+    changes when a rollup runs, so it is cached under the latest rollup's time.
+    """
+    state = RollupDay.objects.aggregate(latest=Max("computed_at"), days=Count("day"))
+    key = "stats-html:" + ":".join(
+        str(part)
+        for part in (
+            period.first,
+            period.last,
+            settings.STATS_MIN_INSTALLATIONS,
+            query,
+            state["latest"].isoformat() if state["latest"] else "none",
+            state["days"],
+        )
+    )
+    html = cache.get(key)
+    if html is None:
+        series = stats_series(dimension=ADOPTION, period=period)
+        sections = []
+        for dimension in DIMENSIONS:
+            figures = stats_groups(dimension=dimension, period=period)
+            sections.append(
+                {
+                    "figures": figures,
+                    "chart": bar_chart(figures["groups"], "average_daily_installations"),
+                }
+            )
+        html = render_to_string(
+            "portal/stats_figures.html",
+            {
+                "period": period,
+                "query": query,
+                "top": DEFAULT_TOP,
+                "sections": sections,
+                "adoption": line_chart(series, period.first, period.last),
+                "adoption_table": _series_table(series),
+            },
+        )
+        cache.set(key, html, STATS_HTML_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by our own autoescaping template
 
 
 def _series_table(series: list[dict]) -> dict:

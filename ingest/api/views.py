@@ -132,5 +132,10 @@ class StatsDimensionView(APIView):
         if isinstance(period, Response):
             return period
         figures = stats_groups(dimension=dimension, period=period)
-        figures["daily"] = stats_series(dimension=dimension, period=period)
+        shown = {group["label"] for group in figures["groups"]}
+        figures["daily"] = [
+            cell
+            for cell in stats_series(dimension=dimension, period=period)
+            if cell["label"] in shown
+        ]  # the series of the groups shown
         return Response(figures)

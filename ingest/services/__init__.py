@@ -15,7 +15,12 @@ from ingest.services.reports import (
     report_ingest,
     reports_purge_expired,
 )
-from ingest.services.rollups import rollup_day, rollup_range, rollups_delete_before
+from ingest.services.rollups import (
+    rollup_day,
+    rollup_range,
+    rollups_delete_before,
+    rollups_refresh_statistics,
+)
 
 __all__ = [
     "JSON_COLUMNS",
@@ -32,4 +37,5 @@ __all__ = [
     "rollup_day",
     "rollup_range",
     "rollups_delete_before",
+    "rollups_refresh_statistics",
 ]

@@ -113,6 +113,11 @@ def rollup_day(*, day: date) -> RollupDay:
     """Aggregate one UTC day into rollup rows, replacing any earlier rollup of it."""
     minimum = settings.STATS_MIN_INSTALLATIONS
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The planner guesses 100 elements per JSON array (there are ~3), which
+            # pushes big days over the JIT thresholds: compiling costs more than it saves.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         counts = _count_day(day)
         labels = _public_labels(counts, minimum)
         DailyRollup.objects.filter(day=day).delete()
@@ -140,7 +145,17 @@ def rollup_day(*, day: date) -> RollupDay:
 
 def rollup_range(*, first: date, last: date) -> list[RollupDay]:
     days = (first + timedelta(days=offset) for offset in range((last - first).days + 1))
-    return [rollup_day(day=day) for day in days]
+    rolled = [rollup_day(day=day) for day in days]
+    if len(rolled) > 1:
+        rollups_refresh_statistics()
+    return rolled
+
+
+def rollups_refresh_statistics() -> None:
+    """Give the planner fresh statistics after a backfill (autovacuum may lag or be off)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {DailyRollup._meta.db_table}, {RollupDay._meta.db_table}")
 
 
 def rollups_delete_before(*, cutoff: date) -> int:

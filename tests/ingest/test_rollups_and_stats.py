@@ -238,3 +238,14 @@ def test_the_stats_queries_do_not_grow_with_the_data(client, django_assert_max_n
 def test_the_rollup_job_is_scheduled(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["ingest-rollup-recent-days"]
     assert entry["task"] == "ingest.tasks.rollup_recent_days"
+
+
+def test_the_stats_page_shows_a_new_rollup_at_once(client):
+    params = {"range": "custom", "from": DAY1, "to": DAY1}
+    _tempting_fleet(DAY1)
+    rollup_day(day=DAY1)
+    assert "fluxcd" in client.get("/stats/", params).content.decode()
+    Report.objects.filter(report_date=DAY1).delete()
+    rollup_day(day=DAY1)
+    page = client.get("/stats/", params).content.decode()
+    assert "fluxcd" not in page

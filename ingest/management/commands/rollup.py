@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ingest.services import rollup_day
+from ingest.services import rollup_day, rollups_refresh_statistics
 
 
 def _date(value: str) -> date:
@@ -40,6 +40,8 @@ class Command(BaseCommand):
                     f"{day}: {result.reports} reports in {time.perf_counter() - tick:.2f}s"
                 )
             day += timedelta(days=1)
+        if rolled > 1:
+            rollups_refresh_statistics()
         elapsed = time.perf_counter() - started
         if options["verbosity"] >= 1:
             self.stdout.write(f"Rolled up {rolled} day(s) from {first} to {last} in {elapsed:.1f}s")
