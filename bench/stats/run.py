@@ -1,0 +1,748 @@
+"""Benchmark the public statistics: daily rollups and the pages and API read from them.
+
+Sets everything up itself on PostgreSQL: a throwaway database (dropped and
+recreated, dropped again at the end unless --keep-db), migrations, then
+
+1. ``generate_telemetry`` loads a synthetic fleet of ~--rows reports over --days
+   days ending today (UTC), and ``rollup --from --to -v 2`` rolls up every day:
+   first the last 30 days, then the rest, so that the SQL queries per request
+   can be counted with 30 days and with every day rolled up;
+2. a separate fleet (--seed + 1) fills one weekday before the 365-day window
+   with ~--day-rows reports, and ``rollup_day`` is timed on it three times
+   (re-running a day replaces it): as loaded, after ANALYZE ingest_report, and
+   with jit off;
+3. the statistics page, every stats API call and a few CSV downloads are timed
+   in-process with Django's test Client (server side: no network, no server),
+   after a warm-up, with the SQL queries per request counted. A few of them are
+   also timed before ANALYZE of the rollup tables (see README.md: this
+   machine's PostgreSQL runs with autovacuum off);
+4. a markdown table, the command and the machine are printed; a missed target
+   adds cProfile and EXPLAIN ANALYZE output.
+
+Only 127.0.0.1 is contacted. See bench/stats/README.md.
+
+    .venv/bin/python bench/stats/run.py                     # quick: ~1M rows
+    .venv/bin/python bench/stats/run.py --rows 10000000 --snapshot   # the full run
+"""
+
+import argparse
+import cProfile
+import io
+import math
+import os
+import platform
+import pstats
+import random
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+PROJECT = Path(__file__).resolve().parents[2]  # --project or --snapshot replace it
+# The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
+# (see generate_telemetry.activity); used to size the fleets, the real count is printed.
+MEAN_ACTIVITY = 0.63
+ROLLUP_TARGET_S = 5.0
+LATENCY_TARGET_MS = 100.0
+PRESETS = (30, 90, 365)
+ROLLUP_TABLES = ("ingest_dailyrollup", "ingest_rollupday")
+ROLLUP_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}): (\d+) reports in ([\d.]+)s$")
+GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
+
+
+@dataclass(eq=False)
+class Endpoint:
+    label: str
+    url: str
+    guarded: bool  # under the p95 target
+    latencies_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # this process's CPU (not PostgreSQL's)
+    queries: int = 0
+    queries_early: int | None = None  # with only the last 30 days rolled up
+    sql_ms: float = 0.0  # database time of one request (CaptureQueriesContext)
+    size: int = 0
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+    @property
+    def p95(self) -> float:
+        return self.percentile(0.95)
+
+    @property
+    def ok(self) -> bool:
+        return not self.guarded or self.p95 <= LATENCY_TARGET_MS
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def loadavg() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+# --- database and commands ------------------------------------------------------------------
+
+
+def admin_connection(args) -> psycopg.Connection:
+    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
+
+
+def bench_connection(args) -> psycopg.Connection:
+    return psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True)
+
+
+def recreate_database(args) -> None:
+    with admin_connection(args) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.db_name}"')
+
+
+def drop_database(args) -> None:
+    with admin_connection(args) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+
+
+def database_exists(args) -> bool:
+    with admin_connection(args) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db_name])
+        return found.fetchone() is not None
+
+
+def sql_one(args, sql: str, params=()):
+    with bench_connection(args) as conn:
+        return conn.execute(sql, params).fetchone()
+
+
+def timed_sql(args, *statements: str) -> float:
+    started = time.perf_counter()
+    with bench_connection(args) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    return time.perf_counter() - started
+
+
+def configure_environment(args) -> None:
+    """The settings every manage.py child and this process's Django read."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
+            "SECRET_KEY": "x",
+            "DEBUG": "0",
+            "STATIC_MANIFEST": "0",
+            "ALLOWED_HOSTS": "testserver,127.0.0.1",
+            "REDIS_URL": "",  # local-memory cache, eager Celery: nothing but PostgreSQL
+            "LOG_LEVEL": "ERROR",  # not the embedded-default warning in every child
+        }
+    )
+
+
+def manage(*arguments: str, timeout: float, echo: bool = False) -> tuple[str, float]:
+    """Run a manage.py command; returns (stdout, wall seconds including start-up)."""
+    if echo:
+        log("$ " + shlex.join(["manage.py", *arguments]))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
+    return done.stdout, elapsed
+
+
+def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
+    """Installations for ~``rows`` reports, from the generator's own lifespans.
+
+    The lifespans come from one generator, in order, so the first N are the same
+    for any fleet size: draw them until their expected reports reach ``rows``.
+    """
+    from ingest.management.commands import generate_telemetry as gen
+
+    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
+    cumulative = [0.0]
+    for day in dates:
+        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
+        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
+    spans = random.Random(f"{seed}:lifespans")
+    expected, count = 0.0, 0
+    while expected < rows:
+        span = gen.lifespan(spans, days)
+        expected += cumulative[span.last + 1] - cumulative[span.first]
+        count += 1
+    return count
+
+
+def generate(installations: int, days: int, end: date, seed: int) -> dict:
+    out, wall = manage(
+        "generate_telemetry",
+        f"--installations={installations}",
+        f"--days={days}",
+        f"--end-date={end}",
+        f"--seed={seed}",
+        timeout=3 * 3600,
+        echo=True,
+    )
+    match = GENERATED_LINE.search(out)
+    if not match:
+        raise SystemExit(f"unexpected generate_telemetry output: {out!r}")
+    log(out.strip())
+    return {
+        "rows": int(match.group(1).replace(",", "")),
+        "command_s": float(match.group(2)),
+        "wall_s": wall,
+        "installations": installations,
+        "days": days,
+        "seed": seed,
+        "end": end,
+    }
+
+
+def rollup_command(first: date, last: date) -> list[tuple[date, int, float]]:
+    """``rollup --from --to -v 2``: (day, reports, seconds) for every day it printed."""
+    out, wall = manage(
+        "rollup", f"--from={first}", f"--to={last}", "-v", "2", timeout=4 * 3600, echo=True
+    )
+    days = []
+    for line in out.splitlines():
+        match = ROLLUP_LINE.match(line.strip())
+        if match:
+            day, reports, seconds = match.groups()
+            days.append((date.fromisoformat(day), int(reports), float(seconds)))
+    expected = (last - first).days + 1
+    if len(days) != expected:
+        raise SystemExit(f"rollup printed {len(days)} days, expected {expected}: {out[-500:]!r}")
+    log(f"rolled up {len(days)} days in {wall:.1f} s (wall, with start-up)")
+    return days
+
+
+def save_results(args, results: dict, endpoints: list[Endpoint]) -> None:
+    """Keep the load and rollup results in the bench database, for a later --reuse-db."""
+    data = {
+        "load": {**results["load"], "end": str(results["load"]["end"])},
+        "day_load": {**results["day_load"], "end": str(results["day_load"]["end"])},
+        "vacuum_s": results["vacuum_s"],
+        "one_day": str(results["day"]["day"]),
+        "rollup": [[str(day), reports, seconds] for day, reports, seconds in results["rollup"]],
+        "load_avg": results["load_avg"],
+        "early": {e.label: e.queries_early for e in endpoints},
+        "no_stats": [vars(e) for e in results["no_stats"]],
+    }
+    with bench_connection(args) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_stats_results (data jsonb NOT NULL)")
+        conn.execute("DELETE FROM bench_stats_results")
+        conn.execute("INSERT INTO bench_stats_results VALUES (%s)", [Jsonb(data)])
+
+
+def load_results(args, results: dict, endpoints: list[Endpoint]) -> None:
+    with bench_connection(args) as conn:
+        exists = conn.execute("SELECT to_regclass('bench_stats_results')").fetchone()[0]
+        row = conn.execute("SELECT data FROM bench_stats_results").fetchone() if exists else None
+    if row is None:
+        return
+    data = row[0]
+    for key in ("load", "day_load"):
+        results[key] = {**data[key], "end": date.fromisoformat(data[key]["end"])}
+    results["vacuum_s"] = data["vacuum_s"]
+    results["day"]["day"] = date.fromisoformat(data["one_day"])
+    results["rollup"] = [(date.fromisoformat(d), r, s) for d, r, s in data["rollup"]]
+    results["load_avg"].update({f"{k} (kept run)": v for k, v in data["load_avg"].items()})
+    results["no_stats"] = [Endpoint(**e) for e in data["no_stats"]]
+    for endpoint in endpoints:
+        endpoint.queries_early = data["early"].get(endpoint.label)
+
+
+# --- Django in this process ----------------------------------------------------------------
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(PROJECT))
+    os.chdir(PROJECT)
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
+    import django
+
+    django.setup()
+
+
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+def explain(sql: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def time_day_rollups(day: date, runs: int, jit: bool = True) -> tuple[list[float], list[dict], int]:
+    """rollup_day on ``day`` ``runs`` times; the queries of the last run with their times."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ingest.services import rollup_day
+
+    times, queries, reports = [], [], 0
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on" if jit else "SET jit = off")
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            rolled = rollup_day(day=day)
+            times.append(time.perf_counter() - started)
+        queries, reports = captured.captured_queries, rolled.reports
+    with connection.cursor() as cursor:
+        cursor.execute("RESET jit")
+    return times, queries, reports
+
+
+DAY_VARIANTS = (
+    ("fresh", "as loaded: ingest_report's statistics predate the day"),
+    ("analyzed", "after ANALYZE ingest_report: statistics cover the day, as for older days"),
+    ("analyzed, jit=off", "the same with SET jit = off (a proposed fix, not the app's setting)"),
+)
+
+
+def measure_day(args, results: dict, one_day: date) -> None:
+    """Step 2: the one day, before and after its statistics exist, and without JIT."""
+    variants = []
+    for label, _ in DAY_VARIANTS:
+        if label == "analyzed":
+            results["analyze_report_s"] = timed_sql(args, "ANALYZE ingest_report")
+            log(f"ANALYZE ingest_report: {results['analyze_report_s']:.1f} s")
+        times, queries, reports = time_day_rollups(one_day, 3, jit="jit=off" not in label)
+        log(f"rollup_day, {label}: " + ", ".join(f"{t:.2f} s" for t in times))
+        variants.append({"label": label, "times": times, "queries": queries})
+    results["day"].update(variants=variants, reports=reports)
+
+
+def stats_endpoints(today: date) -> list[Endpoint]:
+    from ingest.dimensions import DIMENSIONS
+
+    endpoints = [Endpoint(f"/stats/?range={n}", f"/stats/?range={n}", True) for n in PRESETS]
+    endpoints.append(Endpoint("GET /api/v1/stats/", "/api/v1/stats/", True))
+    for n in PRESETS:
+        first = today - timedelta(days=n - 1)
+        for key in DIMENSIONS:
+            url = f"/api/v1/stats/{key}?from={first}&to={today}"
+            endpoints.append(Endpoint(f"GET /api/v1/stats/{key} ({n} d)", url, True))
+    for url in (
+        "/stats/release.csv?range=365",
+        "/stats/addon.csv?range=90",
+        "/stats/release_minor-daily.csv?range=365",
+    ):
+        endpoints.append(Endpoint(f"CSV {url}", url, False))
+    return endpoints
+
+
+def captured_request(client, url: str) -> tuple[int, float]:
+    """(SQL queries, their milliseconds) of one request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    if response.status_code != 200:
+        raise SystemExit(f"GET {url} answered {response.status_code}")
+    return len(captured), sum(float(q["time"]) for q in captured.captured_queries) * 1000
+
+
+def measure(endpoints: list[Endpoint], requests: int, warmup: int, cap_s: float) -> None:
+    from django.test import Client
+
+    client = Client()
+    for endpoint in endpoints:
+        for _ in range(warmup):
+            client.get(endpoint.url)
+        endpoint.queries, endpoint.sql_ms = captured_request(client, endpoint.url)
+        deadline = time.perf_counter() + cap_s
+        for _ in range(requests):
+            started, cpu = time.perf_counter(), time.thread_time()
+            response = client.get(endpoint.url)
+            endpoint.latencies_ms.append((time.perf_counter() - started) * 1000)
+            endpoint.cpu_ms.append((time.thread_time() - cpu) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"GET {endpoint.url} answered {response.status_code}")
+            if time.perf_counter() > deadline:
+                break
+        endpoint.size = len(response.content)
+
+
+def profile(endpoint: Endpoint, runs: int = 10) -> str:
+    """cProfile of a few requests and EXPLAIN ANALYZE of the request's slowest queries."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        client.get(endpoint.url)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"portal/|ingest/|template/|rest_framework/", 25)
+    stats.sort_stats("tottime").print_stats(12)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(endpoint.url)
+    slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:2]
+    lines = [f"#### {endpoint.label}: cProfile of {runs} requests", "```", out.getvalue(), "```"]
+    for query in slowest:
+        lines += [f"```sql\n{query['sql']}\n```", "```", explain(query["sql"]), "```"]
+    return "\n".join(lines)
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def machine_lines(args) -> list[str]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )  # fmt: skip
+    memory = next(
+        int(line.split()[1]) // 1024 // 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    names = ("server_version", "shared_buffers", "work_mem", "autovacuum", "max_parallel_workers")
+    with admin_connection(args) as conn:
+        pg = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}  # fixed names
+    version = pg.pop("server_version")
+    settings = ", ".join(f"{name}={value}" for name, value in pg.items())
+    return [
+        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}",
+    ]
+
+
+def summary(values: list[float]) -> str:
+    return (
+        f"mean {statistics.fmean(values):.3f} s, p50 {statistics.median(values):.3f} s, "
+        f"max {max(values):.3f} s"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "**MISSED**"
+
+
+def endpoint_table(endpoints: list[Endpoint], early: bool = True) -> list[str]:
+    head = "SQL queries (30 d rolled up / all)" if early else "SQL queries"
+    lines = [
+        f"| endpoint | n | p50 ms | p95 ms | max ms | Python CPU p50 ms | SQL ms | {head} | bytes "
+        "| p95 target |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for e in endpoints:
+        queries = f"{'?' if e.queries_early is None else e.queries_early} / {e.queries}"
+        lines.append(
+            f"| {e.label} | {len(e.latencies_ms)} | {e.percentile(0.5):.1f} | {e.p95:.1f} | "
+            f"{max(e.latencies_ms):.1f} | {statistics.median(e.cpu_ms):.1f} | {e.sql_ms:.1f} | "
+            f"{queries if early else e.queries} | "
+            f"{e.size:,} | {verdict(e.ok) if e.guarded else '-'} |"
+        )
+    return lines
+
+
+def summary_table(results: dict, endpoints: list[Endpoint]) -> list[str]:
+    lines = ["| measurement | result | target |", "| --- | --- | --- |"]
+    if "load" in results:
+        load, rolled = results["load"], results["rollup"]
+        reports = [r for _, r, _ in rolled]
+        seconds = [s for _, _, s in rolled]
+        lines += [
+            f"| load: `generate_telemetry --installations {load['installations']} --days "
+            f"{load['days']} --end-date {load['end']} --seed {load['seed']}` | {load['rows']:,} "
+            f"rows in {load['command_s']:.1f} s ({load['rows'] / load['command_s']:,.0f} rows/s; "
+            f"{load['wall_s']:.1f} s wall); then VACUUM ANALYZE {results['vacuum_s']:.1f} s | - |",
+            f"| `rollup --from --to`: {len(rolled)} days of {statistics.fmean(reports):,.0f} "
+            f"reports on average (max {max(reports):,}) | per day {summary(seconds)}; total "
+            f"{sum(seconds):.0f} s | - |",
+        ]
+    day = results["day"]
+    loaded = ""
+    if "day_load" in results:
+        loaded = f"; generated in {results['day_load']['command_s']:.1f} s"
+    for variant in day["variants"]:
+        times = variant["times"]
+        lines.append(
+            f"| `rollup_day` of one day of {day['reports']:,} reports ({day['day']}), "
+            f"{variant['label']}, 3 runs{loaded} | best {min(times):.2f} s, median "
+            f"{statistics.median(times):.2f} s ({', '.join(f'{t:.2f}' for t in times)}) | "
+            f"< {ROLLUP_TARGET_S:g} s: {verdict(statistics.median(times) < ROLLUP_TARGET_S)} |"
+        )
+        loaded = ""
+    for e in endpoints[:4]:
+        lines.append(
+            f"| `{e.label}` | p50 {e.percentile(0.5):.1f} ms, p95 {e.p95:.1f} ms, max "
+            f"{max(e.latencies_ms):.1f} ms; {e.queries} queries | p95 <= {LATENCY_TARGET_MS:g} "
+            f"ms: {verdict(e.ok)} |"
+        )
+    for n in PRESETS:
+        calls = [e for e in endpoints if e.label.startswith("GET /api/v1/stats/") and
+                 e.label.endswith(f"({n} d)")]  # fmt: skip
+        worst = max(calls, key=lambda e: e.p95)
+        queries = "/".join(map(str, sorted({e.queries for e in calls})))
+        lines.append(
+            f"| `GET /api/v1/stats/<dimension>?from&to`, {len(calls)} dimensions, {n} d | "
+            f"median p50 {statistics.median(e.percentile(0.5) for e in calls):.1f} ms; worst "
+            f"p95 {worst.p95:.1f} ms ({worst.label.split('/')[-1].split(' ')[0]}); {queries} "
+            f"queries each | p95 <= {LATENCY_TARGET_MS:g} ms: {verdict(all(e.ok for e in calls))} |"
+        )
+    for e in endpoints:
+        if not e.guarded:
+            lines.append(
+                f"| `{e.label.removeprefix('CSV ')}` | p50 {e.percentile(0.5):.1f} ms, p95 "
+                f"{e.p95:.1f} ms; {e.queries} queries | - |"
+            )
+    return lines
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def use_project(args) -> str:
+    """Point PROJECT at the code to measure; returns a description for the report.
+
+    Others edit the work tree while benchmarks run: --snapshot measures the
+    committed HEAD, exported to a temporary folder, so the code cannot change
+    under a long run.
+    """
+    global PROJECT
+    repo = PROJECT
+    if args.project:
+        PROJECT = Path(args.project).resolve()
+    elif args.snapshot:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        PROJECT = Path(tempfile.mkdtemp(prefix="bench-stats-"))
+        archive = subprocess.run(
+            ["git", "archive", commit], cwd=repo, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(PROJECT)], input=archive.stdout, check=True)
+        return f"commit {commit[:12]} (git archive into {PROJECT})"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=PROJECT, capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=PROJECT, capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    return f"work tree {PROJECT} at {commit}" + (" with local changes" if dirty else "")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="Reports to load (~).")
+    parser.add_argument("--days", type=int, default=365, help="Days they span, ending today.")
+    parser.add_argument("--day-rows", type=int, default=100_000, help="Reports in the one day.")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--requests", type=int, default=40, help="Timed requests per endpoint.")
+    parser.add_argument("--warmup", type=int, default=5, help="Untimed requests per endpoint.")
+    parser.add_argument("--cap", type=float, default=20.0, help="Seconds at most per endpoint.")
+    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--db-name", default="portal_bench_stats")
+    parser.add_argument("--keep-db", action="store_true", help="Do not drop the database.")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="Measure a database kept by an earlier --keep-db run (same day): no loading.",
+    )
+    parser.add_argument("--profile", action="store_true", help="Profile even if targets are met.")
+    parser.add_argument("--project", help="Project folder to measure (default: this repository).")
+    parser.add_argument(
+        "--snapshot", action="store_true", help="Measure the committed HEAD (git archive)."
+    )
+    args = parser.parse_args()
+    if not re.match(r"postgres(ql)?://[^@/]*@?(127\.0\.0\.1|localhost)[:/]", args.pg_url + "/"):
+        parser.error("--pg-url must point at 127.0.0.1")
+    return args
+
+
+def load_and_roll_up(args, results: dict, endpoints: list[Endpoint], today: date) -> None:
+    """Steps 1 and 2's data: the fleet, its rollups (query counts half-way) and the one day."""
+    from django.test import Client
+
+    log(f"creating database {args.db_name}; load average {loadavg()}")
+    recreate_database(args)
+    manage("migrate", "--noinput", "-v", "0", timeout=600, echo=True)
+
+    first = today - timedelta(days=args.days - 1)
+    installations = fleet_size(args.rows, args.days, today, args.seed)
+    results["load_avg"]["load"] = loadavg()
+    results["load"] = generate(installations, args.days, today, args.seed)
+    results["vacuum_s"] = timed_sql(args, "VACUUM (ANALYZE) ingest_report")
+    log(f"VACUUM (ANALYZE) ingest_report: {results['vacuum_s']:.1f} s (autovacuum is off here)")
+
+    results["load_avg"]["rollup"] = loadavg()
+    recent = max(first, today - timedelta(days=29))
+    rolled = rollup_command(recent, today)
+    client = Client()
+    for endpoint in endpoints:
+        endpoint.queries_early, _ = captured_request(client, endpoint.url)
+    close_connections()
+    if recent > first:
+        rolled += rollup_command(first, recent - timedelta(days=1))
+    results["rollup"] = rolled
+    log(f"rollup per day: {summary([s for _, _, s in rolled])}")
+
+    # Before ANALYZE of the rollup tables: what a fresh backfill serves until autovacuum runs.
+    results["load_avg"]["no_stats"] = loadavg()
+    sample = [e for e in endpoints if e.label in NO_STATS_SAMPLE]
+    cold = [Endpoint(e.label, e.url, e.guarded) for e in sample]
+    log(f"before ANALYZE of the rollup tables: {len(cold)} endpoints x 5")
+    measure(cold, 5, 1, args.cap)
+    results["no_stats"] = cold
+    close_connections()
+
+    one_day = results["day"]["day"]
+    log(f"one-day fleet on {one_day} ({one_day:%A})")
+    size = fleet_size(args.day_rows, 1, one_day, args.seed + 1)
+    results["day_load"] = generate(size, 1, one_day, args.seed + 1)
+    save_results(args, results, endpoints)
+
+
+NO_STATS_SAMPLE = (
+    "/stats/?range=30",
+    "/stats/?range=365",
+    "GET /api/v1/stats/release_minor (30 d)",
+    "GET /api/v1/stats/addon (365 d)",
+)
+
+
+def main() -> None:
+    args = parse_args()
+    command = shlex.join([".venv/bin/python", "bench/stats/run.py", *sys.argv[1:]])
+    code = use_project(args)
+    log(f"measuring {code}")
+    configure_environment(args)
+    setup_django()
+    today = datetime.now(UTC).date()  # the portal's "today" (USE_TZ, UTC)
+    first = today - timedelta(days=args.days - 1)
+    one_day = min(first, today - timedelta(days=365)) - timedelta(days=30)  # outside any preset
+    while one_day.weekday() >= 5:
+        one_day -= timedelta(days=1)
+    results: dict = {"load_avg": {}, "day": {"day": one_day}}
+    endpoints = stats_endpoints(today)
+    started = time.perf_counter()
+
+    if args.reuse_db:
+        if not database_exists(args):
+            raise SystemExit(f"--reuse-db: there is no database {args.db_name}")
+        log(f"reusing database {args.db_name}")
+        manage("migrate", "--noinput", "-v", "0", timeout=600, echo=True)
+        load_results(args, results, endpoints)
+        one_day = results["day"]["day"]
+    else:
+        load_and_roll_up(args, results, endpoints, today)
+
+    results["analyze_s"] = timed_sql(args, *(f"ANALYZE {table}" for table in ROLLUP_TABLES))
+    log(f"ANALYZE {', '.join(ROLLUP_TABLES)}: {results['analyze_s']:.2f} s")
+    totals = sql_one(
+        args,
+        "SELECT (SELECT count(*) FROM ingest_report), (SELECT count(*) FROM ingest_dailyrollup),"
+        " (SELECT count(*) FROM ingest_rollupday),"
+        " (SELECT count(*) FROM ingest_report WHERE report_date = %s)",
+        [one_day],
+    )
+    log(f"reports {totals[0]:,}, rollup rows {totals[1]:,}, rolled-up days {totals[2]:,}")
+
+    results["load_avg"]["rollup_day"] = loadavg()
+    log(f"rollup_day({one_day}) of {totals[3]:,} reports, 3 runs; load average {loadavg()}")
+    measure_day(args, results, one_day)
+
+    results["load_avg"]["latency"] = loadavg()
+    log(f"latency: {len(endpoints)} endpoints x {args.requests}; load average {loadavg()}")
+    measure(endpoints, args.requests, args.warmup, args.cap)
+    results["load_avg"]["end"] = loadavg()
+
+    profiles = []
+    missed = [e for e in endpoints if not e.ok]
+    if missed or args.profile:
+        worst = max((e for e in endpoints if e.guarded), key=lambda e: e.p95)
+        picks = {id(e): e for e in [worst, *sorted(missed, key=lambda e: -e.p95)[:2]]}
+        profiles += [profile(e) for e in picks.values()]
+    analyzed = results["day"]["variants"][1]["queries"]
+    slowest = max(analyzed, key=lambda q: float(q["time"]))
+    day_explain = f"```sql\n{slowest['sql']}\n```\n```\n{explain(slowest['sql'])}\n```"
+    close_connections()
+
+    # --- the report ---
+    phases = ", ".join(f"{phase} {value}" for phase, value in results["load_avg"].items())
+    print("\n" + "=" * 100 + "\n")
+    print(f"## Statistics benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
+    print(f"- code: {code}")
+    print("\n".join(machine_lines(args)))
+    print(f"- load average (1/5/15 min) at the start of each phase: {phases}")
+    print(
+        f"- data: {totals[0]:,} reports, {totals[1]:,} rollup rows, {totals[2]:,} rolled-up "
+        f"days; preset ranges end {today} (UTC); ANALYZE of the rollup tables before measuring "
+        f"({results['analyze_s']:.2f} s)\n"
+    )
+    print("\n".join(summary_table(results, endpoints)))
+    print("\n### Every endpoint (after ANALYZE)\n")
+    early = any(e.queries_early is not None for e in endpoints)
+    print("\n".join(endpoint_table(endpoints, early=early)))
+    if "no_stats" in results:
+        print("\n### Before ANALYZE of the rollup tables (no planner statistics)\n")
+        print("\n".join(endpoint_table(results["no_stats"], early=False)))
+    print(
+        f"\n### Queries of one `rollup_day` of {results['day']['reports']:,} reports (last run)\n"
+    )
+    print("\n".join(f"- {label}: {text}" for label, text in DAY_VARIANTS) + "\n")
+    variants = results["day"]["variants"]
+    print("| query | " + " | ".join(f"{v['label']} ms" for v in variants) + " |")
+    print("| --- |" + " ---: |" * len(variants))
+    for row in zip(*(v["queries"] for v in variants), strict=False):
+        sql = " ".join(row[0]["sql"].split())
+        if sql in ("BEGIN", "COMMIT") or sql.startswith("SAVEPOINT"):
+            continue
+        cells = " | ".join(f"{float(q['time']) * 1000:.0f}" for q in row)
+        print(f"| `{sql[:100]}` | {cells} |")
+    print("\nEXPLAIN ANALYZE of the slowest query, analyzed:\n")
+    print(day_explain)
+    if profiles:
+        print("\n### Profiles\n")
+        print("\n\n".join(profiles))
+
+    if args.snapshot:
+        shutil.rmtree(PROJECT, ignore_errors=True)
+    if args.keep_db:
+        log(f"kept database {args.db_name}")
+    else:
+        drop_database(args)
+        log(f"dropped database {args.db_name}")
+
+
+if __name__ == "__main__":
+    main()
