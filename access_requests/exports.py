@@ -30,7 +30,8 @@ from ingest.models import Report
 from portal.spreadsheets import neutralise_cell, neutralise_sql
 
 BATCH_ROWS = 8_192  # rows fetched as Python objects at a time (~3 KB each once decoded)
-ROW_GROUP_ROWS = 65_536  # Parquet row groups gather several batches, held compactly in Arrow
+ROW_GROUP_ROWS = 65_536
+COPY_BLOCK_BYTES = 1 << 20  # Parquet row groups gather several batches, held compactly in Arrow
 GZIP_LEVEL = 3
 JSON_FIELDS = {
     "addons",
@@ -162,8 +163,9 @@ def _csv_cell(name: str, value):
 
 
 def _copy_csv(export: Export, zipped, progress: Progress) -> int:
+    """COPY hands out one row per chunk: gather them into ~1 MB blocks before gzip."""
     query, params = _select(export.grant, export.period_start, export.period_end, for_csv=True)
-    lines = -1  # the header line
+    lines, block, size = -1, [], 0  # -1: the header line is not a row
     raw = _raw_connection()
     try:
         with (
@@ -171,12 +173,22 @@ def _copy_csv(export: Export, zipped, progress: Progress) -> int:
             cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", params) as copy,
         ):
             for chunk in copy:
-                zipped.write(chunk)
-                lines += bytes(chunk).count(b"\n")
-                progress(lines)
+                block.append(chunk)
+                size += len(chunk)
+                if size >= COPY_BLOCK_BYTES:
+                    lines += _write_block(zipped, block)
+                    block, size = [], 0
+                    progress(lines)
+            lines += _write_block(zipped, block)
     finally:
         raw.close()
     return max(lines, 0)
+
+
+def _write_block(zipped, block: list) -> int:
+    data = b"".join(block)
+    zipped.write(data)
+    return data.count(b"\n")
 
 
 def _batches(export: Export) -> Iterator[tuple[list[str], list[tuple]]]:
