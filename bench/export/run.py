@@ -1,0 +1,1059 @@
+"""Benchmark dataset exports: CSV, JSON Lines and Parquet builds against a plain COPY.
+
+Sets everything up itself on PostgreSQL: a throwaway database (dropped and recreated,
+dropped again at the end unless --keep-db), migrations, then
+
+1. ``generate_telemetry`` loads a synthetic fleet of ~1.1 x the large size over --days
+   days ending --end-date, then ``VACUUM (ANALYZE) ingest_report`` (this machine's
+   PostgreSQL runs with autovacuum off);
+2. a grantee files a request through ``access_request_submit`` (all nine elements,
+   dataset ``reports``) and a maintainer approves it with ``access_request_approve``,
+   once per size, each grant's period being the run of last days whose reports come
+   closest to --rows (1,000,000) and --scale x --rows (4,000,000);
+3. per size: a warm-up COPY, then --repeat times a plain ``COPY (SELECT <the granted
+   columns> ... ORDER BY report_date, id) TO STDOUT WITH (FORMAT csv)`` streamed to
+   /dev/null followed by a CSV export build; then one JSON Lines and one Parquet build,
+   and one COPY through psql's ``\\copy`` (the C client, for reference);
+4. every build is ``export_request`` (Celery hand-off disabled) in this process and
+   ``services_exports.export_build(export_id=...)`` in a fresh subprocess -- what the
+   Celery task runs -- which reports its wall time, its CPU time and its peak RSS
+   (``ru_maxrss`` and VmHWM) when done;
+5. prints the machine, the load average and the CPU the rest of the machine used
+   during each measurement, a markdown table and the three targets.
+
+Only 127.0.0.1 is contacted. See bench/export/README.md.
+
+    .venv/bin/python bench/export/run.py --rows 200000   # quick: 200k and 800k rows, ~4 min
+    .venv/bin/python bench/export/run.py                 # the full run: 1M and 4M rows
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+
+SCRIPT = Path(__file__).resolve()
+PROJECT = SCRIPT.parents[2]
+ELEMENTS = [
+    "platformID",
+    "requestTime",
+    "version",
+    "installTime",
+    "clusterCount",
+    "appCount",
+    "enableAddonList",
+    "xDefinitionTopList",
+    "browserInfo",
+]
+FORMATS = ("csv", "jsonl", "parquet")
+# The mean chance of a report on a weekday (see generate_telemetry.activity); only used
+# to size the fleet, the real count is printed.
+MEAN_ACTIVITY = 0.63
+RATIO_TARGET = 0.5
+PEAK_TARGET_MB = 250.0
+GROWTH_TARGET = 0.20
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CHILDREN: list[subprocess.Popen] = []  # the build worker running, stopped on exit
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def loadavg() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def mib(kib: float) -> float:
+    return kib / 1024
+
+
+def proc_status_kib(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- the build, in a fresh process ------------------------------------------------------------
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(PROJECT))
+    os.chdir(PROJECT)
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
+    import django
+
+    django.setup()
+
+
+def driver(argv: list[str]) -> None:
+    """``export_build`` in this fresh process; prints BEGIN, END, then a JSON result.
+
+    Everything a Celery worker would have loaded (Django, the export modules,
+    pyarrow) is imported before the baseline is read, so "baseline" is the idle
+    worker and "peak" what building the export added to it. ``--variant fast``
+    swaps in the writers of variants.py, ``--batch-rows`` changes the app's
+    BATCH_ROWS: both only in this process, to measure a change before making it.
+    """
+    parser = argparse.ArgumentParser()
+    parser.add_argument("export_id", type=int)
+    parser.add_argument("--variant", default="app")
+    parser.add_argument("--batch-rows", type=int)
+    options = parser.parse_args(argv)
+    export_id = options.export_id
+    setup_django()
+    from access_requests import exports, services_exports
+    from access_requests.models import Export
+
+    if options.variant != "app":
+        sys.path.insert(0, str(SCRIPT.parent))
+        import variants
+
+        file_format = Export.objects.get(pk=export_id).format
+        writer = variants.WRITERS[f"{file_format} {options.variant}"]
+        exports.WRITERS = {**exports.WRITERS, file_format: writer}
+    if options.batch_rows:  # the app's writers only: variants.py has its own sizes
+        exports.BATCH_ROWS = options.batch_rows
+
+    timings: dict[str, float] = {}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                timings[name] = time.perf_counter() - started
+
+        return wrapper
+
+    # Timers around two module attributes, looked up by export_build at call time.
+    exports.count_rows = timed("count_s", exports.count_rows)
+    exports.build_file = timed("build_file_s", exports.build_file)
+    baseline_kib = proc_status_kib("VmRSS")
+    baseline_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print("BEGIN", flush=True)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    services_exports.export_build(export_id=export_id)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    print("END", flush=True)
+    export = Export.objects.get(pk=export_id)
+    result = {
+        "wall_s": wall,
+        **timings,
+        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "state": export.state,
+        "error": export.error,
+        "rows": export.rows,
+        "size": export.size_bytes,
+        "sha256": export.sha256,
+        "file": export.file_name,
+        "baseline_rss_kib": baseline_kib,
+        "baseline_peak_kib": baseline_peak_kib,
+        "maxrss_kib": after.ru_maxrss,
+        "vmhwm_kib": proc_status_kib("VmHWM"),
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# --- CPU of the machine, of this benchmark and of the rest ----------------------------------
+
+
+def proc_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def machine_busy_ticks() -> int:
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values) - values[3] - values[4]  # all but idle and iowait
+
+
+class CpuSampler(threading.Thread):
+    """Polls the CPU time of the bench database's PostgreSQL backends.
+
+    A backend's process title names its database, so its CPU can be told apart
+    from the other benchmarks sharing the machine. Backends that end between two
+    polls lose at most one interval of CPU.
+    """
+
+    def __init__(self, db_name: str, interval: float = 0.5):
+        super().__init__(daemon=True)
+        self.marker = f" {db_name} ".encode()
+        self.interval = interval
+        self.ticks: dict[int, int] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def poll(self) -> None:
+        seen = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                title = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres:") and self.marker in title:
+                ticks = proc_ticks(int(entry.name))
+                if ticks is not None:
+                    seen[int(entry.name)] = ticks
+        with self.lock:
+            self.ticks.update(seen)
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self.poll()
+
+    def mark(self) -> dict:
+        self.poll()
+        with self.lock:
+            backends = dict(self.ticks)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "time": time.perf_counter(),
+            "machine": machine_busy_ticks(),
+            "backends": backends,
+            "self": usage.ru_utime + usage.ru_stime,
+        }
+
+    def since(self, start: dict) -> dict:
+        end = self.mark()
+        backends = sum(
+            ticks - start["backends"].get(pid, 0)
+            for pid, ticks in end["backends"].items()
+            if ticks >= start["backends"].get(pid, 0)
+        )
+        return {
+            "wall_s": end["time"] - start["time"],
+            "machine_s": (end["machine"] - start["machine"]) / CLOCK_TICKS,
+            "postgres_s": backends / CLOCK_TICKS,
+            "self_s": end["self"] - start["self"],
+        }
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    size: str  # "1M" or "4M"
+    what: str  # "COPY", "COPY (psql)", "csv", "jsonl", "parquet"
+    rows: int
+    seconds: float
+    bytes_out: int  # the CSV for COPY, the file for a build
+    load: str
+    client_cpu_s: float
+    postgres_s: float
+    others_s: float  # CPU the rest of the machine used meanwhile (core-seconds)
+    build: dict = field(default_factory=dict)  # the driver's result, for builds
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+    @property
+    def others_cores(self) -> float:
+        return self.others_s / self.seconds
+
+    @property
+    def peak_mib(self) -> float:
+        return mib(self.build.get("maxrss_kib", 0))
+
+
+def account(cpu: dict, client_cpu_s: float) -> tuple[float, float]:
+    """(PostgreSQL CPU of this bench, CPU of everything else on the machine) in seconds."""
+    others = cpu["machine_s"] - cpu["postgres_s"] - cpu["self_s"] - client_cpu_s
+    return cpu["postgres_s"], max(0.0, others)
+
+
+# --- database --------------------------------------------------------------------------------
+
+
+def admin_connection(args) -> psycopg.Connection:
+    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
+
+
+def bench_connection(args) -> psycopg.Connection:
+    return psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True)
+
+
+def recreate_database(args) -> None:
+    with admin_connection(args) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.db_name}"')
+
+
+def drop_database(args) -> None:
+    with admin_connection(args) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+
+
+def database_has_reports(args) -> bool:
+    with admin_connection(args) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db_name])
+        if found.fetchone() is None:
+            return False
+    with bench_connection(args) as conn:
+        table = conn.execute("SELECT to_regclass('ingest_report')").fetchone()[0]
+        return (
+            bool(table) and conn.execute("SELECT EXISTS (SELECT FROM ingest_report)").fetchone()[0]
+        )
+
+
+def configure_environment(args, media: Path) -> None:
+    """The settings every child (manage.py, build drivers) and this process's Django read."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
+            "SECRET_KEY": "x",
+            "DEBUG": "0",
+            "STATIC_MANIFEST": "0",
+            "MEDIA_ROOT": str(media),
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # no SMTP
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("REDIS_URL", None)  # no broker: builds are driven here
+    os.environ.pop("EXPORT_S3_BUCKET", None)  # files stay in MEDIA_ROOT
+
+
+def manage(*arguments: str, timeout: float) -> str:
+    log("$ " + shlex.join(["manage.py", *arguments]))
+    done = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
+    return done.stdout
+
+
+def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
+    """Installations for ~``rows`` reports, from the generator's own lifespans."""
+    from ingest.management.commands import generate_telemetry as gen
+
+    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
+    cumulative = [0.0]
+    for day in dates:
+        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
+        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
+    spans = random.Random(f"{seed}:lifespans")
+    expected, count = 0.0, 0
+    while expected < rows:
+        span = gen.lifespan(spans, days)
+        expected += cumulative[span.last + 1] - cumulative[span.first]
+        count += 1
+    return count
+
+
+def load(args, rows: int) -> dict:
+    installations = fleet_size(rows, args.days, args.end_date, args.seed)
+    started = time.perf_counter()
+    out = manage(
+        "generate_telemetry",
+        f"--installations={installations}",
+        f"--days={args.days}",
+        f"--end-date={args.end_date}",
+        f"--seed={args.seed}",
+        timeout=3 * 3600,
+    )
+    log(out.strip())
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with bench_connection(args) as conn:
+        conn.execute("VACUUM (ANALYZE) ingest_report")
+    return {
+        "installations": installations,
+        "load_s": load_s,
+        "vacuum_s": time.perf_counter() - started,
+    }
+
+
+def save_load(args, load_info: dict) -> None:
+    """Keep the load's figures in the bench database, for a later --reuse-db report."""
+    with bench_connection(args) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_export_load (data jsonb NOT NULL)")
+        conn.execute("DELETE FROM bench_export_load")
+        conn.execute("INSERT INTO bench_export_load VALUES (%s)", [json.dumps(load_info)])
+
+
+def saved_load(args) -> dict | None:
+    with bench_connection(args) as conn:
+        if not conn.execute("SELECT to_regclass('bench_export_load')").fetchone()[0]:
+            return None
+        row = conn.execute("SELECT data FROM bench_export_load").fetchone()
+    return row[0] if row else None
+
+
+def day_counts(args) -> list[tuple[date, int]]:
+    with bench_connection(args) as conn:
+        return conn.execute(
+            "SELECT report_date, count(*) FROM ingest_report GROUP BY 1 ORDER BY 1 DESC"
+        ).fetchall()
+
+
+def period_for(counts: list[tuple[date, int]], target: int) -> tuple[date, date, int]:
+    """The run of last days whose reports come closest to ``target``."""
+    best, total = None, 0
+    for day, count in counts:  # newest first
+        total += count
+        if best is None or abs(total - target) < abs(best[2] - target):
+            best = (day, counts[0][0], total)
+        if total > target:
+            break
+    if best[2] < 0.9 * target:
+        log(f"warning: only {best[2]:,} rows for a target of {target:,}")
+    return best
+
+
+# --- grants and exports (Django in this process) ---------------------------------------------
+
+
+def make_people():
+    from django.contrib.auth import get_user_model
+
+    from tests.access_requests.factories import UserFactory
+
+    users = get_user_model().objects
+    grantee = users.filter(username="bench-grantee").first() or UserFactory(
+        username="bench-grantee"
+    )
+    reviewer = users.filter(username="bench-reviewer").first() or UserFactory(
+        username="bench-reviewer", is_staff=True, groups=["maintainers"]
+    )
+    return grantee, reviewer
+
+
+def make_grant(grantee, reviewer, first: date, last: date):
+    from access_requests import services
+    from tests.access_requests.factories import file_request
+
+    request = file_request(
+        grantee,
+        datasets=["reports"],
+        elements=ELEMENTS,
+        period_start=first,
+        period_end=last,
+        duration_days=90,
+    )
+    return services.access_request_approve(request=request, reviewer=reviewer)
+
+
+def new_export(grant, file_format: str) -> int:
+    from access_requests import services_exports
+
+    export = services_exports.export_request(
+        grant=grant,
+        user=grant.grantee,
+        file_format=file_format,
+        first=grant.period_start,
+        last=grant.period_end,
+    )
+    return export.pk
+
+
+def no_enqueue(*, export_id: int) -> bool:
+    """Without REDIS_URL Celery runs eagerly: the build would run in this process."""
+    return True
+
+
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+def copy_columns(grant) -> list[str]:
+    """The columns behind the grant's fields: the raw platform ID and date."""
+    from access_requests import data
+
+    raw = {"installation": "platform_id", "date": "report_date"}
+    return [raw.get(name, name) for name in data.granted_fields(grant)]
+
+
+# --- measurements ------------------------------------------------------------------------------
+
+
+def wait_until_quiet(args, sampler) -> str:
+    """Wait (at most --quiet-wait s) until the rest of the machine uses < --quiet-cores.
+
+    Measured over 2 s windows from /proc (the load average lags by a minute and
+    counts this benchmark's own previous run). Returns the load average to print.
+    """
+    deadline = time.monotonic() + args.quiet_wait
+    while time.monotonic() < deadline:
+        start = sampler.mark()
+        time.sleep(2)
+        cpu = sampler.since(start)
+        if account(cpu, 0.0)[1] / cpu["wall_s"] < args.quiet_cores:
+            break
+    return loadavg()
+
+
+def plain_copy(args, sampler, grant, size: str) -> Measure:
+    columns = ", ".join(copy_columns(grant))
+    sql = (
+        f"COPY (SELECT {columns} FROM ingest_report WHERE report_date BETWEEN %s AND %s "  # noqa: S608
+        "ORDER BY report_date, id) TO STDOUT WITH (FORMAT csv)"
+    )
+    load_now = wait_until_quiet(args, sampler)
+    rows = size_bytes = 0
+    with bench_connection(args) as conn, open(os.devnull, "wb") as sink:
+        start = sampler.mark()
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(sql, [grant.period_start, grant.period_end]) as copy,
+        ):
+            for chunk in copy:
+                sink.write(chunk)
+                size_bytes += len(chunk)
+                rows += 1  # libpq hands COPY out one row at a time
+        cpu = sampler.since(start)
+    postgres, others = account(cpu, 0.0)
+    return Measure(
+        size, "COPY", rows, cpu["wall_s"], size_bytes, load_now, cpu["self_s"], postgres, others
+    )
+
+
+def psql_copy(args, sampler, grant, size: str) -> Measure:
+    columns = ", ".join(copy_columns(grant))
+    command = (
+        f"\\copy (SELECT {columns} FROM ingest_report WHERE report_date BETWEEN "  # noqa: S608
+        f"'{grant.period_start}' AND '{grant.period_end}' ORDER BY report_date, id) "
+        "TO '/dev/null' WITH (FORMAT csv)"
+    )
+    load_now = wait_until_quiet(args, sampler)
+    start = sampler.mark()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        ["psql", f"{args.pg_url}/{args.db_name}", "-X", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    cpu = sampler.since(start)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    if done.returncode:
+        raise SystemExit(f"psql failed: {done.stderr}")
+    rows = int(done.stdout.split()[-1]) if done.stdout.strip() else 0
+    postgres, others = account(cpu, client)
+    return Measure(size, "COPY (psql)", rows, cpu["wall_s"], 0, load_now, client, postgres, others)
+
+
+def build(args, sampler, grant, what: str, size: str, expected: int) -> Measure:
+    """export_request here, export_build in a fresh process.
+
+    ``what`` is a format, or "<format> <variant>" for a writer of variants.py. The file is
+    deleted afterwards, unless --verify keeps the small size's files to compare.
+    """
+    file_format, _, variant = what.partition(" ")
+    export_id = new_export(grant, file_format)
+    close_connections()
+    command = [sys.executable, str(SCRIPT), "--driver", str(export_id)]
+    command += ["--variant", variant or "app"]
+    if args.batch_rows:
+        command += ["--batch-rows", str(args.batch_rows)]
+    load_now = wait_until_quiet(args, sampler)
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen(
+            command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        CHILDREN.append(child)
+        limit = threading.Timer(args.timeout, child.kill)  # a stuck build ends the run
+        limit.start()
+        start = cpu = None
+        result = {}
+        for line in child.stdout:
+            if line.startswith("BEGIN"):
+                start = sampler.mark()
+            elif line.startswith("END"):
+                cpu = sampler.since(start)
+            elif line.startswith("RESULT "):
+                result = json.loads(line[len("RESULT ") :])
+        code = child.wait()
+        limit.cancel()
+        CHILDREN.remove(child)
+        if code or not result or cpu is None:
+            errors.seek(0)
+            raise SystemExit(f"the {what} build failed:\n{errors.read()[-3000:]}")
+    if result["state"] != "ready" or result["rows"] != expected:
+        raise SystemExit(f"the {what} build: {result} (expected {expected:,} rows)")
+    path = Path(os.environ["MEDIA_ROOT"]) / "exports" / result["file"]
+    if args.verify and size == args.small_label:
+        result["path"] = str(path)
+    else:
+        path.unlink(missing_ok=True)
+    postgres, others = account(cpu, result["cpu_s"])
+    return Measure(
+        size,
+        what,
+        result["rows"],
+        result["wall_s"],
+        result["size"],
+        load_now,
+        result["cpu_s"],
+        postgres,
+        others,
+        result,
+    )
+
+
+def describe(m: Measure) -> str:
+    extra = f", peak RSS {m.peak_mib:.0f} MiB" if m.build else ""
+    return (
+        f"{m.size} {m.what}: {m.rows:,} rows in {m.seconds:.1f} s = {m.rate:,.0f} rows/s"
+        f"{extra}; client CPU {m.client_cpu_s:.1f} s, PostgreSQL {m.postgres_s:.1f} s, "
+        f"others {m.others_cores:.2f} cores; load {m.load}"
+    )
+
+
+def runs_of(args) -> tuple[list[str], list[str]]:
+    """(builds paired with a COPY, builds run once), app writers first."""
+    paired = ["csv"] if "csv" in args.formats else []
+    once = [f for f in args.formats if f != "csv"]
+    if args.variant == "fast":
+        paired += ["csv buffered", "csv fast"] if "csv" in args.formats else []
+        once += [f"{f} fast" for f in args.formats if f != "csv"]
+    return paired, once
+
+
+def measure_size(args, sampler, grant, size: str, expected: int) -> list[Measure]:
+    log(f"--- {size}: {grant.period_start} to {grant.period_end}, {expected:,} rows")
+    warm = plain_copy(args, sampler, grant, size)
+    log(f"warm-up {describe(warm)}")
+    paired, once = runs_of(args)
+    results = []
+    for _ in range(args.repeat):
+        results.append(plain_copy(args, sampler, grant, size))
+        log(describe(results[-1]))
+        for what in paired:
+            results.append(build(args, sampler, grant, what, size, expected))
+            log(describe(results[-1]))
+    for what in once:
+        results.append(build(args, sampler, grant, what, size, expected))
+        log(describe(results[-1]))
+    results.append(psql_copy(args, sampler, grant, size))
+    log(describe(results[-1]))
+    return results
+
+
+# --- --verify: the variants write the same data ----------------------------------------------
+
+
+def same_data(file_format: str, app: Path, fast: Path) -> str:
+    """ "" if both files hold the same data, else where they differ."""
+    import gzip
+
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        first, second = pq.read_table(app), pq.read_table(fast)
+        return "" if first.equals(second) else f"tables differ: {first.schema} / {second.schema}"
+    with gzip.open(app, "rb") as one, gzip.open(fast, "rb") as other:
+        for number, (left, right) in enumerate(zip(one, other, strict=True), 1):
+            if left != right and (file_format == "csv" or json.loads(left) != json.loads(right)):
+                return f"line {number}: {left[:200]!r} / {right[:200]!r}"
+    return ""
+
+
+def verify(results: list[Measure]) -> list[str]:
+    lines = []
+    kept = {m.what: Path(m.build["path"]) for m in results if m.build.get("path")}
+    for what, path in sorted(kept.items()):
+        file_format, _, variant = what.partition(" ")
+        if variant and file_format in kept:
+            started = time.perf_counter()
+            problem = same_data(file_format, kept[file_format], path)
+            same_bytes = (
+                next(m for m in results if m.what == what).build["sha256"]
+                == next(m for m in results if m.what == file_format).build["sha256"]
+            )
+            detail = " (byte for byte)" if same_bytes else ""
+            lines.append(
+                f"- {verdict(not problem)} {what} writes the same data as {file_format}"
+                f"{detail}{': ' + problem if problem else ''} "
+                f"(checked in {time.perf_counter() - started:.0f} s)"
+            )
+    for path in kept.values():
+        path.unlink(missing_ok=True)
+    return lines
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def median_of(results: list[Measure], size: str, what: str) -> Measure:
+    """The run with the median rate (the lower middle one of an even count)."""
+    runs = sorted((m for m in results if m.size == size and m.what == what), key=lambda m: m.rate)
+    return runs[(len(runs) - 1) // 2]
+
+
+def machine_lines(args) -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    with bench_connection(args) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("shared_buffers", "work_mem", "autovacuum", "jit")
+        }
+    import pyarrow
+
+    pool = pyarrow.default_memory_pool().backend_name
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "access_requests", "ingest", "portal"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return [
+        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"pyarrow {pyarrow.__version__} ({pool} memory pool), psycopg {psycopg.__version__} "
+        f"({psycopg.pq.__impl__})",
+        f"- PostgreSQL {version} ({', '.join(f'{k}={v}' for k, v in settings.items())})",
+        f"- code: {commit}{' with uncommitted changes in the app' if dirty else ''}",
+    ]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def table_rows(results: list[Measure], size: str) -> list[Measure]:
+    order = ["COPY", "COPY (psql)"]
+    order += sorted({m.what for m in results if m.build}, key=lambda w: (" " in w, w))
+    return [median_of(results, size, what) for what in order]
+
+
+def target_lines(results: list[Measure], sizes: list[str], suffix: str) -> tuple[bool, list[str]]:
+    """The three targets for the app's writers (suffix "") or the variants (" fast")."""
+    ok, lines = True, []
+    builds = {m.what for m in results if m.build}
+    if f"csv{suffix}" in builds:
+        for size in sizes:
+            ratio = (
+                median_of(results, size, f"csv{suffix}").rate
+                / median_of(results, size, "COPY").rate
+            )
+            ok &= ratio >= RATIO_TARGET
+            lines.append(
+                f"- {verdict(ratio >= RATIO_TARGET)} {size}: csv{suffix} / COPY throughput = "
+                f"{ratio:.3f} (target >= {RATIO_TARGET})"
+            )
+    small, large = sizes
+    for fmt in FORMATS:
+        what = f"{fmt}{suffix}"
+        if what not in builds:
+            continue
+        peaks = {
+            size: max(m.peak_mib for m in results if m.size == size and m.what == what)
+            for size in sizes
+        }
+        worst = max(peaks.values())
+        growth = peaks[large] / peaks[small] - 1
+        ok &= worst < PEAK_TARGET_MB and growth <= GROWTH_TARGET
+        lines.append(
+            f"- {verdict(worst < PEAK_TARGET_MB)} {what}: peak RSS {peaks[small]:.0f} MiB at "
+            f"{small}, {peaks[large]:.0f} MiB at {large} (target < {PEAK_TARGET_MB:.0f}); "
+            f"{verdict(growth <= GROWTH_TARGET)} growth {small} -> {large} "
+            f"{growth:+.1%} (target <= {GROWTH_TARGET:.0%})"
+        )
+    return ok, lines
+
+
+def report(args, results: list[Measure], setup: dict, started: float) -> bool:
+    sizes = [size for size, _ in setup["sizes"]]
+    lines = ["", "## Export benchmark", ""]
+    lines.append("- command: `" + shlex.join([".venv/bin/python", *setup["argv"]]) + "`")
+    lines += machine_lines(args)
+    load = setup.get("load")
+    if load:
+        lines.append(
+            f"- data: {setup['total_rows']:,} reports from {load['installations']:,} "
+            f"installations over {load.get('days', args.days)} days ending "
+            f"{load.get('end', args.end_date)} (seed {load.get('seed', args.seed)}); loaded in "
+            f"{load['load_s']:.0f} s, VACUUM (ANALYZE) {load['vacuum_s']:.0f} s"
+            + (" (an earlier run; --reuse-db)" if "days" in load else "")
+        )
+    else:
+        lines.append(f"- data: {setup['total_rows']:,} reports (reused database)")
+    for size, grant in setup["sizes"]:
+        lines.append(
+            f"- {size}: grant period {grant['first']} to {grant['last']}, {grant['rows']:,} rows"
+        )
+    if args.batch_rows:
+        lines.append(
+            f"- what-if: exports.BATCH_ROWS = {args.batch_rows:,} in the build workers "
+            "(the app's writers; Parquet row groups are that size too)"
+        )
+    lines.append(
+        f"- load average (1/5/15 min) at start {setup['load_start']}, at end {loadavg()}; "
+        f"{args.repeat} runs of COPY and of each CSV build per size (the median is in the "
+        f"table), total {(time.perf_counter() - started) / 60:.1f} min"
+    )
+    lines += [
+        "",
+        "| rows | run | s | rows/s | MB/s | file MB | vs COPY | peak RSS MiB (idle) "
+        "| client CPU s | PG CPU s | others (cores) | load avg |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for size in sizes:
+        copy = median_of(results, size, "COPY")
+        for m in table_rows(results, size):
+            mbs = f"{m.bytes_out / m.seconds / 1e6:.0f}" if m.what == "COPY" else ""
+            file_mb = f"{m.bytes_out / 1e6:.0f}" if m.build else ""
+            ratio = f"{m.rate / copy.rate:.2f}" if m.what != "COPY" else "1"
+            peak = f"{m.peak_mib:.0f} ({mib(m.build['baseline_rss_kib']):.0f})" if m.build else ""
+            lines.append(
+                f"| {m.rows:,} | {m.what} | {m.seconds:.1f} | {m.rate:,.0f} | {mbs} | {file_mb} "
+                f"| {ratio} | {peak} | {m.client_cpu_s:.1f} | {m.postgres_s:.1f} "
+                f"| {m.others_cores:.2f} | {m.load} |"
+            )
+    paired, _ = runs_of(args)
+    if paired:
+        lines += ["", "Every COPY and CSV run, in order (adjacent runs share the machine's load):"]
+        lines.append("")
+        for size in sizes:
+            for what in paired:
+                copies = [m for m in results if m.size == size and m.what == "COPY"]
+                builds = [m for m in results if m.size == size and m.what == what]
+                pairs = ", ".join(
+                    f"{c.rate:,.0f} / {e.rate:,.0f} = {e.rate / c.rate:.2f}"
+                    for c, e in zip(copies, builds, strict=True)
+                )
+                lines.append(f"- {size}, COPY / {what} rows/s: {pairs}")
+    lines += ["", "Build phases (median runs), s: count(*) / build_file / rest of export_build", ""]
+    for size in sizes:
+        parts = []
+        for m in table_rows(results, size):
+            if m.build:
+                b = m.build
+                rest = b["wall_s"] - b.get("count_s", 0) - b.get("build_file_s", 0)
+                parts.append(
+                    f"{m.what} {b.get('count_s', 0):.2f} / {b.get('build_file_s', 0):.1f} / "
+                    f"{rest:.2f}"
+                )
+        lines.append(f"- {size}: " + "; ".join(parts))
+
+    ok, targets = target_lines(results, sizes, "")
+    lines += ["", "Targets (the app's writers):", "", *targets]
+    if args.variant == "fast":
+        lines += ["", "The same targets for the what-if writers (bench/export/variants.py):", ""]
+        for suffix in (" buffered", " fast"):
+            lines += target_lines(results, sizes, suffix)[1]
+    if args.verify:
+        lines += ["", "Checks:", "", *verify(results)]
+    lines += [
+        "",
+        "Columns: s and rows/s are export_build's wall time in the worker process (the claim,",
+        "count(*), the file, its move into place and the READY update; not the process",
+        "start-up), or the COPY's. MB/s: uncompressed CSV from COPY. vs COPY: rows/s over the",
+        "median COPY's. peak RSS: ru_maxrss of the fresh worker process at the end (idle: its",
+        "RSS after django.setup() and the export imports). client CPU: the worker's (or this",
+        "script's / psql's for COPY). PG CPU: this database's backends. others: CPU used by",
+        "every other process on the machine meanwhile, in cores (nproc "
+        f"{os.cpu_count()}); above ~0.3 the rates are depressed by other work.",
+    ]
+    print("\n".join(lines), flush=True)
+    return ok
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def formats(value: str) -> list[str]:
+    chosen = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = set(chosen) - set(FORMATS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"formats are {', '.join(FORMATS)}")
+    return [name for name in FORMATS if name in chosen]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows of the small grant (1,000,000)"
+    )
+    parser.add_argument(
+        "--scale", type=int, default=4, help="the large grant has --scale x --rows rows (4)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of COPY and of each CSV build per size (3)"
+    )
+    parser.add_argument(
+        "--formats", type=formats, default=list(FORMATS), help="csv,jsonl,parquet (all)"
+    )
+    parser.add_argument(
+        "--variant",
+        choices=["app", "fast"],
+        default="app",
+        help="fast: also build with bench/export/variants.py's writers (what-if): "
+        "csv buffered, csv fast, jsonl fast, parquet fast",
+    )
+    parser.add_argument(
+        "--batch-rows",
+        type=int,
+        help="what-if: exports.BATCH_ROWS in the build workers (the app's writers only)",
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="check that the variants' files hold the same data as the app's (small size)",
+    )
+    parser.add_argument("--days", type=int, default=365, help="days of reports loaded (365)")
+    parser.add_argument(
+        "--end-date", type=date.fromisoformat, default=date(2026, 3, 31), help="last day"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--quiet-cores",
+        type=float,
+        default=0.3,
+        help="before each measurement, wait until other processes use fewer cores (0.3)",
+    )
+    parser.add_argument(
+        "--quiet-wait", type=float, default=30, help="...but at most this many seconds (30)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="limit of one build, seconds (1800)"
+    )
+    parser.add_argument("--keep-db", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="create and load the database, keep it and stop (measure later with --reuse-db)",
+    )
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="measure a kept database without loading again"
+    )
+    parser.add_argument("--db-name", default="portal_bench_export")
+    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    args = parser.parse_args(argv)
+    if "127.0.0.1" not in args.pg_url and "localhost" not in args.pg_url:
+        parser.error("--pg-url: local PostgreSQL only")
+    if args.repeat < 1 or args.scale < 2 or args.rows < 1000:
+        parser.error("--repeat >= 1, --scale >= 2 and --rows >= 1000")
+    args.small_label = f"{args.rows / 1e6:g}M"
+    return args
+
+
+def stop(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # run the clean-up below: worker, files, database
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    started = time.perf_counter()
+    media = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    configure_environment(args, media)
+    sys.path.insert(0, str(PROJECT))
+    sizes = [
+        (args.small_label, args.rows),
+        (f"{args.rows * args.scale / 1e6:g}M", args.rows * args.scale),
+    ]
+    setup = {"argv": ["bench/export/run.py", *argv], "load_start": loadavg()}
+    log(f"nproc {os.cpu_count()}, load average {setup['load_start']}")
+    sampler = CpuSampler(args.db_name)
+    sampler.start()
+    ok = False
+    try:
+        reuse = args.reuse_db and database_has_reports(args)
+        if reuse:
+            log(f"reusing {args.db_name}")
+        else:
+            recreate_database(args)
+            manage("migrate", "--noinput", timeout=600)
+        setup_django()
+        if reuse:
+            setup["load"] = saved_load(args)
+        else:
+            setup["load"] = load(args, int(sizes[1][1] * 1.1))
+            save_load(
+                args,
+                {**setup["load"], "days": args.days, "end": str(args.end_date), "seed": args.seed},
+            )
+            log(
+                f"loaded in {setup['load']['load_s']:.0f} s, "
+                f"VACUUM (ANALYZE) {setup['load']['vacuum_s']:.0f} s"
+            )
+        if args.load_only:
+            args.keep_db = True
+            return 0
+        from access_requests import services_exports
+
+        services_exports.export_enqueue = no_enqueue
+        counts = day_counts(args)
+        setup["total_rows"] = sum(count for _, count in counts)
+        grantee, reviewer = make_people()
+        grants, setup["sizes"] = [], []
+        for size, target in sizes:
+            first, last, rows = period_for(counts, target)
+            grants.append((size, make_grant(grantee, reviewer, first, last), rows))
+            setup["sizes"].append((size, {"first": first, "last": last, "rows": rows}))
+        results = []
+        for size, grant, rows in grants:
+            results += measure_size(args, sampler, grant, size, rows)
+        ok = report(args, results, setup, started)
+    finally:
+        for child in CHILDREN:
+            child.kill()
+            child.wait()
+        sampler.stopping.set()
+        if "django" in sys.modules:
+            close_connections()
+        shutil.rmtree(media, ignore_errors=True)
+        if not args.keep_db:
+            drop_database(args)
+            log(f"dropped {args.db_name}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--driver"]:
+        driver(sys.argv[2:])
+    else:
+        sys.exit(main(sys.argv[1:]))
