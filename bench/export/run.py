@@ -49,7 +49,10 @@ from pathlib import Path
 import psycopg
 
 SCRIPT = Path(__file__).resolve()
-PROJECT = SCRIPT.parents[2]
+# The project measured: this work tree, or with --snapshot a `git archive` of HEAD
+# (the build workers learn it from BENCH_EXPORT_PROJECT).
+WORK_TREE = SCRIPT.parents[2]
+PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
 ELEMENTS = [
     "platformID",
     "requestTime",
@@ -643,7 +646,7 @@ def runs_of(args) -> tuple[list[str], list[str]]:
     paired = ["csv"] if "csv" in args.formats else []
     once = [f for f in args.formats if f != "csv"]
     if args.variant == "fast":
-        paired += ["csv buffered", "csv fast"] if "csv" in args.formats else []
+        paired += ["csv fast"] if "csv" in args.formats else []
         once += [f"{f} fast" for f in args.formats if f != "csv"]
     return paired, once
 
@@ -739,21 +742,25 @@ def machine_lines(args) -> list[str]:
 
     pool = pyarrow.default_memory_pool().backend_name
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"], cwd=WORK_TREE, capture_output=True, text=True
     ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "access_requests", "ingest", "portal"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    if PROJECT != WORK_TREE:
+        code = f"{commit} (a snapshot of HEAD: --snapshot)"
+    else:
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "access_requests", "ingest", "portal"],
+            cwd=WORK_TREE,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        code = f"{commit}{' with uncommitted changes in the app' if dirty else ''} (work tree)"
     return [
         f"- machine: nproc={os.cpu_count()}, {cpu}, {memory:.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
         f"pyarrow {pyarrow.__version__} ({pool} memory pool), psycopg {psycopg.__version__} "
         f"({psycopg.pq.__impl__})",
         f"- PostgreSQL {version} ({', '.join(f'{k}={v}' for k, v in settings.items())})",
-        f"- code: {commit}{' with uncommitted changes in the app' if dirty else ''}",
+        f"- code measured: {code}",
     ]
 
 
@@ -881,8 +888,7 @@ def report(args, results: list[Measure], setup: dict, started: float) -> bool:
     lines += ["", "Targets (the app's writers):", "", *targets]
     if args.variant == "fast":
         lines += ["", "The same targets for the what-if writers (bench/export/variants.py):", ""]
-        for suffix in (" buffered", " fast"):
-            lines += target_lines(results, sizes, suffix)[1]
+        lines += target_lines(results, sizes, " fast")[1]
     if args.verify:
         lines += ["", "Checks:", "", *verify(results)]
     lines += [
@@ -929,8 +935,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--variant",
         choices=["app", "fast"],
         default="app",
-        help="fast: also build with bench/export/variants.py's writers (what-if): "
-        "csv buffered, csv fast, jsonl fast, parquet fast",
+        help="fast: also build with bench/export/variants.py's writers (what-if)",
     )
     parser.add_argument(
         "--batch-rows",
@@ -959,6 +964,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=1800, help="limit of one build, seconds (1800)"
     )
+    parser.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="measure HEAD exported by `git archive` (others may edit the work tree meanwhile)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the database at the end")
     parser.add_argument(
         "--load-only",
@@ -983,6 +993,19 @@ def stop(signum, frame) -> None:
     raise SystemExit(128 + signum)  # run the clean-up below: worker, files, database
 
 
+def snapshot() -> Path:
+    """HEAD exported into a temporary folder: edits of the work tree cannot reach the run."""
+    global PROJECT
+    folder = Path(tempfile.mkdtemp(prefix="bench-export-head-"))
+    archive = subprocess.run(
+        ["git", "archive", "HEAD"], cwd=WORK_TREE, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    PROJECT = folder
+    os.environ["BENCH_EXPORT_PROJECT"] = str(folder)
+    return folder
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, stop)
@@ -990,6 +1013,9 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     media = Path(tempfile.mkdtemp(prefix="bench-export-"))
     configure_environment(args, media)
+    copy = snapshot() if args.snapshot else None
+    if copy:
+        log(f"measuring a snapshot of HEAD in {copy}")
     sys.path.insert(0, str(PROJECT))
     sizes = [
         (args.small_label, args.rows),
@@ -1046,6 +1072,8 @@ def main(argv: list[str]) -> int:
         if "django" in sys.modules:
             close_connections()
         shutil.rmtree(media, ignore_errors=True)
+        if copy:
+            shutil.rmtree(copy, ignore_errors=True)
         if not args.keep_db:
             drop_database(args)
             log(f"dropped {args.db_name}")

@@ -5,21 +5,21 @@ worker use these writers for extra builds, to measure a change before making it 
 ``access_requests/exports.py``; ``--verify`` checks that they write the same data
 (the same CSV bytes, equal JSON objects, an equal Parquet table).
 
-The changes ("fast"; "csv buffered" is the first CSV change alone):
+The changes:
 
 - pseudonyms: one HMAC per installation in the period, computed by
   ``data.pseudonym`` (the data API's own function) into a temporary table, joined
   with a nested loop and Memoize so that the (report_date, id) index still gives
   the order, instead of two ``sha256()`` per row in SQL;
-- CSV: COPY's rows (libpq hands them out one at a time) buffered into 1 MB blocks
-  before gzip, and the formula rule with ``ascii()`` instead of ``left()``;
+- CSV: the formula rule with ``ascii()`` instead of ``left()`` (and, like the app
+  since 577d718, COPY's one-row chunks gathered into 1 MB blocks before gzip);
 - JSON Lines: PostgreSQL writes each line (``json_build_object``) and COPY streams
   them like CSV, instead of decoding every jsonb value in Python and encoding the
   row again;
 - Parquet: the same PostgreSQL-built lines, parsed by Arrow's JSON reader 8,192 at
   a time (addons as key/value pairs, dates as day numbers) into the app's 65,536-row
-  row groups, with Arrow's system memory pool, instead of 65,536 rows of Python
-  objects converted column by column.
+  row groups, with Arrow's system memory pool, instead of Python objects converted
+  column by column.
 """
 
 import gzip
@@ -31,7 +31,8 @@ import pyarrow.parquet as pq
 from access_requests import data, exports
 
 BLOCK_BYTES = 1 << 20
-ROW_GROUP_ROWS = exports.BATCH_ROWS  # as the app's Parquet row groups
+# As the app's Parquet row groups (before fa504f2 they were its fetch batches).
+ROW_GROUP_ROWS = getattr(exports, "ROW_GROUP_ROWS", exports.BATCH_ROWS)
 PARSE_ROWS = 8192
 FORMULA_CODES = "61, 43, 45, 64, 9, 13"  # = + - @ TAB CR, as portal.spreadsheets
 # CSV quoting that never applies to a JSON text: COPY then writes each value as is.
@@ -148,30 +149,6 @@ def write_csv(export, out, progress) -> int:
     return _gzip_lines(export, out, progress, "csv", "FORMAT csv, HEADER true") - 1
 
 
-def write_csv_buffered(export, out, progress) -> int:
-    """The smallest change: the app's own COPY, its rows gzipped 1 MB at a time."""
-    query, params = exports._select(
-        export.grant, export.period_start, export.period_end, for_csv=True
-    )
-    lines = -1  # the header line
-    raw = exports._raw_connection()
-    try:
-        with (
-            gzip.GzipFile(
-                fileobj=out, mode="wb", compresslevel=exports.GZIP_LEVEL, mtime=0
-            ) as zipped,
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", params) as copy,
-        ):
-            for block in _blocks(copy):
-                zipped.write(block)
-                lines += block.count(b"\n")
-                progress(lines)
-    finally:
-        raw.close()
-    return max(lines, 0)
-
-
 def write_jsonl(export, out, progress) -> int:
     return _gzip_lines(export, out, progress, "jsonl", RAW_LINES)
 
@@ -236,7 +213,6 @@ def write_parquet(export, out, progress) -> int:
 
 
 WRITERS = {
-    "csv buffered": write_csv_buffered,
     "csv fast": write_csv,
     "jsonl fast": write_jsonl,
     "parquet fast": write_parquet,
