@@ -53,9 +53,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
 PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+from harness import (  # noqa: E402
+    admin_connection,
+    close_connections,
+    database_exists,
+    drop_database,
+    explain,
+    loadavg,
+    log,
+    recreate_database,
+    timed_sql,
+)
+
 URL = "/api/v1/data/reports"
 PAGE = 1000  # data.PAGE_SIZE_MAX, the default limit
 LATENCY_TARGET_MS = 150.0
@@ -83,53 +94,12 @@ EXPERIMENT_INDEX = "bench_api_report_release_date_id"
 GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def loadavg() -> str:
-    return "/".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 # --- database, environment and commands ---------------------------------------------------
-
-
-def admin_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
-
-
-def bench_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True)
-
-
-def recreate_database(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
-def drop_database(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-
-
-def database_exists(args) -> bool:
-    with admin_connection(args) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db_name])
-        return found.fetchone() is not None
-
-
-def timed_sql(args, *statements: str) -> float:
-    started = time.perf_counter()
-    with bench_connection(args) as conn:
-        for statement in statements:
-            conn.execute(statement)
-    return time.perf_counter() - started
 
 
 def configure_environment(args) -> None:
@@ -156,12 +126,6 @@ def setup_django() -> None:
     warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic here
     sys.path.insert(0, str(PROJECT))
     django.setup()
-
-
-def close_connections() -> None:
-    from django.db import connections
-
-    connections.close_all()
 
 
 def manage(*arguments: str, timeout: float) -> tuple[str, float]:
@@ -447,14 +411,6 @@ def follow_pages(api: Api, target_rows: int) -> Paging:
             break
     paging.wall_s = time.perf_counter() - started
     return paging
-
-
-def explain(sql: str) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def profile_pages(api: Api, cursor: str | None, pages: int) -> str:

@@ -53,6 +53,17 @@ SCRIPT = Path(__file__).resolve()
 # (the build workers learn it from BENCH_EXPORT_PROJECT).
 WORK_TREE = SCRIPT.parents[2]
 PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+from harness import (  # noqa: E402
+    admin_connection,
+    bench_connection,
+    close_connections,
+    drop_database,
+    loadavg,
+    log,
+    recreate_database,
+)
+
 ELEMENTS = [
     "platformID",
     "requestTime",
@@ -73,14 +84,6 @@ PEAK_TARGET_MB = 250.0
 GROWTH_TARGET = 0.20
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CHILDREN: list[subprocess.Popen] = []  # the build worker running, stopped on exit
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def loadavg() -> str:
-    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def mib(kib: float) -> float:
@@ -295,25 +298,6 @@ def account(cpu: dict, client_cpu_s: float) -> tuple[float, float]:
 # --- database --------------------------------------------------------------------------------
 
 
-def admin_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
-
-
-def bench_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True)
-
-
-def recreate_database(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
-def drop_database(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-
-
 def database_has_reports(args) -> bool:
     with admin_connection(args) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db_name])
@@ -487,12 +471,6 @@ def new_export(grant, file_format: str) -> int:
 def no_enqueue(*, export_id: int) -> bool:
     """Without REDIS_URL Celery runs eagerly: the build would run in this process."""
     return True
-
-
-def close_connections() -> None:
-    from django.db import connections
-
-    connections.close_all()
 
 
 def copy_columns(grant) -> list[str]:

@@ -46,10 +46,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 PROJECT = Path(__file__).resolve().parents[2]  # --project or --snapshot replace it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+from harness import (  # noqa: E402
+    admin_connection,
+    bench_connection,
+    close_connections,
+    database_exists,
+    drop_database,
+    explain,
+    loadavg,
+    log,
+    recreate_database,
+    timed_sql,
+)
+
 # The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
 # (see generate_telemetry.activity); used to size the fleets, the real count is printed.
 MEAN_ACTIVITY = 0.63
@@ -86,53 +99,12 @@ class Endpoint:
         return not self.guarded or self.p95 <= LATENCY_TARGET_MS
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def loadavg() -> str:
-    return "/".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 # --- database and commands ------------------------------------------------------------------
-
-
-def admin_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
-
-
-def bench_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True)
-
-
-def recreate_database(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
-def drop_database(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-
-
-def database_exists(args) -> bool:
-    with admin_connection(args) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db_name])
-        return found.fetchone() is not None
 
 
 def sql_one(args, sql: str, params=()):
     with bench_connection(args) as conn:
         return conn.execute(sql, params).fetchone()
-
-
-def timed_sql(args, *statements: str) -> float:
-    started = time.perf_counter()
-    with bench_connection(args) as conn:
-        for statement in statements:
-            conn.execute(statement)
-    return time.perf_counter() - started
 
 
 def configure_environment(args) -> None:
@@ -282,20 +254,6 @@ def setup_django() -> None:
     import django
 
     django.setup()
-
-
-def close_connections() -> None:
-    from django.db import connections
-
-    connections.close_all()
-
-
-def explain(sql: str) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def time_day_rollups(day: date, runs: int, jit: bool = True) -> tuple[list[float], list[dict], int]:
