@@ -139,7 +139,7 @@ def grant_report_page_json(*, reports: QuerySet, grant: Grant, limit: int) -> li
     """
     sql, params = row_json_sql(grant)
     return list(
-        reports.extra(select={"row_json": sql}, select_params=params).values_list(  # noqa: S610 - SQL from field names in code; values are bound parameters
+        reports.extra(select={"row_json": sql}, select_params=params).values_list(  # noqa: S610 - SQL from field names in code; values are bound parameters  # nosec B610
             "row_json", "report_date", "id"
         )[:limit]
     )

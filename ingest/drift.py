@@ -49,7 +49,7 @@ def discarded_fields_flush() -> int:
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (report_date, field_name, shard, count) "  # noqa: S608
+                f"INSERT INTO {table} (report_date, field_name, shard, count) "  # noqa: S608 - identifiers from the model and code  # nosec B608
                 f"VALUES {values} ON CONFLICT (report_date, field_name, shard) "
                 f"DO UPDATE SET count = {table}.count + EXCLUDED.count",
                 params,

@@ -21,7 +21,7 @@ ADDRESS_META_KEYS = (
     "HTTP_CLIENT_IP",
     "REMOTE_HOST",
 )
-UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - a placeholder value, not a bind address
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - a placeholder value, not a bind address  # nosec B104
 
 
 class ForgetClientAddressMiddleware:

@@ -5,7 +5,9 @@ DATABASE_URL and REDIS_URL the portal runs on the embedded development default
 (SQLite, Celery tasks executed in-process); production sets both.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
+    "axes",
     "portal",
     "ingest",
     "access_requests",
@@ -68,6 +71,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -160,6 +164,7 @@ TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.
 
 # --- Accounts (django-allauth) -------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account before any check
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -183,6 +188,37 @@ SOCIALACCOUNT_PROVIDERS = {
     }
 }
 ACCESS_REVIEW_SLA_DAYS = envint("ACCESS_REVIEW_SLA_DAYS", 7, minimum=1)
+
+# --- Login rate limiting (django-axes): by account, never by address ---------------------
+# Both the site's sign-in form and the admin's count failures per account (the email or
+# username typed, lower-cased). The portal never sees client addresses (see
+# ForgetClientAddressMiddleware), and axes is told there is none, so none is stored.
+AXES_ENABLED = envbool("LOGIN_LOCKOUT_ENABLED", True)
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "portal.auth.login_identity"
+AXES_CLIENT_IP_CALLABLE = "portal.auth.no_client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not recorded
+AXES_LOCKOUT_TEMPLATE = "portal/login_locked.html"
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# allauth's own limits key on the client address, which the portal never has (every
+# request is 0.0.0.0): its "ip" limits are therefore one bucket for the whole site. Failed
+# sign-ins are counted per account by axes instead; an address-wide "10 failures a
+# minute" would let anyone lock every account out. The rest stay as site-wide ceilings.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": None,
+    "login": "300/m/ip",
+    "signup": "60/m/ip",
+    "reset_password": "60/m/ip,5/m/key",
+    "reset_password_from_key": "60/m/ip",
+}
+# axes.W006 asks for the address among the lockout parameters: the portal never has one.
+# Its concern, rotating user agents to get fresh counters, does not apply to the database
+# handler, which sums an account's failures over every user agent (see the lockout tests).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # --- Auth, i18n, static ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -243,6 +279,30 @@ EMAIL_BACKEND = envstr(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "telemetry-portal@localhost")
+
+# --- HTTPS: the production profile (deploy/production.env) sets HTTPS=1 ----------------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto. Health checks stay reachable
+# over plain HTTP for probes inside the network; everything else is redirected to HTTPS.
+HTTPS = envbool("HTTPS", False)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", HTTPS) else None
+)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+_public = urlsplit(PUBLIC_BASE_URL)
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [f"{_public.scheme}://{_public.netloc}"])
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # --- CORS: only the two receiving endpoints, any origin, no credentials --------------
 CORS_URLS_REGEX = r"^/(collecting|api/v1/reports)/?$"
@@ -311,5 +371,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Lockouts are warnings; axes' per-attempt bookkeeping lines are not worth keeping.
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

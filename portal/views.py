@@ -170,7 +170,7 @@ def _figures_html(period: DateRange, query: str) -> str:
             },
         )
         cache.set(key, html, STATS_HTML_SECONDS)
-    return mark_safe(html)  # noqa: S308 - rendered by our own autoescaping template
+    return mark_safe(html)  # noqa: S308 - our own autoescaped template  # nosec B308 B703
 
 
 def _series_table(series: list[dict]) -> dict:

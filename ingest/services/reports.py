@@ -47,7 +47,7 @@ def _upsert_sql() -> str:
     placeholders = ", ".join(["%s"] * (len(columns) - 1) + ["1"])
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *REPORT_COLUMNS))
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608 - identifiers from the model and code  # nosec B608
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
         f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
         "RETURNING revision"
