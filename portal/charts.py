@@ -93,6 +93,7 @@ def line_chart(
     for row in series:
         by_label[row["label"]][row["day"]] = row["installations"]
     largest = max((row["installations"] for row in series), default=0) or 1
+    largest = -(-largest // 4) * 4  # the top of the scale, so every quarter tick is whole
 
     def x(day: date) -> float:
         return left + plot_width * (day - first).days / days

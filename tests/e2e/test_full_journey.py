@@ -1,0 +1,467 @@
+"""The whole story in a real browser, from a VelaUX report to a verified Parquet export.
+
+VelaUX pages on another origin send reports to /collecting (CORS preflight and all),
+the day is rolled up and shown on /stats/, a community member signs up and asks for
+access, a maintainer approves it in the admin, and the member reads the rows with a
+read token and downloads a Parquet export whose checksum and contents are checked.
+"""
+
+import hashlib
+import io
+import json
+import re
+import threading
+from collections import Counter
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow.parquet as pq
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.core.signals import request_started
+from playwright.sync_api import expect
+
+from access_requests import data
+from access_requests.models import AccessRequest, Export
+from ingest.models import Report
+from tests.access_requests.factories import JUSTIFICATION, UserFactory
+from tests.e2e.conftest import screenshot
+from tests.support import LOCAL_FIXTURES
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+PASSWORD = "a-long-Passphrase-9"
+MEMBER = "analyst@example.org"
+# Installations per VelaUX fixture: 20 in all. v1.9.4 (typical-chrome) alone reaches the
+# minimum of 10; the 10 others together make the "(other)" group of the release lines.
+FLEET = {"typical-chrome": 10, "fixed-client": 4, "fresh-install": 2, "old-release": 2, "safari": 2}
+ELEMENTS = ["platformID", "requestTime", "version", "enableAddonList", "browserInfo"]
+FIELDS = [
+    "installation",
+    "date",
+    "release",
+    "git_commit",
+    "addons",
+    "browser_family",
+    "browser_major_version",
+    "screen_width",
+]
+
+SENDER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>VelaUX</title>
+<style>body{font:15px sans-serif;margin:2em}table{border-collapse:collapse}
+td,th{border:1px solid #999;padding:.2em .6em;text-align:left}</style></head>
+<body data-state="sending">
+<h1>VelaUX (another origin)</h1>
+<p>This page is served from <code id="origin"></code> and posts telemetry to
+<code id="target"></code>.</p>
+<table><thead><tr><th>#</th><th>platformID</th><th>version</th><th>HTTP status</th>
+<th>response type</th><th>answer</th></tr></thead><tbody id="results"></tbody></table>
+<p id="not-cors"></p>
+<script type="application/json" id="config">CONFIG</script>
+<script>
+const config = JSON.parse(document.getElementById("config").textContent);
+document.getElementById("origin").textContent = location.origin;
+document.getElementById("target").textContent = config.target;
+
+async function send(report) {
+  try {
+    const response = await fetch(config.target, {
+      method: "POST",
+      mode: "cors",
+      credentials: "omit",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(report),
+    });
+    const body = await response.json();
+    return {platformID: report.platformID, status: response.status, type: response.type, body};
+  } catch (error) {
+    return {platformID: report.platformID, error: String(error)};
+  }
+}
+
+function show(index, report, result) {
+  const row = document.createElement("tr");
+  const cells = [index + 1, report.platformID, report.version, result.status ?? "-",
+    result.type ?? "-", result.body ? JSON.stringify(result.body) : result.error];
+  for (const value of cells) {
+    const cell = document.createElement("td");
+    cell.textContent = value;
+    row.appendChild(cell);
+  }
+  document.getElementById("results").appendChild(row);
+}
+
+async function run() {
+  const results = [];
+  for (const [index, report] of config.reports.entries()) {
+    const result = await send(report);
+    results.push(result);
+    show(index, report, result);
+  }
+  let notCors;
+  try {
+    await fetch(config.notCors, {mode: "cors", credentials: "omit"});
+    notCors = "readable";
+  } catch (error) {
+    notCors = "blocked: " + error;
+  }
+  document.getElementById("not-cors").textContent = config.notCors + " from here: " + notCors;
+  window.telemetry = {results, notCors};
+  document.body.dataset.state = "done";
+}
+run();
+</script>
+</body></html>
+"""
+
+
+def _fleet() -> list[dict]:
+    reports = []
+    for name, count in FLEET.items():
+        payload = json.loads((LOCAL_FIXTURES / f"{name}.json").read_text())
+        for n in range(count):
+            reports.append({**payload, "platformID": f"journey-{name}-{n:02d}"})
+    return reports
+
+
+class SenderSite:
+    """A second web server: its one page plays VelaUX, on an origin of its own."""
+
+    def __init__(self, target: str, not_cors: str, reports: list[dict]):
+        config = json.dumps({"target": target, "notCors": not_cors, "reports": reports})
+        page = SENDER_PAGE.replace("CONFIG", config.replace("<", "\\u003c")).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def maintainer(transactional_db):
+    from tests.access_requests.conftest import _ensure_roles
+
+    _ensure_roles()
+    return UserFactory(
+        username="maria", email="maria@example.org", is_staff=True, groups=["maintainers"]
+    )
+
+
+@pytest.fixture
+def export_files(settings, tmp_path):
+    from django.core.files.storage import storages
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "exports"},
+        },
+    }
+    storages._storages = {}
+    yield tmp_path
+    storages._storages = {}
+
+
+@pytest.fixture
+def collecting_requests():
+    """What reached the portal at /collecting: method and CORS request headers."""
+    seen: list[dict] = []
+
+    def record(sender, environ, **kwargs):
+        if environ.get("PATH_INFO") == "/collecting":
+            seen.append(
+                {
+                    "method": environ.get("REQUEST_METHOD"),
+                    "origin": environ.get("HTTP_ORIGIN"),
+                    "asks_method": environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                    "asks_headers": environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
+                }
+            )
+
+    request_started.connect(record, dispatch_uid="journey-collecting")
+    yield seen
+    request_started.disconnect(dispatch_uid="journey-collecting")
+
+
+def _confirmation_link(address: str) -> str:
+    message = next(m for m in reversed(mail.outbox) if address in m.to)
+    return re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
+
+
+def _table_figures(page, title: str) -> dict[str, int]:
+    """A statistics table as {group: installation-days}."""
+    table = page.get_by_role("table", name=f"{title}: average daily installations")
+    figures = {}
+    for row in table.locator("tbody tr").all():
+        cells = [cell.inner_text().strip() for cell in row.locator("th, td").all()]
+        if len(cells) == 3:
+            figures[cells[0]] = int(cells[2])
+    return figures
+
+
+def _comparable(row: dict) -> tuple:
+    """One exported or API row, with dates as text and the addon map as sorted pairs."""
+    values = []
+    for name in FIELDS:
+        value = row[name]
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, dict):
+            value = sorted(value.items())
+        elif name == "addons":
+            value = sorted(value)
+        values.append(value)
+    return tuple(values)
+
+
+def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
+    browser,
+    live_server,
+    maintainer,
+    celery_eager,
+    export_files,
+    collecting_requests,
+    settings,
+):
+    settings.STATS_MIN_INSTALLATIONS = 10  # the figures below are worked out for it
+    url = live_server.url
+    reports = _fleet()
+    assert len(reports) >= settings.STATS_MIN_INSTALLATIONS
+
+    # 1. VelaUX pages on another origin send their reports, as a browser does.
+    velaux = browser.new_context(viewport={"width": 1280, "height": 900})
+    sender_page = velaux.new_page()
+    with SenderSite(f"{url}/collecting", f"{url}/api/v1/policy", reports) as site:
+        origin = urlparse(site.url)
+        sender_origin = f"{origin.scheme}://{origin.netloc}"
+        assert sender_origin != url  # another origin: the browser applies CORS
+        sender_page.goto(site.url)
+        expect(sender_page.locator("body")).to_have_attribute("data-state", "done", timeout=60_000)
+        screenshot(sender_page, "journey-01-velaux-sends-reports")
+        sent = sender_page.evaluate("window.telemetry")
+    velaux.close()
+
+    results = sent["results"]
+    assert [r["platformID"] for r in results] == [r["platformID"] for r in reports]
+    for result in results:
+        assert "error" not in result, result
+        assert result["status"] == 202, result
+        assert result["type"] == "cors", result  # the answer was readable cross-origin
+        assert result["body"]["status"] == "accepted" and result["body"]["report"] == "new"
+        assert "browserInfo.language" in result["body"]["discarded_fields"], result
+    assert sent["notCors"].startswith("blocked"), "only the receiver answers other origins"
+    preflights = [r for r in collecting_requests if r["method"] == "OPTIONS"]
+    posts = [r for r in collecting_requests if r["method"] == "POST"]
+    assert preflights, "the browser sent no CORS preflight"
+    assert preflights[0] == {
+        "method": "OPTIONS",
+        "origin": sender_origin,
+        "asks_method": "POST",
+        "asks_headers": "content-type",
+    }
+    assert len(posts) == len(reports)
+    assert {p["origin"] for p in posts} == {sender_origin}
+
+    (day,) = {date.fromisoformat(r["body"]["report_date"]) for r in results}
+    stored = Report.objects.filter(report_date=day, platform_id__startswith="journey-")
+    assert stored.count() == len(reports)
+    assert Counter(stored.values_list("release", flat=True)) == {
+        "v1.9.4": 10,
+        "v1.10.3": 4,
+        "v1.10.0": 2,
+        "v1.3.6": 2,
+        "v1.5.8": 2,
+    }
+
+    # 2. The day is rolled up; the public statistics show it, small groups folded away.
+    visitor = browser.new_context(viewport={"width": 1280, "height": 900})
+    stats = visitor.new_page()
+    stats.goto(f"{url}/stats/")
+    expect(stats.get_by_text("No statistics exist for this range yet.")).to_be_visible()
+    call_command("rollup", f"--from={day}", f"--to={day}", verbosity=0)
+    stats.goto(f"{url}/stats/")
+    expect(stats.get_by_text("1 day with statistics")).to_be_visible()
+    assert _table_figures(stats, "Release lines (major.minor)") == {"v1.9": 10, "(other)": 10}
+    assert _table_figures(stats, "Releases") == {"v1.9.4": 10, "(other)": 10}
+    assert _table_figures(stats, "Addons enabled") == {"fluxcd": 16, "velaux": 16}
+    assert _table_figures(stats, "Browsers") == {"(other)": 20}  # chrome alone would reveal 6
+    for small in ("v1.3.6", "v1.10.3", "terraform", "firefox", "safari"):
+        expect(stats.get_by_role("rowheader", name=small, exact=True)).to_have_count(0)
+    # The adoption chart's y axis: evenly spaced gridlines, each labelled with its value.
+    ticks = stats.locator("svg.chart").first.locator("text.chart-tick").all_text_contents()
+    axis = [int(tick) for tick in ticks if tick.strip().isdigit()]
+    assert len(axis) == 5 and axis[0] == 0 and axis[-1] >= 10, axis
+    assert {b - a for a, b in pairwise(axis)} == {axis[1]}, axis
+    screenshot(stats, "journey-02-public-statistics")
+    visitor.close()
+
+    # 3. A community member signs up, verifies the address and files a request.
+    member = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = member.new_page()
+    page.goto(f"{url}/access/")
+    page.get_by_role("link", name="Sign up").first.click()
+    page.get_by_label("Email").fill(MEMBER)
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again):").fill(PASSWORD)
+    screenshot(page, "journey-03-sign-up")
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    screenshot(page, "journey-04-verify-your-email")
+
+    page.goto(_confirmation_link(MEMBER).replace("http://testserver", url))
+    page.get_by_role("button", name="Confirm").click()
+    page.goto(f"{url}/accounts/login/?next=/access/request/")
+    page.get_by_label("Email").fill(MEMBER)
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name="File an access request")).to_be_visible()
+
+    page.get_by_label("Purpose").fill("Release adoption and addon use per installation")
+    page.get_by_label("Justification").fill(JUSTIFICATION)
+    page.get_by_label("Intended use").fill("Follow upgrades per installation over a month.")
+    page.get_by_label("Publication plans").fill("Aggregates only, on the KubeVela blog.")
+    page.get_by_label("Affiliation").fill("Example University")
+    page.get_by_label("Daily reports").check()
+    for element in ELEMENTS:
+        page.get_by_label(element, exact=True).check()
+    page.get_by_label("Data from").fill((day - timedelta(days=30)).isoformat())
+    page.get_by_label("Data to").fill(day.isoformat())
+    page.get_by_label("Access for (days)").fill("30")
+    page.get_by_label("I accept the data-use terms above").check()
+    screenshot(page, "journey-05-request-form")
+    page.get_by_role("button", name="File the request").click()
+    expect(page.get_by_text("was filed")).to_be_visible()
+    screenshot(page, "journey-06-request-filed")
+    filed = AccessRequest.objects.get()
+    assert filed.status == "submitted" and filed.elements == sorted(ELEMENTS)
+
+    # 4. A maintainer approves it in the admin.
+    reviewer = browser.new_context(viewport={"width": 1280, "height": 900})
+    admin = reviewer.new_page()
+    admin.goto(f"{url}/admin/login/")
+    admin.get_by_label("Username").fill("maria")
+    admin.get_by_label("Password").fill("correct-horse-battery")
+    admin.get_by_role("button", name="Log in").click()
+    admin.goto(f"{url}/admin/access_requests/accessrequest/")
+    admin.get_by_role("link", name=str(filed.pk), exact=True).click()
+    admin.get_by_role("link", name="Approve…").click()
+    admin.get_by_label("Duration days").fill("30")
+    screenshot(admin, "journey-07-maintainer-approves")
+    admin.get_by_role("button", name="Approve").click()
+    expect(admin.get_by_text("approve done")).to_be_visible()
+    screenshot(admin, "journey-08-approved")
+    reviewer.close()
+    filed.refresh_from_db()
+    grant = filed.grant
+    assert filed.status == "approved"
+    assert sorted(grant.elements) == sorted(ELEMENTS) and "reports" in grant.datasets
+
+    # 5. The member mints a read token (shown once) and reads the rows with it.
+    page.goto(f"{url}/access/")
+    expect(page.get_by_text("Granted:")).to_be_visible()
+    page.get_by_label("Token name").fill("adoption notebook")
+    page.get_by_role("button", name="Create a read token").click()
+    expect(page.get_by_text("shown only once")).to_be_visible()
+    secret = page.get_by_label(re.compile('Token "adoption notebook"')).input_value()
+    assert re.fullmatch(r"tvt_[0-9A-Za-z]{36}", secret), secret
+    screenshot(page, "journey-09-token-shown-once")
+
+    api_context = browser.new_context(base_url=url)  # no session: the token alone
+    api = api_context.request
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/data/reports").status == 401
+    answer = api.get("/api/v1/data/reports", headers=bearer)
+    assert answer.status == 200, answer.text()
+    assert "journey-" not in answer.text()  # platform IDs never leave the server
+    page_of_rows = answer.json()
+    assert page_of_rows["fields"] == FIELDS
+    assert page_of_rows["count"] == len(reports) and page_of_rows["next_cursor"] is None
+    api_rows = page_of_rows["results"]
+    expected_rows = [
+        {
+            "installation": data.pseudonym(grant, row.platform_id),
+            "date": row.report_date,
+            "release": row.release,
+            "git_commit": row.git_commit,
+            "addons": row.addons,
+            "browser_family": row.browser_family,
+            "browser_major_version": row.browser_major_version,
+            "screen_width": row.screen_width,
+        }
+        for row in stored
+    ]
+    assert sorted(map(_comparable, api_rows)) == sorted(map(_comparable, expected_rows))
+    chrome_rows = [r for r in api_rows if r["release"] == "v1.9.4"]
+    assert len(chrome_rows) == 10
+    assert {
+        (r["git_commit"], r["browser_family"], r["browser_major_version"]) for r in chrome_rows
+    } == {("git-1a2b3c4", "chrome", 124)}
+
+    # 6. A Parquet export, asked for on the page, built, downloaded and verified.
+    page.goto(f"{url}/access/")
+    page.get_by_label("Format").select_option("parquet")
+    page.get_by_role("button", name="Ask for an export").click()
+    expect(page.get_by_text(re.compile(r"Export #\d+ is queued"))).to_be_visible()
+    export = Export.objects.get(grant=grant)
+    page.goto(f"{url}/access/")
+    exports_table = page.get_by_role("table", name=f"Exports of grant {grant.pk}")
+    export_row = exports_table.get_by_role("row", name=re.compile(rf"#{export.pk}\b"))
+    expect(export_row).to_contain_text("Parquet (zstd)")
+    expect(export_row).to_contain_text("Ready")
+    expect(export_row.get_by_role("link", name="Download")).to_be_visible()
+    reads = page.get_by_role("table", name=re.compile("reads, as recorded in the audit log"))
+    read_row = reads.get_by_role("row", name="/api/v1/data/reports")
+    expect(read_row).to_have_count(1)
+    expect(read_row.locator("td.num")).to_have_text(str(len(reports)))
+    screenshot(page, "journey-10-export-ready")
+    shown_sha256 = export_row.locator("code.hash").inner_text().strip()
+
+    with page.expect_download() as download_info:
+        export_row.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".parquet")
+    blob = Path(download.path()).read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == shown_sha256
+
+    described = api.get(f"/api/v1/exports/{export.pk}", headers=bearer).json()
+    assert described["state"] == "ready" and described["format"] == "parquet"
+    assert described["sha256"] == shown_sha256 and described["rows"] == len(reports)
+    by_api = api.get(f"/api/v1/exports/{export.pk}/download", headers=bearer)
+    assert by_api.status == 200
+    assert by_api.headers["x-checksum-sha256"] == shown_sha256
+    assert by_api.body() == blob
+
+    table = pq.read_table(io.BytesIO(blob))
+    assert table.num_rows == len(reports)
+    assert table.column_names == FIELDS
+    assert str(table.schema.field("date").type) == "date32[day]"
+    assert str(table.schema.field("browser_major_version").type) == "int32"
+    assert sorted(map(_comparable, table.to_pylist())) == sorted(map(_comparable, api_rows))
+
+    api_context.close()
+    member.close()
