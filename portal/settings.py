@@ -108,9 +108,11 @@ REDIS_URL = envstr("REDIS_URL", "") or ""
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portal",
+            # A dead or unreachable Redis must cost a request milliseconds, not minutes.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
