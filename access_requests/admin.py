@@ -192,7 +192,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             request, object_id, form_url, {**(extra_context or {}), "can_review": can_review}
         )
 
-    def _decide(self, request, pk, form_class, title, decide, form_kwargs=None, initial=None):
+    def _decide(self, request, pk, form_class, title, decide, done, form_kwargs=None, initial=None):
         if not request.user.has_perm(services.REVIEW_PERMISSION):
             raise PermissionDenied
         access_request = get_object_or_404(AccessRequest, pk=pk)
@@ -205,7 +205,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
                     request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
                 )
             else:
-                self.message_user(request, f"Request #{pk}: {title.lower()} done.")
+                self.message_user(request, f"Request #{pk}: {done}")
             return redirect("admin:access_requests_accessrequest_change", pk)
         context = {
             **self.admin_site.each_context(request),
@@ -234,6 +234,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             lambda r, data: services.access_request_approve(
                 request=r, reviewer=request.user, **data
             ),
+            "approved. The grant is active and the applicant has been emailed.",
             form_kwargs={"request": access_request},
             initial=initial,
         )
@@ -247,6 +248,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             lambda r, data: services.access_request_reject(
                 request=r, reviewer=request.user, reason=data["reason"]
             ),
+            "rejected. The applicant has been emailed the reason.",
         )
 
     def ask_info_view(self, request, pk):
@@ -258,6 +260,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             lambda r, data: services.access_request_ask_info(
                 request=r, reviewer=request.user, message=data["reason"]
             ),
+            "the applicant has been emailed your question; the request waits for the answer.",
         )
 
 

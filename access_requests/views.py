@@ -193,11 +193,15 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValidationError, PermissionDenied, ValueError, data.GrantScopeError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
-        messages.success(
-            request,
-            f"Export #{export.pk} is queued; we email you when it is "
-            "ready. Reload this page to follow its progress.",
-        )
+        export.refresh_from_db(fields=["state"])
+        if export.state == export.State.READY:
+            messages.success(request, f"Export #{export.pk} is ready to download below.")
+        else:
+            messages.success(
+                request,
+                f"Export #{export.pk} is queued; we email you when it is "
+                "ready. Reload this page to follow its progress.",
+            )
     return redirect("access-home")
 
 

@@ -426,7 +426,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     page.goto(f"{url}/access/")
     page.get_by_label("Format").select_option("parquet")
     page.get_by_role("button", name="Ask for an export").click()
-    expect(page.get_by_text(re.compile(r"Export #\d+ is queued"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Export #\d+ is (queued|ready)"))).to_be_visible()
     export = Export.objects.get(grant=grant)
     page.goto(f"{url}/access/")
     exports_table = page.get_by_role("table", name=f"Exports of grant {grant.pk}")
