@@ -92,7 +92,7 @@ def test_a_member_requests_access_and_a_maintainer_approves(
     screenshot(admin, "access-6-approve-form")
     admin.get_by_role("button", name="Approve").click()
     screenshot(admin, "access-6b-after-approve")
-    expect(admin.get_by_text("approve done")).to_be_visible()
+    expect(admin.get_by_text("approved. The grant is active")).to_be_visible()
 
     page.goto(f"{url}/access/")
     expect(page.get_by_text("Approved", exact=True).first).to_be_visible()

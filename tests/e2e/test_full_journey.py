@@ -373,7 +373,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     admin.get_by_label("Duration days").fill("30")
     screenshot(admin, "journey-07-maintainer-approves")
     admin.get_by_role("button", name="Approve").click()
-    expect(admin.get_by_text("approve done")).to_be_visible()
+    expect(admin.get_by_text("approved. The grant is active")).to_be_visible()
     screenshot(admin, "journey-08-approved")
     reviewer.close()
     filed.refresh_from_db()
