@@ -434,7 +434,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     expect(export_row).to_contain_text("Parquet (zstd)")
     expect(export_row).to_contain_text("Ready")
     expect(export_row.get_by_role("link", name="Download")).to_be_visible()
-    reads = page.get_by_role("table", name=re.compile("reads, as recorded in the audit log"))
+    reads = page.get_by_role("table", name=re.compile("reads?, as recorded in the audit log"))
     read_row = reads.get_by_role("row", name="/api/v1/data/reports")
     expect(read_row).to_have_count(1)
     expect(read_row.locator("td.num")).to_have_text(str(len(reports)))
