@@ -25,6 +25,10 @@ VERSION_PART = re.compile(r"[A-Za-z0-9._+-]{0,64}")
 RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
 )
+# The names of discarded fields are stored (counted as client drift) in a text column:
+# no control characters (PostgreSQL refuses NUL; the others would reach logs and admin
+# pages) and no unpaired surrogates, which cannot be encoded as UTF-8.
+UNSTORABLE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 BROWSER = re.compile(r"([a-z]+)/?(\d{1,6})?(?:[.\d]*)")
 
 CLUSTER_BUCKETS = frozenset(
@@ -86,6 +90,8 @@ def decode_body(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ReportRejected(400, "malformed_json", f"The body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # arrays or objects nested past the interpreter's stack
+        raise ReportRejected(400, "malformed_json", "The body is nested too deeply.") from exc
     if not isinstance(document, dict):
         raise ReportRejected(400, "not_an_object", "The body must be a JSON object.")
     return document
@@ -108,6 +114,8 @@ def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[
     names = [name for name in document if name != "browserInfo" and name not in kept]
     browser_info = document.get("browserInfo")
     if isinstance(browser_info, dict):
+        for name in browser_info:
+            check_key("browserInfo", name)  # also when browserInfo is not approved
         names += [
             f"browserInfo.{name}" for name in browser_info if f"browserInfo.{name}" not in kept
         ]
@@ -124,7 +132,13 @@ def check_size(field_name: str, value: dict | list) -> None:
         raise invalid(field_name, f"has {len(value)} entries; at most {MAX_ENTRIES} are accepted")
     if isinstance(value, dict):
         for name in value:
-            check_name_length(field_name, name)
+            check_key(field_name, name)
+
+
+def check_key(field_name: str, name: str) -> None:
+    check_name_length(field_name, name)
+    if UNSTORABLE_NAME.search(name):
+        raise invalid(field_name, "a name contains a control character or an unpaired surrogate")
 
 
 def check_name_length(field_name: str, name: str) -> None:
@@ -200,7 +214,10 @@ def utc_date(value: str) -> date:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise invalid("installTime", f"is not a real date and time ({exc})") from exc
-    return moment.astimezone(UTC).date()
+    try:
+        return moment.astimezone(UTC).date()
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise invalid("installTime", "is outside the years 1 to 9999 in UTC") from exc
 
 
 def bucket_parser(field_name: str, column: str, labels: frozenset[str]):
@@ -227,7 +244,7 @@ def parse_addons(document: dict[str, Any]) -> dict[str, Any]:
     addons = {}
     for name, status in value.items():
         check_name("enableAddonList", name)
-        if status not in ADDON_STATUSES:
+        if not isinstance(status, str) or status not in ADDON_STATUSES:
             raise invalid(
                 "enableAddonList",
                 f"status of {name!r} must be one of {', '.join(sorted(ADDON_STATUSES))}",
