@@ -73,7 +73,10 @@ def read_body(request: HttpRequest) -> bytes:
 
 
 def accept(document: dict) -> JsonResponse:
-    policy = policy_get_enforced()
+    try:
+        policy = policy_get_enforced()  # a database read whenever the per-process copy expires
+    except (OperationalError, InterfaceError):
+        return storage_unavailable()
     if policy is None:
         return error(503, "no_published_policy", "No data policy is published.", Retry_After="60")
     report = parse_report(document, policy.approved)
@@ -95,13 +98,7 @@ def accept(document: dict) -> JsonResponse:
             Retry_After=str(seconds_to_next_utc_day()),
         )
     except (OperationalError, InterfaceError):
-        logger.warning("Report not stored: the database is unavailable.")
-        return error(
-            503,
-            "storage_unavailable",
-            "The report could not be stored; retry later.",
-            Retry_After="30",
-        )
+        return storage_unavailable()
     return JsonResponse(
         {
             "status": "accepted",
@@ -111,6 +108,16 @@ def accept(document: dict) -> JsonResponse:
             "discarded_fields": report.discarded_fields,
         },
         status=202,
+    )
+
+
+def storage_unavailable() -> JsonResponse:
+    logger.warning("Report not stored: the database is unavailable.")
+    return error(
+        503,
+        "storage_unavailable",
+        "The report could not be stored; retry later.",
+        Retry_After="30",
     )
 
 
