@@ -1,5 +1,8 @@
 """API-wide conventions: one error shape, and the receiver documented in the schema."""
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.views import exception_handler
 
 
@@ -24,6 +27,17 @@ def api_exception_handler(exc, context):
     return response
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An address under /api/ that matches no route (an export id that is not a number, a
+    platformID with a slash) is answered in the API's error shape, not with the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "not_found", "message": "No API operation has this address; see /api/docs/."},
+            status=404,
+        )
+    return page_not_found(request, exception)
+
+
 ERROR = {
     "type": "object",
     "required": ["error", "message"],
@@ -31,22 +45,50 @@ ERROR = {
         "error": {"type": "string"},
         "message": {"type": "string"},
         "field": {"type": "string"},
+        "fields": {
+            "description": "With error invalid_parameter from the data API: the messages, as "
+            "a list or per field."
+        },
     },
 }
+
+
+def api_error(description: str) -> OpenApiResponse:
+    """A documented error answer: the JSON error shape, for views annotated with drf-spectacular."""
+    return OpenApiResponse({"$ref": "#/components/schemas/ApiError"}, description=description)
+
+
+# drf-spectacular cannot emit allowEmptyValue itself: parameters carry this mark, and the
+# schema hook below turns it into the standard keyword.
+EMPTY_IS_DEFAULT = "x-empty-is-default"
+
+
+def empty_is_default(parameter: OpenApiParameter) -> OpenApiParameter:
+    """A query parameter whose empty value (`?from=`) is read as if it were absent."""
+    parameter.extensions = {**(parameter.extensions or {}), EMPTY_IS_DEFAULT: True}
+    return parameter
+
+
 REPORT = {
     "type": "object",
     "description": "A VelaUX daily report. Fields the published policy does not list are "
-    "discarded; only their names are counted.",
+    "discarded; only their names are counted. A field other than platformID sent as null "
+    "is read as not sent.",
     "required": ["platformID"],
     "additionalProperties": True,
     "properties": {
         "platformID": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
-        "installTime": {"type": "string", "description": "RFC 3339, any offset/precision."},
-        "version": {"type": "string", "example": "v1.9.4NaNgit-1a2b3c4"},
-        "clusterCount": {"type": "string", "example": "<10"},
-        "appCount": {"type": "string", "example": "<50"},
+        "installTime": {
+            "type": "string",
+            "nullable": True,
+            "description": "RFC 3339, any offset/precision.",
+        },
+        "version": {"type": "string", "nullable": True, "example": "v1.9.4NaNgit-1a2b3c4"},
+        "clusterCount": {"type": "string", "nullable": True, "example": "<10"},
+        "appCount": {"type": "string", "nullable": True, "example": "<50"},
         "enableAddonList": {
             "type": "object",
+            "nullable": True,
             "maxProperties": 50,
             "additionalProperties": {
                 "type": "string",
@@ -54,7 +96,12 @@ REPORT = {
             },
         },
         **{
-            name: {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 100}}
+            name: {
+                "type": "array",
+                "nullable": True,
+                "maxItems": 50,
+                "items": {"type": "string", "maxLength": 100},
+            }
             for name in (
                 "componentDefinitionTopList",
                 "traitDefinitionTopList",
@@ -64,9 +111,19 @@ REPORT = {
         },
         "browserInfo": {
             "type": "object",
+            "nullable": True,
             "properties": {
-                "nameAndVersion": {"type": "string", "example": "chrome124.0.0.0"},
-                "screenWidth": {"type": "integer", "minimum": 1, "maximum": 100000},
+                "nameAndVersion": {
+                    "type": "string",
+                    "nullable": True,
+                    "example": "chrome124.0.0.0",
+                },
+                "screenWidth": {
+                    "type": "integer",
+                    "nullable": True,
+                    "minimum": 1,
+                    "maximum": 100000,
+                },
             },
             "additionalProperties": True,
         },
@@ -126,7 +183,15 @@ def _receiver_operation(operation_id: str, summary: str) -> dict:
 
 
 def add_receiver_to_schema(result, generator, request, public):
-    """The receiver is a plain Django view (it is the hot path); describe it here."""
+    """The receiver is a plain Django view (it is the hot path); describe it here.
+
+    Also: query parameters marked with empty_is_default() get allowEmptyValue.
+    """
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.pop(EMPTY_IS_DEFAULT, False):
+                    parameter["allowEmptyValue"] = True
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update({"ApiError": ERROR, "VelaUXReport": REPORT, "ReportAccepted": ACCEPTED})
     result["paths"]["/collecting"] = _receiver_operation(

@@ -7,6 +7,8 @@ from access_requests.api import views as data_api
 from ingest import views as ingest_views
 from portal import views
 
+handler404 = "portal.api.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("policy/", views.policy_versions, name="policy-history"),

@@ -1,6 +1,7 @@
 """The data API: what a token's grant allows, audited read by read."""
 
 import json
+import re
 from datetime import date
 
 from django.core import signing
@@ -10,7 +11,12 @@ from django.db import connection
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,8 +27,15 @@ from access_requests import data, exports, services, services_exports
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
 from access_requests.models import Export
+from portal.api import api_error, empty_is_default
 
 CURSOR_SALT = "data-reports-cursor"
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+CONTENT_TYPES = {
+    "csv": "application/gzip",
+    "jsonl": "application/gzip",
+    "parquet": "application/vnd.apache.parquet",
+}
 
 
 class OutsideGrant(exceptions.PermissionDenied):
@@ -85,12 +98,33 @@ class DataView(APIView):
         )
 
 
+REFUSED = {
+    401: api_error(
+        "No token, or a malformed, unknown, revoked or expired one; a revoked or expired "
+        "grant; a deactivated account. `error` says which."
+    ),
+    429: api_error("Over the token's request rate; see Retry-After."),
+}
+OUTSIDE_GRANT = api_error("Outside the grant's data, elements or period; says what it allows.")
+BAD_PARAMETER = api_error("A parameter is malformed or out of range.")
+NO_EXPORT = api_error("No export with this id for this token's grant.")
+
 REPORT_PARAMETERS = [
-    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: grant start)."),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: grant end)."),
+    empty_is_default(
+        OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: grant start).")
+    ),
+    empty_is_default(
+        OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: grant end).")
+    ),
     OpenApiParameter("release", str, description="Only reports of this release."),
-    OpenApiParameter("cursor", str, description="next_cursor of the previous page."),
-    OpenApiParameter("limit", int, description="Rows per page, 1 to 1000 (default 1000)."),
+    empty_is_default(
+        OpenApiParameter("cursor", str, description="next_cursor of the previous page.")
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": data.PAGE_SIZE_MAX},
+        description="Rows per page, 1 to 1000 (default 1000).",
+    ),
 ]
 
 
@@ -101,16 +135,21 @@ class DataReportsView(DataView):
         operation_id="data_reports_list",
         tags=["data"],
         parameters=REPORT_PARAMETERS,
-        responses=inline_serializer(
-            "ReportPage",
-            {
-                "grant": serializers.IntegerField(),
-                "fields": serializers.ListField(child=serializers.CharField()),
-                "count": serializers.IntegerField(),
-                "next_cursor": serializers.CharField(allow_null=True),
-                "results": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "ReportPage",
+                {
+                    "grant": serializers.IntegerField(),
+                    "fields": serializers.ListField(child=serializers.CharField()),
+                    "count": serializers.IntegerField(),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            400: BAD_PARAMETER,
+            403: OUTSIDE_GRANT,
+            **REFUSED,
+        },
     )
     def get(self, request: Request) -> Response:
         grant = request.auth.grant
@@ -172,14 +211,20 @@ class DataRollupsView(DataView):
         operation_id="data_rollups_list",
         tags=["data"],
         parameters=REPORT_PARAMETERS[:2],
-        responses=inline_serializer(
-            "RollupRows",
-            {
-                "grant": serializers.IntegerField(),
-                "dimension": serializers.CharField(),
-                "results": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "RollupRows",
+                {
+                    "grant": serializers.IntegerField(),
+                    "dimension": serializers.CharField(),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            400: BAD_PARAMETER,
+            403: OUTSIDE_GRANT,
+            404: api_error("Unknown dimension."),
+            **REFUSED,
+        },
     )
     def get(self, request: Request, dimension: str) -> Response:
         grant = request.auth.grant
@@ -271,16 +316,18 @@ class ExportsView(DataView):
                 "to": serializers.DateField(required=False),
             },
         ),
-        responses={202: EXPORT_DOCUMENT},
+        responses={
+            202: EXPORT_DOCUMENT,
+            400: BAD_PARAMETER,
+            403: OUTSIDE_GRANT,
+            **REFUSED,
+        },
     )
     def post(self, request: Request) -> Response:
         grant = request.auth.grant
         body = request.data if isinstance(request.data, dict) else {}
-        try:
-            first = date.fromisoformat(str(body.get("from") or grant.period_start))
-            last = date.fromisoformat(str(body.get("to") or grant.period_end))
-        except ValueError as exc:
-            raise BadParameter("'from' and 'to' must be dates written YYYY-MM-DD.") from exc
+        first = _body_date(body, "from", grant.period_start)
+        last = _body_date(body, "to", grant.period_end)
         try:
             export = services_exports.export_request(
                 grant=grant,
@@ -297,6 +344,20 @@ class ExportsView(DataView):
         return Response(export_document(export, request), status=202)
 
 
+def _body_date(body: dict, name: str, default: date) -> date:
+    """A date of the request body: absent, the grant's bound; present, a YYYY-MM-DD string
+    (an empty string, a null or a number is refused, not read as absent)."""
+    if name not in body:
+        return default
+    value = body[name]
+    try:
+        if isinstance(value, str) and ISO_DATE.fullmatch(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass  # e.g. 2026-02-30
+    raise BadParameter("'from' and 'to' must be dates written YYYY-MM-DD.")
+
+
 def _export_of_token(request: Request, pk: int) -> Export:
     export = Export.objects.filter(pk=pk, grant=request.auth.grant).first()
     if export is None:
@@ -306,7 +367,9 @@ def _export_of_token(request: Request, pk: int) -> Export:
 
 class ExportView(DataView):
     @extend_schema(
-        operation_id="exports_retrieve", tags=["exports"], responses={200: EXPORT_DOCUMENT}
+        operation_id="exports_retrieve",
+        tags=["exports"],
+        responses={200: EXPORT_DOCUMENT, 404: NO_EXPORT, **REFUSED},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(export_document(_export_of_token(request, pk), request))
@@ -316,7 +379,21 @@ class ExportDownloadView(DataView):
     @extend_schema(
         operation_id="exports_download",
         tags=["exports"],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            **{
+                (200, content_type): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="The export's file."
+                )
+                for content_type in sorted(set(CONTENT_TYPES.values()))
+            },
+            302: OpenApiResponse(
+                description="Exports stored in an S3-compatible bucket: a signed URL "
+                "of the file, in Location."
+            ),
+            404: NO_EXPORT,
+            409: api_error("The export is not ready (queued, running, failed or expired)."),
+            **REFUSED,
+        },
     )
     def get(self, request: Request, pk: int):
         export = _export_of_token(request, pk)
@@ -348,10 +425,3 @@ def export_file_response(export: Export, user, *, via: str, token=None):
     )
     response["X-Checksum-SHA256"] = export.sha256
     return response
-
-
-CONTENT_TYPES = {
-    "csv": "application/gzip",
-    "jsonl": "application/gzip",
-    "parquet": "application/vnd.apache.parquet",
-}

@@ -9,12 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingest.dimensions import DIMENSIONS
-from ingest.parsing import ReportRejected, parse_platform_id
+from ingest.parsing import PLATFORM_ID, ReportRejected, parse_platform_id
 from ingest.selectors import policy_document, policy_get_published
 from ingest.services import installation_erase
 from ingest.stats import DateRange, StatsRangeError, stats_groups, stats_range_parse, stats_series
+from portal.api import api_error, empty_is_default
 
-ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description="{error, message}")
+ERROR_RESPONSE = api_error("{error, message}")
 
 
 class PolicyView(APIView):
@@ -45,10 +46,19 @@ class InstallationView(APIView):
     @extend_schema(
         operation_id="installation_erase",
         tags=["receiver"],
+        parameters=[
+            OpenApiParameter(
+                "platform_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                pattern=f"^{PLATFORM_ID.pattern}$",
+                description="The installation's platformID, as its reports send it.",
+            )
+        ],
         responses={
             204: OpenApiResponse(description="Every report erased."),
-            400: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
+            400: api_error("Not a platformID."),
+            404: api_error("No reports are stored for this installation."),
         },
     )
     def delete(self, request: Request, platform_id: str) -> Response:
@@ -114,8 +124,14 @@ class StatsDimensionView(APIView):
         operation_id="stats_dimension_retrieve",
         tags=["statistics"],
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE),
-            OpenApiParameter("to", OpenApiTypes.DATE),
+            empty_is_default(
+                OpenApiParameter(
+                    "from", OpenApiTypes.DATE, description="Default: 29 days before 'to'."
+                )
+            ),
+            empty_is_default(
+                OpenApiParameter("to", OpenApiTypes.DATE, description="Default: today.")
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
