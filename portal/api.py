@@ -13,10 +13,14 @@ def api_exception_handler(exc, context):
         return None
     detail = getattr(exc, "detail", None)
     codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
-    if isinstance(detail, dict | list):
+    if isinstance(detail, list) and len(detail) == 1 and isinstance(detail[0], str):
+        # One message (a ValidationError raised with a string): it is the message.
+        code = codes[0] if isinstance(codes, list) and isinstance(codes[0], str) else "invalid"
+        response.data = {"error": code, "message": str(detail[0])}
+    elif isinstance(detail, dict | list):
         response.data = {
             "error": "invalid_parameter",
-            "message": "Invalid input.",
+            "message": _summary(detail),
             "fields": response.data,
         }
     else:
@@ -25,6 +29,17 @@ def api_exception_handler(exc, context):
             "message": str(detail),
         }
     return response
+
+
+def _summary(detail) -> str:
+    """Every problem in one line: "from: Enter a valid date. limit: Must be at most 1000."."""
+    if isinstance(detail, dict):
+        parts = [f"{name}: {_summary(errors)}" for name, errors in detail.items()]
+    elif isinstance(detail, list):
+        parts = [_summary(error) for error in detail]
+    else:
+        return str(detail)
+    return " ".join(parts) or "Invalid input."
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -187,6 +187,8 @@ def test_reads_outside_the_grant_are_refused_clearly(
     assert response.json()["error"] == code
     if status == 403:
         assert "2026-02-01 to 2026-02-28" in response.json()["message"]
+    else:  # the message names the parameter at fault
+        assert next(iter(params)) in response.json()["message"]
 
 
 def test_a_forged_cursor_cannot_reach_outside_the_period(client, reports, narrow_token):
