@@ -208,6 +208,9 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     export = export_get_for_user(user=request.user, pk=pk)
+    if not services.grant_is_active(export.grant):
+        messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
+        return redirect("access-home")
     if export.state != export.State.READY:
         messages.error(request, f"Export #{export.pk} is {export.state}, not ready.")
         return redirect("access-home")

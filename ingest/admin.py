@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -119,6 +119,8 @@ class DiscardedFieldCountAdmin(ReadOnlyAdmin):
     change_list_template = "admin/ingest/client_drift.html"
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         since = timezone.now().date() - timedelta(days=30)
         context = {
             **self.admin_site.each_context(request),

@@ -8,9 +8,11 @@ an address buys no fresh attempts. A name that matches no account is counted as
 typed, lower-cased, so probing unknown names is limited too.
 """
 
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 IDENTITY_FIELDS = ("email", "login", "username")
 
@@ -45,3 +47,19 @@ def _typed_identity(request: HttpRequest | None, credentials: dict | None) -> st
 def no_client_address(request: HttpRequest) -> None:
     """Attempts are never tied to, or stored with, a client address."""
     return None
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Sign-in with a provider that has no credentials configured is a 404, not a 500.
+
+    The provider's URLs (/accounts/github/login/ and its callback) exist whether or not
+    GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set. Without them allauth raises
+    SocialApp.DoesNotExist, a server error; it is a 404 here, as allauth itself answers
+    for its OpenID Connect providers.
+    """
+
+    def get_provider(self, request: HttpRequest, provider, client_id=None):
+        try:
+            return super().get_provider(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist as exc:
+            raise Http404(f"Signing in with {provider} is not set up.") from exc

@@ -181,6 +181,7 @@ LOGIN_REDIRECT_URL = "access-home"
 GITHUB_CLIENT_ID = envstr("GITHUB_CLIENT_ID", "") or ""
 GITHUB_CLIENT_SECRET = envstr("GITHUB_CLIENT_SECRET", "") or ""
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_ADAPTER = "portal.auth.SocialAccountAdapter"  # unconfigured provider: 404
 SOCIALACCOUNT_PROVIDERS = {
     "github": {
         "SCOPE": ["read:user", "user:email"],
