@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access_requests import data, exports
@@ -216,11 +217,15 @@ def export_expire(*, export: Export, reason: str) -> None:
 
 
 def exports_expire_due(*, now=None) -> int:
+    """Delete the files whose time to live passed, and those of grants that have ended."""
     now = now or timezone.now()
-    due = Export.objects.filter(state=State.READY, expires_at__lte=now)
+    due = Export.objects.filter(state=State.READY).filter(
+        Q(expires_at__lte=now) | Q(grant__expires_at__lte=now)
+    )
     count = 0
-    for export in due:
-        export_expire(export=export, reason="time to live passed")
+    for export in due.select_related("grant"):
+        ended = export.grant.expires_at <= now
+        export_expire(export=export, reason="grant ended" if ended else "time to live passed")
         count += 1
     return count
 

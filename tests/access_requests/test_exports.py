@@ -325,6 +325,25 @@ def test_expired_files_are_deleted(reports, granted, tmp_path, manual_builds):
     assert export.state == "expired" and export.file_name == ""
 
 
+def test_files_of_a_grant_that_has_ended_are_deleted(
+    reports, granted, tmp_path, manual_builds, django_capture_on_commit_callbacks
+):
+    grant, _ = granted
+    export = services_exports.export_request(
+        grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
+    )
+    services_exports.export_build(export_id=export.pk)
+    assert services_exports.exports_expire_due() == 0  # grant and file both still current
+    type(grant).objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services_exports.exports_expire_due() == 1
+    export.refresh_from_db()
+    assert export.state == "expired" and export.file_name == ""
+    assert not list((tmp_path / "exports").rglob("*.csv.gz"))
+    reasons = AuditEvent.objects.filter(action="export.expired").values_list("details", flat=True)
+    assert [d["reason"] for d in reasons] == ["grant ended"]
+
+
 def test_revoking_the_grant_deletes_its_exports(
     reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks, manual_builds
 ):
