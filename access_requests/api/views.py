@@ -18,6 +18,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -305,6 +306,10 @@ EXPORT_DOCUMENT = inline_serializer(
 class ExportsView(DataView):
     """Ask for an export of the token's grant; it is built in the background."""
 
+    # A JSON body only: with form encodings a field can arrive as a file part and be
+    # silently missing from the data, turning a bad date into the grant's bound.
+    parser_classes = [JSONParser]
+
     @extend_schema(
         operation_id="exports_create",
         tags=["exports"],
@@ -320,6 +325,7 @@ class ExportsView(DataView):
             202: EXPORT_DOCUMENT,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
+            415: api_error("The body is not JSON (Content-Type: application/json)."),
             **REFUSED,
         },
     )
