@@ -33,6 +33,20 @@ class DataUseTerms(models.Model):
     def __str__(self) -> str:
         return f"Data-use terms v{self.version}"
 
+    @property
+    def paragraphs(self) -> list[str]:
+        """The text as paragraphs for a page: blank lines separate them, and a line that
+        starts with a space continues the one before (the text is stored wrapped)."""
+        paragraphs: list[str] = []
+        for line in self.text.splitlines():
+            if not line.strip():
+                paragraphs.append("")
+            elif line[0].isspace() and paragraphs and paragraphs[-1]:
+                paragraphs[-1] += " " + line.strip()
+            else:
+                paragraphs.append(line.strip())
+        return [p for p in paragraphs if p]
+
 
 class Dataset(models.TextChoices):
     REPORTS = "reports", "Pseudonymised daily reports"

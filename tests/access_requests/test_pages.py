@@ -191,3 +191,17 @@ def test_the_github_button_shows_with_credentials(client):
 def test_dates_in_requests_are_kept(applicant):
     filed = file_request(applicant, period_start=date(2026, 2, 1))
     assert filed.period_start == date(2026, 2, 1)
+
+
+def test_the_terms_read_as_paragraphs_not_as_their_stored_line_breaks(client):
+    from access_requests.models import DataUseTerms
+
+    terms = DataUseTerms.objects.get(version=1)
+    assert terms.paragraphs[0] == "By requesting access you agree that:"
+    assert terms.paragraphs[1] == (
+        "1. You use the data only for the purpose you stated, for the benefit of the KubeVela "
+        "community, and only during the period of access granted."
+    )
+    assert len(terms.paragraphs) == 6
+    page = client.get("/access/").content.decode()
+    assert f"<p>{terms.paragraphs[1]}</p>" in page
