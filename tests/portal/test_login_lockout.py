@@ -52,6 +52,7 @@ def test_five_failures_lock_the_account_even_for_the_right_password(client, alic
     page = response.content.decode()
     assert "Sign-in paused for this account" in page
     assert "alice@example.org" in page
+    assert "paused for 15 minutes after the last failed attempt" in " ".join(page.split())
     assert "_auth_user_id" not in client.session
     # Another account is not affected.
     assert site_login(client, "bob@example.org", PASSWORD).status_code == 302
