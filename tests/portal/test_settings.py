@@ -65,6 +65,7 @@ def _start_django(**env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "perhaps", "SECRET_KEY": "x"}, "DEBUG='perhaps' is not a boolean"),
         ({"SECRET_KEY": "x", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"SECRET_KEY": "x", "REPORT_RETENTION_DAYS": "a year"}, "REPORT_RETENTION_DAYS"),
+        ({"SECRET_KEY": "x", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "not both"),
     ],
 )
 def test_bad_configuration_stops_the_process(env, message):
@@ -169,3 +170,28 @@ def test_readyz_fails_when_the_database_does_not_answer(client, monkeypatch):
         response.json()["checks"]["database"] == "failing"
     )
     assert response["Retry-After"] == "10"
+
+
+def test_the_smtp_relay_comes_from_the_environment(tmp_path):
+    password = tmp_path / "smtp-password"
+    password.write_text("relay-secret\n")
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, "
+        "s.EMAIL_USE_TLS)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        SECRET_KEY="x",
+        EMAIL_HOST="smtp.example.org",
+        EMAIL_PORT="587",
+        EMAIL_HOST_USER="portal",
+        EMAIL_HOST_PASSWORD_FILE=str(password),
+        EMAIL_USE_TLS="1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["smtp.example.org", "587", "portal", "relay-secret", "True"]
