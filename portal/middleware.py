@@ -4,11 +4,19 @@ The review removed clientIP and region from the approved data. The surest way to
 never store, log or derive them is for no view, library or error report to have
 them at all: this middleware runs first and blanks every address the WSGI server
 or a proxy put on the request.
+
+DatabaseUnavailableMiddleware turns a lost database connection into a 503 with
+Retry-After (pages and API), where it would otherwise be a 500.
 """
 
+import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
 
 ADDRESS_META_KEYS = (
     "HTTP_X_FORWARDED_FOR",
@@ -34,3 +42,35 @@ class ForgetClientAddressMiddleware:
             meta.pop(key, None)
         meta["REMOTE_ADDR"] = UNKNOWN_ADDRESS
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, answer 503 with Retry-After instead of 500.
+
+    A restarted or failed-over PostgreSQL breaks each pooled connection once; the request
+    that finds it broken is told to retry (the connection is replaced for the next one).
+    API paths get the API's JSON error shape, pages a short page. The receiver answers
+    its own 503 (ingest/views.py) and never reaches this.
+    """
+
+    RETRY_AFTER_SECONDS = "30"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("Request not served: the database is unavailable.")
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {"error": "database_unavailable", "message": "Retry in a moment."}, status=503
+            )
+        else:
+            # Standalone: the site's layout reads the session and user, i.e. the database.
+            response = render(request, "503.html", status=503)
+        response["Retry-After"] = self.RETRY_AFTER_SECONDS
+        return response

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "portal.middleware.DatabaseUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 

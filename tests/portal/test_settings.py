@@ -195,3 +195,28 @@ def test_the_smtp_relay_comes_from_the_environment(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["smtp.example.org", "587", "portal", "relay-secret", "True"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "json_body"),
+    [("/", False), ("/stats/", False), ("/access/register/", False), ("/api/v1/policy", True)],
+)
+def test_a_lost_database_connection_is_a_503_with_retry_after_not_a_500(
+    client, monkeypatch, path, json_body
+):
+    from django.db import OperationalError
+    from django.db.backends.utils import CursorWrapper
+
+    def broken(self, *args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    client.get("/healthz")  # the client is set up before the database goes away
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    response = client.get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    if json_body:
+        assert response.json()["error"] == "database_unavailable"
+    else:
+        assert "Temporarily unavailable" in response.content.decode()
