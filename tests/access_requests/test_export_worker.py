@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from ingest.models import Report
 from portal.celery import app as celery_app
 from tests.access_requests.test_data_api import _grant, _report
 from tests.access_requests.test_exports import _api_rows, _normalise, _parse
+from tests.servers import RedisServer
 from tests.support import ROOT, on_postgres, require_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -32,59 +32,11 @@ PER_DAY = 400
 FIRST = date(2026, 2, 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, port: int):
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def _wait_for_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
-
-
 @pytest.fixture
 def redis_server():
     require_service("redis-server", shutil.which("redis-server") is not None)
     require_service("PostgreSQL (set DATABASE_URL)", on_postgres())
-    server = RedisServer(_free_port())
+    server = RedisServer()
     server.start()
     previous = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     celery_app.conf.broker_url = server.url

@@ -16,7 +16,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.servers import RedisServer, free_port
 from tests.support import ROOT, require_service, velaux_fixture_paths
 
 pytestmark = pytest.mark.slow
@@ -36,23 +36,6 @@ DATABASE = "portal_faults"
 SENDERS = 3
 WORKERS, THREADS = 2, 4
 PAYLOADS = [json.loads(path.read_text()) for path in velaux_fixture_paths()]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def _wait_until(predicate, timeout: float, what: str, poll: float = 0.1) -> None:
@@ -87,7 +70,7 @@ class PrivatePostgres:
 
     def __init__(self, bin_dir: Path):
         self.bin = bin_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="portal-faults-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -197,41 +180,6 @@ def _has_postgres() -> bool:
 # --- a private redis-server -----------------------------------------------------------
 
 
-class RedisServer:
-    def __init__(self):
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
-
-
 @pytest.fixture
 def redis_server():
     require_service("redis-server", shutil.which("redis-server") is not None)
@@ -264,7 +212,7 @@ def _server_env(database_url: str, redis_url: str | None = None, **extra: str) -
 
 class Server:
     def __init__(self, env: dict, log_path: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.log_path = log_path
         self.env = dict(env, GUNICORN_BIND=f"127.0.0.1:{self.port}")
         self.process: subprocess.Popen | None = None
