@@ -88,3 +88,21 @@ def celery_eager():
 def _fast_password_hashing(settings):
     """Personas log in by the hundred; a slow hash is the point in production only."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def export_media(settings, tmp_path):
+    """Exports written to this test's own folder."""
+    from django.core.files.storage import storages
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "exports"},
+        },
+    }
+    storages._storages = {}
+    yield tmp_path
+    storages._storages = {}

@@ -52,21 +52,3 @@ def auditor(db):
 def admin_user_persona(db):
     _ensure_roles()
     return UserFactory(username="sam", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def export_media(settings, tmp_path):
-    """Exports written to this test's own folder."""
-    from django.core.files.storage import storages
-
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
-    storages._storages = {}
-    yield tmp_path
-    storages._storages = {}

@@ -171,23 +171,6 @@ def maintainer(transactional_db):
 
 
 @pytest.fixture
-def export_files(settings, tmp_path):
-    from django.core.files.storage import storages
-
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
-    storages._storages = {}
-    yield tmp_path
-    storages._storages = {}
-
-
-@pytest.fixture
 def collecting_requests():
     """What reached the portal at /collecting: method and CORS request headers."""
     seen: list[dict] = []
@@ -244,7 +227,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     live_server,
     maintainer,
     celery_eager,
-    export_files,
+    export_media,
     collecting_requests,
     settings,
 ):
