@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from access_requests import services
 from access_requests.forms import ApproveForm, ReasonForm
@@ -99,6 +99,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
     ordering = ("created_at",)
     inlines = [RequestEventInline]
     change_form_template = "admin/access_requests/accessrequest/change_form.html"
+    exclude = ("datasets", "elements")  # shown as readable lists by the two methods below
     readonly_fields = (
         "applicant",
         "status",
@@ -107,8 +108,8 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         "intended_use",
         "publication_plans",
         "affiliation",
-        "datasets",
-        "elements",
+        "datasets_asked",
+        "elements_asked",
         "period_start",
         "period_end",
         "duration_days",
@@ -118,6 +119,14 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         "decided_at",
         "history",
     )
+
+    @admin.display(description="Data asked for")
+    def datasets_asked(self, obj: AccessRequest) -> str:
+        return ", ".join(obj.datasets) or "none"
+
+    @admin.display(description="Elements asked for")
+    def elements_asked(self, obj: AccessRequest) -> str:
+        return ", ".join(obj.elements) or "none"
 
     @admin.display(description="Age (days)")
     def age_days(self, obj: AccessRequest) -> int:
@@ -155,7 +164,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         ]
         if not rows:
             return "None: this is their first request."
-        return format_html("<ul>{}</ul>", format_html("".join(rows)))
+        return format_html("<ul>{}</ul>", format_html_join("", "{}", ((row,) for row in rows)))
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class AccessRequestsConfig(AppConfig):
     name = "access_requests"
-    verbose_name = "Access requests"
+    verbose_name = "Access process"

@@ -40,6 +40,7 @@ class Command(BaseCommand):
         for username, password, role in DEMO_ACCOUNTS:
             self._ensure_account(username, password, role)
         today = timezone.now().date()
+        self._ensure_pending_request(today)
         call_command(
             "rollup",
             f"--from={today - timedelta(days=options['days'])}",
@@ -63,6 +64,33 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=role))
         EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
 
+    def _ensure_pending_request(self, today) -> None:
+        """One request from the member waiting in the maintainers' queue, to review."""
+        from access_requests import services
+        from access_requests.models import AccessRequest, DataUseTerms
+
+        member = get_user_model().objects.get(username="member")
+        if AccessRequest.objects.filter(applicant=member).exists():
+            return
+        services.access_request_submit(
+            applicant=member,
+            purpose="Addon co-usage across releases",
+            justification=(
+                "I maintain two KubeVela addons and want to know which addons are enabled "
+                "together and on which releases, to decide what to test against each other "
+                "before the next release. Daily rollups of the last quarter are enough."
+            ),
+            intended_use="Weekly counts of addon pairs per release line.",
+            publication_plans="A short post on the community blog with aggregate figures.",
+            affiliation="Example addon maintainers",
+            datasets=["rollups"],
+            elements=["enableAddonList", "version"],
+            period_start=today - timedelta(days=89),
+            period_end=today,
+            duration_days=30,
+            terms=DataUseTerms.objects.order_by("-version").first(),
+        )
+
     def _print_login(self) -> None:
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. The portal is at http://127.0.0.1:8000/")
@@ -73,3 +101,7 @@ class Command(BaseCommand):
         )
         for username, password, role in DEMO_ACCOUNTS:
             self.stdout.write(f"  {role:>11}: {username} / {password} ({username}@example.org)")
+        self.stdout.write(
+            "  The member has one request waiting for review: "
+            "http://127.0.0.1:8000/admin/access_requests/accessrequest/"
+        )
