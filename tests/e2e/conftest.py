@@ -1,10 +1,12 @@
 """Headless Chromium (Debian's package) driven by Playwright, against the live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support import ROOT, require_service
 
@@ -61,3 +63,61 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- steps both browser journeys take ----------------------------------------------------
+
+MAINTAINER_PASSWORD = "correct-horse-battery"  # UserFactory's
+
+
+@pytest.fixture
+def maintainer(transactional_db):
+    from tests.access_requests.conftest import _ensure_roles
+    from tests.access_requests.factories import UserFactory
+
+    _ensure_roles()
+    return UserFactory(
+        username="maria", email="maria@example.org", is_staff=True, groups=["maintainers"]
+    )
+
+
+def confirmation_link(address: str, live_url: str) -> str:
+    """The verification link of the latest email to the address, on the live server."""
+    from django.core import mail
+
+    message = next(m for m in reversed(mail.outbox) if address in m.to)
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
+    return link.replace("http://testserver", live_url)
+
+
+def sign_up_and_verify(page, url: str, email: str, password: str, shots: tuple[str, str]):
+    """Sign up from /access/, then follow the emailed link (screenshots: form, after)."""
+    page.goto(f"{url}/access/")
+    page.get_by_role("link", name="Sign up").first.click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password:", exact=True).fill(password)
+    page.get_by_label("Password (again):").fill(password)
+    screenshot(page, shots[0])
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    screenshot(page, shots[1])
+    page.goto(confirmation_link(email, url))
+    page.get_by_role("button", name="Confirm").click()
+
+
+def sign_in(page, url: str, email: str, password: str, next_path: str) -> None:
+    page.goto(f"{url}/accounts/login/?next={next_path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password:", exact=True).fill(password)
+    page.get_by_role("button", name="Sign In").click()
+
+
+def admin_sign_in(browser, url: str, username: str, password: str = MAINTAINER_PASSWORD):
+    """A new browser context signed in to the admin; returns (context, page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    admin = context.new_page()
+    admin.goto(f"{url}/admin/login/")
+    admin.get_by_label("Username").fill(username)
+    admin.get_by_label("Password").fill(password)
+    admin.get_by_role("button", name="Log in").click()
+    return context, admin

@@ -3,62 +3,31 @@
 import re
 
 import pytest
-from django.core import mail
 from playwright.sync_api import expect
 
 from access_requests.models import AccessRequest
-from tests.access_requests.factories import JUSTIFICATION, UserFactory
-from tests.e2e.conftest import screenshot
+from tests.access_requests.factories import JUSTIFICATION
+from tests.e2e.conftest import admin_sign_in, screenshot, sign_in, sign_up_and_verify
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-Passphrase-9"
 
 
-@pytest.fixture
-def maintainer(transactional_db):
-    from tests.access_requests.conftest import _ensure_roles
-
-    _ensure_roles()
-    return UserFactory(
-        username="maria", email="maria@example.org", is_staff=True, groups=["maintainers"]
-    )
-
-
-def _confirmation_link(address: str) -> str:
-    message = next(m for m in reversed(mail.outbox) if address in m.to)
-    return re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
-
-
 def test_a_member_requests_access_and_a_maintainer_approves(
-    browser, live_server, maintainer, celery_eager, settings, tmp_path
+    browser, live_server, maintainer, celery_eager, export_media
 ):
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
     url = live_server.url
     member = browser.new_context(viewport={"width": 1280, "height": 900})
     page = member.new_page()
 
-    page.goto(f"{url}/access/")
-    page.get_by_role("link", name="Sign up").first.click()
-    page.get_by_label("Email").fill("newcomer@example.org")
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again):").fill(PASSWORD)
-    screenshot(page, "access-1-sign-up")
-    page.get_by_role("button", name="Sign Up").click()
-    screenshot(page, "access-2-verify-your-email")
-
-    page.goto(_confirmation_link("newcomer@example.org").replace("http://testserver", url))
-    page.get_by_role("button", name="Confirm").click()
-    page.goto(f"{url}/accounts/login/?next=/access/request/")
-    page.get_by_label("Email").fill("newcomer@example.org")
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_up_and_verify(
+        page,
+        url,
+        "newcomer@example.org",
+        PASSWORD,
+        ("access-1-sign-up", "access-2-verify-your-email"),
+    )
+    sign_in(page, url, "newcomer@example.org", PASSWORD, "/access/request/")
 
     page.goto(f"{url}/access/request/")
     page.get_by_label("Purpose").fill("Which addons are used together")
@@ -78,12 +47,7 @@ def test_a_member_requests_access_and_a_maintainer_approves(
     screenshot(page, "access-4-request-filed")
     filed = AccessRequest.objects.get()
 
-    reviewer = browser.new_context(viewport={"width": 1280, "height": 900})
-    admin = reviewer.new_page()
-    admin.goto(f"{url}/admin/login/")
-    admin.get_by_label("Username").fill("maria")
-    admin.get_by_label("Password").fill("correct-horse-battery")
-    admin.get_by_role("button", name="Log in").click()
+    reviewer, admin = admin_sign_in(browser, url, "maria")
     admin.goto(f"{url}/admin/access_requests/accessrequest/")
     screenshot(admin, "access-5-review-queue")
     admin.get_by_role("link", name=str(filed.pk), exact=True).click()

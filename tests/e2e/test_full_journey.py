@@ -20,7 +20,6 @@ from urllib.parse import urlparse
 
 import pyarrow.parquet as pq
 import pytest
-from django.core import mail
 from django.core.management import call_command
 from django.core.signals import request_started
 from playwright.sync_api import expect
@@ -28,8 +27,8 @@ from playwright.sync_api import expect
 from access_requests import data
 from access_requests.models import AccessRequest, Export
 from ingest.models import Report
-from tests.access_requests.factories import JUSTIFICATION, UserFactory
-from tests.e2e.conftest import screenshot
+from tests.access_requests.factories import JUSTIFICATION
+from tests.e2e.conftest import admin_sign_in, screenshot, sign_in, sign_up_and_verify
 from tests.support import LOCAL_FIXTURES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -161,16 +160,6 @@ class SenderSite:
 
 
 @pytest.fixture
-def maintainer(transactional_db):
-    from tests.access_requests.conftest import _ensure_roles
-
-    _ensure_roles()
-    return UserFactory(
-        username="maria", email="maria@example.org", is_staff=True, groups=["maintainers"]
-    )
-
-
-@pytest.fixture
 def collecting_requests():
     """What reached the portal at /collecting: method and CORS request headers."""
     seen: list[dict] = []
@@ -189,11 +178,6 @@ def collecting_requests():
     request_started.connect(record, dispatch_uid="journey-collecting")
     yield seen
     request_started.disconnect(dispatch_uid="journey-collecting")
-
-
-def _confirmation_link(address: str) -> str:
-    message = next(m for m in reversed(mail.outbox) if address in m.to)
-    return re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
 
 
 def _table_figures(page, title: str) -> dict[str, int]:
@@ -306,22 +290,10 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     # 3. A community member signs up, verifies the address and files a request.
     member = browser.new_context(viewport={"width": 1280, "height": 900})
     page = member.new_page()
-    page.goto(f"{url}/access/")
-    page.get_by_role("link", name="Sign up").first.click()
-    page.get_by_label("Email").fill(MEMBER)
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again):").fill(PASSWORD)
-    screenshot(page, "journey-03-sign-up")
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
-    screenshot(page, "journey-04-verify-your-email")
-
-    page.goto(_confirmation_link(MEMBER).replace("http://testserver", url))
-    page.get_by_role("button", name="Confirm").click()
-    page.goto(f"{url}/accounts/login/?next=/access/request/")
-    page.get_by_label("Email").fill(MEMBER)
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_up_and_verify(
+        page, url, MEMBER, PASSWORD, ("journey-03-sign-up", "journey-04-verify-your-email")
+    )
+    sign_in(page, url, MEMBER, PASSWORD, "/access/request/")
     expect(page.get_by_role("heading", name="File an access request")).to_be_visible()
 
     page.get_by_label("Purpose").fill("Release adoption and addon use per installation")
@@ -344,12 +316,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     assert filed.status == "submitted" and filed.elements == sorted(ELEMENTS)
 
     # 4. A maintainer approves it in the admin.
-    reviewer = browser.new_context(viewport={"width": 1280, "height": 900})
-    admin = reviewer.new_page()
-    admin.goto(f"{url}/admin/login/")
-    admin.get_by_label("Username").fill("maria")
-    admin.get_by_label("Password").fill("correct-horse-battery")
-    admin.get_by_role("button", name="Log in").click()
+    reviewer, admin = admin_sign_in(browser, url, "maria")
     admin.goto(f"{url}/admin/access_requests/accessrequest/")
     admin.get_by_role("link", name=str(filed.pk), exact=True).click()
     admin.get_by_role("link", name="Approve…").click()
