@@ -4,9 +4,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from ingest.models import DiscardedFieldCount, PolicyElement, PolicyVersion, Report
-from ingest.selectors import discarded_fields_by_day
+from ingest.models import (
+    DiscardedFieldCount,
+    PolicyElement,
+    PolicyVersion,
+    Report,
+    StatsRelease,
+)
+from ingest.selectors import discarded_fields_by_day, released_against_exact
 from ingest.services import policy_version_draft, policy_version_publish
 from portal.admin import ReadOnlyAdmin
 
@@ -131,3 +138,40 @@ class DiscardedFieldCountAdmin(ReadOnlyAdmin):
         }
 
         return TemplateResponse(request, self.change_list_template, context)
+
+
+@admin.register(StatsRelease)
+class StatsReleaseAdmin(ReadOnlyAdmin):
+    """Released days: what the public sees next to the exact counts (maintainers, auditors)."""
+
+    list_display = ("day", "release_number", "released_at", "rho", "delta")
+    date_hierarchy = "day"
+    fields = ("day", "release_number", "released_at", "rho", "delta", "noise_scale", "threshold")
+    readonly_fields = (*fields, "figures")
+
+    def get_fields(self, request, obj=None):
+        return (*self.fields, "figures") if obj else self.fields
+
+    @admin.display(description="Released figures and exact counts")
+    def figures(self, obj: StatsRelease) -> str:
+        rows = released_against_exact(day=obj.day)
+        if not rows:
+            return "No figures."
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    r["dimension"],
+                    r["label"],
+                    "-" if r["released"] is None else r["released"],
+                    "-" if r["exact"] is None else r["exact"],
+                )
+                for r in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Dimension</th><th>Label</th><th>Released (noisy)</th>"
+            "<th>Exact, as rolled up now</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )

@@ -140,16 +140,16 @@ class DiscardedFieldCount(models.Model):
 
 
 class RollupDay(models.Model):
-    """One UTC day's rollup: when it was computed, from how many reports, under which minimum.
+    """One UTC day's exact rollup, for maintainers and grantees: when and from how many reports.
 
-    Public statistics only use days rolled up under the current
-    STATS_MIN_INSTALLATIONS, because suppression is decided when rolling up.
+    ``stale`` marks a day whose reports changed (an erasure) since it was rolled up; the
+    hourly task rolls stale days up again, once per day however many erasures came.
     """
 
     day = models.DateField(unique=True)
     reports = models.PositiveIntegerField()
-    min_installations = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
+    stale = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-day"]
@@ -159,19 +159,16 @@ class RollupDay(models.Model):
 
 
 class DailyRollup(models.Model):
-    """Installations per group of one dimension on one UTC day.
+    """Installations per group of one dimension on one UTC day: true counts.
 
-    ``installations`` is the true count, for maintainers. ``public_label`` is how
-    the group may appear in public statistics: its own name, a folded "other"
-    group, or NULL (suppressed), decided at rollup time so that no public figure,
-    nor any difference of public figures, reveals a group below the minimum.
+    Maintainers, auditors and grantees with the rollups dataset read these. The public
+    statistics never do: they come from ``PublicFigure``.
     """
 
     day = models.DateField()
     dimension = models.CharField(max_length=32)
     value = models.CharField(max_length=128)
     installations = models.PositiveIntegerField()
-    public_label = models.CharField(max_length=128, null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -183,3 +180,46 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.dimension}={self.value}: {self.installations}"
+
+
+class StatsRelease(models.Model):
+    """The public release of one UTC day's statistics: drawn once, after the day closed.
+
+    The noise is drawn when the row is made and the figures are stored; nothing changes
+    them afterwards. ``release_number`` above 1 means an operator released the day again,
+    which spent its privacy budget again (see ingest.privacy).
+    """
+
+    day = models.DateField(unique=True)
+    released_at = models.DateTimeField()
+    release_number = models.PositiveSmallIntegerField(default=1)
+    rho = models.FloatField(help_text="zCDP ρ spent on this day, all dimensions and releases.")
+    delta = models.FloatField(help_text="δ of the thresholds, all dimensions and releases.")
+    noise_scale = models.FloatField()
+    threshold = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"statistics of {self.day} (release {self.release_number})"
+
+
+class PublicFigure(models.Model):
+    """One released figure: a label's noisy count on one day. May be negative."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=32)
+    label = models.CharField(max_length=255)
+    value = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "dimension", "label"], name="ingest_public_figure_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["dimension", "day"], name="ingest_public_dimension_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.label}: {self.value}"

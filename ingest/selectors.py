@@ -7,7 +7,14 @@ from django.conf import settings
 from django.db.models import Sum
 
 from ingest.catalogue import CATALOGUE
-from ingest.models import DiscardedFieldCount, PolicyElement, PolicyVersion, Report
+from ingest.models import (
+    DailyRollup,
+    DiscardedFieldCount,
+    PolicyElement,
+    PolicyVersion,
+    PublicFigure,
+    Report,
+)
 
 
 @dataclass(frozen=True)
@@ -155,3 +162,23 @@ def discarded_fields_by_day(*, since: date) -> list[dict[str, Any]]:
 
 def reports_for_installation_exist(*, platform_id: str) -> bool:
     return Report.objects.filter(platform_id=platform_id).exists()
+
+
+def released_against_exact(*, day: date) -> list[dict[str, Any]]:
+    """A released day's public figures beside the exact rollup (for maintainers only).
+
+    Labels that were not released (below the threshold) appear with ``released`` None.
+    """
+    released = {(f.dimension, f.label): f.value for f in PublicFigure.objects.filter(day=day)}
+    exact = {(r.dimension, r.value): r.installations for r in DailyRollup.objects.filter(day=day)}
+    keys = sorted(set(released) | set(exact), key=lambda k: (k[0], -(exact.get(k) or 0), k[1]))
+    return [
+        {
+            "dimension": d,
+            "label": label,
+            "released": released.get((d, label)),
+            "exact": exact.get((d, label)),
+        }
+        for d, label in keys
+        if exact.get((d, label)) or released.get((d, label), 0) > 0
+    ]

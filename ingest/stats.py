@@ -1,19 +1,20 @@
-"""Selectors of the public statistics: range figures and daily series from rollups.
+"""Selectors of the public statistics: range figures and daily series of released days.
 
-Only rollup rows with a public label are read, only from days rolled up under
-the current minimum group size, and a range figure is the sum of per-day public
-cells (see ingest.dimensions for why that keeps small groups hidden). The query
+Only released figures are read (ingest.services.releases: drawn once per day, with
+noise). Range figures are sums of them, so they cost no privacy budget. The query
 count is fixed: it does not grow with the number of reports or days.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 
-from ingest.dimensions import DIMENSIONS, FOLDED, MULTI, Dimension, natural_order
-from ingest.models import DailyRollup, RollupDay
+from ingest.dimensions import DIMENSIONS, MULTI, Dimension, natural_order
+from ingest.models import PublicFigure, StatsRelease
+from ingest.privacy import NOISE_SCALE, dimension_privacy, display_floor
 
 MAX_RANGE_DAYS = 3 * 366
 DEFAULT_TOP = 25
@@ -51,53 +52,41 @@ def stats_range_parse(
     return DateRange(start, end)
 
 
-def _public_rows(dimension: str, period: DateRange):
-    # EXISTS rather than IN (subquery): it keeps a good plan even before the rollup
-    # tables have planner statistics (right after a backfill).
-    rolled_under_current_minimum = RollupDay.objects.filter(
-        day=OuterRef("day"), min_installations=settings.STATS_MIN_INSTALLATIONS
-    )
-    return DailyRollup.objects.filter(
-        Exists(rolled_under_current_minimum),
-        dimension=dimension,
-        day__range=(period.first, period.last),
-        public_label__isnull=False,
-    )
+def _figures(dimension: str, period: DateRange):
+    return PublicFigure.objects.filter(dimension=dimension, day__range=(period.first, period.last))
 
 
-def stats_rolled_days(*, period: DateRange) -> int:
-    return RollupDay.objects.filter(
-        day__range=(period.first, period.last),
-        min_installations=settings.STATS_MIN_INSTALLATIONS,
-    ).count()
+def stats_released_days(*, period: DateRange) -> int:
+    return StatsRelease.objects.filter(day__range=(period.first, period.last)).count()
 
 
 def _sort_key(dimension: Dimension):
     def key(group: dict) -> tuple:
-        folded = group["label"] == FOLDED or group["label"].endswith(f" {FOLDED}")
         if dimension.ordered:
-            return (folded, natural_order(group["label"]))
-        return (folded, -group["installation_days"], group["label"])
+            return (natural_order(group["label"]),)
+        return (-group["installation_days"], group["label"])
 
     return key
 
 
 def stats_groups(*, dimension: str, period: DateRange, top: int = DEFAULT_TOP) -> dict:
-    """One dimension's public figures over a range, as every chart, table, CSV and API shows."""
+    """One dimension's public figures over a range, as every chart, table, CSV and API shows.
+
+    A range figure is the sum of the released daily figures (post-processing: no new
+    noise, no new budget). A label is listed when its average reaches the display floor.
+    """
     spec = DIMENSIONS[dimension]
-    days = stats_rolled_days(period=period)
-    sums = (
-        _public_rows(dimension, period)
-        .values("public_label")
-        .annotate(installation_days=Sum("installations"))
-    )
+    days = stats_released_days(period=period)
+    floor = display_floor(days, settings.STATS_MIN_INSTALLATIONS)
+    sums = _figures(dimension, period).values("label").annotate(total=Sum("value"))
     groups = [
         {
-            "label": row["public_label"],
-            "installation_days": row["installation_days"],
-            "average_daily_installations": round(row["installation_days"] / days, 1),
+            "label": row["label"],
+            "installation_days": row["total"],
+            "average_daily_installations": round(row["total"] / days, 1),
         }
         for row in sums
+        if days and row["total"] / days >= floor
     ]
     groups.sort(key=_sort_key(spec))
     if spec.kind == MULTI:
@@ -109,8 +98,14 @@ def stats_groups(*, dimension: str, period: DateRange, top: int = DEFAULT_TOP) -
         "kind": spec.kind,
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
-        "days_rolled_up": days,
+        "days_released": days,
         "min_installations": settings.STATS_MIN_INSTALLATIONS,
+        "display_floor": round(floor, 1),
+        "noise": {
+            "daily_standard_deviation": NOISE_SCALE,
+            "average_standard_deviation": round(NOISE_SCALE / math.sqrt(max(days, 1)), 2),
+        },
+        "privacy": dimension_privacy(dimension).as_json(),
         "groups": groups,
     }
     if spec.kind != MULTI:
@@ -119,18 +114,9 @@ def stats_groups(*, dimension: str, period: DateRange, top: int = DEFAULT_TOP) -
 
 
 def stats_series(*, dimension: str, period: DateRange) -> list[dict]:
-    """Per-day public figures of one dimension (for adoption over time)."""
-    rows = (
-        _public_rows(dimension, period)
-        .values("day", "public_label")
-        .annotate(installations=Sum("installations"))
-        .order_by("day", "public_label")
-    )
+    """Per-day released figures of one dimension (for adoption over time)."""
+    rows = _figures(dimension, period).values("day", "label", "value").order_by("day", "label")
     return [
-        {
-            "day": row["day"].isoformat(),
-            "label": row["public_label"],
-            "installations": row["installations"],
-        }
+        {"day": row["day"].isoformat(), "label": row["label"], "installations": row["value"]}
         for row in rows
     ]

@@ -1,6 +1,6 @@
 """Thin Celery entry points: each loads its arguments and calls a service."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -14,14 +14,10 @@ def reports_purge_expired() -> int:
 
 
 @shared_task
-def rollup_recent_days() -> int:
-    """Hourly: roll up yesterday (final) and today (so far)."""
+def rollup_recent_days() -> dict[str, int]:
+    """Hourly: exact rollups of yesterday, today and stale days; release closed days."""
     today = timezone.now().date()
-    return len(services.rollup_range(first=today - timedelta(days=1), last=today))
-
-
-@shared_task
-def rollup_days(days: list[str]) -> int:
-    for day in days:
-        services.rollup_day(day=date.fromisoformat(day))
-    return len(days)
+    rolled = services.rollup_range(first=today - timedelta(days=1), last=today)
+    stale = services.rollup_stale_days()
+    released = services.stats_release_due()
+    return {"rolled_up": len(rolled), "stale_rolled_up": len(stale), "released": len(released)}

@@ -162,7 +162,12 @@ INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint(
 INGEST_CEILING_BATCH = envint("INGEST_CEILING_BATCH", 50, minimum=1)
 INGEST_DRIFT_FLUSH_SECONDS = envint("INGEST_DRIFT_FLUSH_SECONDS", 10, minimum=0)
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
+# The display floor of public figures: a range average below it is not listed.
 STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
+# A UTC day's public figures are released once, this many hours after the day ends.
+STATS_RELEASE_DELAY_HOURS = envint("STATS_RELEASE_DELAY_HOURS", 2, minimum=1)
+# The hourly task releases the closed days of this many last days that are not released.
+STATS_RELEASE_CATCH_UP_DAYS = envint("STATS_RELEASE_CATCH_UP_DAYS", 7, minimum=1)
 TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.net")
 
 # --- Accounts (django-allauth) -------------------------------------------------------------

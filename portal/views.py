@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from ingest.dimensions import DIMENSIONS
-from ingest.models import RollupDay
+from ingest.models import StatsRelease
+from ingest.privacy import budget
 from ingest.selectors import policy_document, policy_get_published, policy_history
 from ingest.stats import (
     DEFAULT_TOP,
@@ -20,7 +21,7 @@ from ingest.stats import (
     StatsRangeError,
     stats_groups,
     stats_range_parse,
-    stats_rolled_days,
+    stats_released_days,
     stats_series,
 )
 from portal.charts import bar_chart, line_chart
@@ -121,20 +122,22 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "period": period,
         "selected_range": request.GET.get("range", "30"),
         "range_choices": RANGE_CHOICES,
-        "days_rolled_up": stats_rolled_days(period=period),
+        "days_released": stats_released_days(period=period),
         "min_installations": settings.STATS_MIN_INSTALLATIONS,
+        "privacy": budget(),
+        "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS,
         "figures_html": _figures_html(period, request.GET.urlencode()),
     }
     return render(request, "portal/stats.html", context)
 
 
 def _figures_html(period: DateRange, query: str) -> str:
-    """The charts and tables of a range, rendered once per rollup state.
+    """The charts and tables of a range, rendered once per release state.
 
     Rendering thousands of table cells is most of the page's cost; the result only
-    changes when a rollup runs, so it is cached under the latest rollup's time.
+    changes when a day is released, so it is cached under the latest release's time.
     """
-    state = RollupDay.objects.aggregate(latest=Max("computed_at"), days=Count("day"))
+    state = StatsRelease.objects.aggregate(latest=Max("released_at"), days=Count("day"))
     key = "stats-html:" + ":".join(
         str(part)
         for part in (

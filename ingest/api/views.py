@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from ingest.dimensions import DIMENSIONS
 from ingest.parsing import PLATFORM_ID, ReportRejected, parse_platform_id
+from ingest.privacy import budget
 from ingest.selectors import policy_document, policy_get_published
 from ingest.services import installation_erase
 from ingest.stats import DateRange, StatsRangeError, stats_groups, stats_range_parse, stats_series
@@ -89,7 +90,7 @@ def _period_or_error(request: Request) -> DateRange | Response:
 
 
 class StatsIndexView(APIView):
-    """The dimensions of the public statistics."""
+    """The dimensions of the public statistics, and the privacy guarantee of their figures."""
 
     @extend_schema(
         operation_id="stats_dimensions_list",
@@ -100,6 +101,7 @@ class StatsIndexView(APIView):
         return Response(
             {
                 "min_installations": settings.STATS_MIN_INSTALLATIONS,
+                "privacy": budget(),
                 "dimensions": [
                     {
                         "dimension": key,
@@ -118,7 +120,11 @@ class StatsIndexView(APIView):
 
 
 class StatsDimensionView(APIView):
-    """One dimension's public figures over a range (default: the last 30 days)."""
+    """One dimension's public figures over a range (default: the last 30 days).
+
+    Differentially private: sums of figures released once per day with noise; see
+    ``privacy`` in the answer and in /api/v1/stats/.
+    """
 
     @extend_schema(
         operation_id="stats_dimension_retrieve",

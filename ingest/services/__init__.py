@@ -5,6 +5,13 @@ from ingest.services.policy import (
     policy_version_publish,
     policy_version_validate,
 )
+from ingest.services.releases import (
+    DayNotClosed,
+    stats_last_releasable_day,
+    stats_release_day,
+    stats_release_due,
+    stats_releases_delete_before,
+)
 from ingest.services.reports import (
     JSON_COLUMNS,
     REPORT_COLUMNS,
@@ -18,7 +25,9 @@ from ingest.services.reports import (
 from ingest.services.rollups import (
     rollup_day,
     rollup_range,
+    rollup_stale_days,
     rollups_delete_before,
+    rollups_mark_stale,
     rollups_refresh_statistics,
 )
 
@@ -26,6 +35,7 @@ __all__ = [
     "JSON_COLUMNS",
     "REPORT_COLUMNS",
     "DailyLimitReached",
+    "DayNotClosed",
     "IngestOutcome",
     "installation_digest",
     "installation_erase",
@@ -36,6 +46,12 @@ __all__ = [
     "reports_purge_expired",
     "rollup_day",
     "rollup_range",
+    "rollup_stale_days",
     "rollups_delete_before",
+    "rollups_mark_stale",
     "rollups_refresh_statistics",
+    "stats_last_releasable_day",
+    "stats_release_day",
+    "stats_release_due",
+    "stats_releases_delete_before",
 ]

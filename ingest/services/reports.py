@@ -9,10 +9,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ingest.drift import discarded_fields_count
-from ingest.models import DiscardedFieldCount, Report, RollupDay
+from ingest.models import DiscardedFieldCount, Report
 from ingest.parsing import ParsedReport
 from ingest.selectors import EnforcedPolicy
-from ingest.services.rollups import rollups_delete_before
+from ingest.services.releases import stats_releases_delete_before
+from ingest.services.rollups import rollups_delete_before, rollups_mark_stale
 from portal.services import audit_event_record
 
 REPORT_COLUMNS = (
@@ -100,12 +101,13 @@ def installation_digest(platform_id: str) -> str:
 def installation_erase(*, platform_id: str) -> int:
     """Delete every report of one installation (opt-out with erasure); audited.
 
-    The days it reported on are rolled up again once the deletion is committed,
-    so public statistics stop counting it.
+    The exact rollups of the days it reported on are marked stale, and the hourly task
+    rolls them up again; nothing is queued per call. Released public figures are not
+    recomputed: they are noisy aggregates, released once (see ingest.services.releases).
     """
     reports = Report.objects.filter(platform_id=platform_id)
     with transaction.atomic():
-        days = sorted({d.isoformat() for d in reports.values_list("report_date", flat=True)})
+        days = sorted(set(reports.values_list("report_date", flat=True)))
         deleted, _ = reports.delete()
         if deleted:
             audit_event_record(
@@ -116,16 +118,8 @@ def installation_erase(*, platform_id: str) -> int:
                 before={"reports": deleted},
                 after={"reports": 0},
             )
-            transaction.on_commit(lambda: _rollup_again(days))
+            rollups_mark_stale(days=days)
     return deleted
-
-
-def _rollup_again(days: list[str]) -> None:
-    from ingest import tasks
-
-    rolled = set(RollupDay.objects.filter(day__in=days).values_list("day", flat=True))
-    if rolled:
-        tasks.rollup_days.delay(sorted(day.isoformat() for day in rolled))
 
 
 def reports_purge_expired(*, today: date | None = None, retention_days: int | None = None) -> int:
@@ -137,6 +131,7 @@ def reports_purge_expired(*, today: date | None = None, retention_days: int | No
         deleted, _ = Report.objects.filter(report_date__lt=cutoff).delete()
         DiscardedFieldCount.objects.filter(report_date__lt=cutoff).delete()
         rollups_delete_before(cutoff=cutoff)
+        stats_releases_delete_before(cutoff=cutoff)
         if deleted:
             audit_event_record(
                 action="reports.retention_purged",

@@ -1,28 +1,18 @@
-"""Daily rollups: the only source of public statistics.
+"""Daily rollups: exact counts per group, for maintainers, auditors and grantees.
 
 Each UTC day is aggregated into DailyRollup rows with SQL on the database (one
-GROUP BY per dimension), and each row gets its public label (shown, folded or
-suppressed) at the same time. Rolling up a day replaces it entirely, so
-re-running gives the same result.
+GROUP BY per dimension). Rolling up a day replaces it entirely, so re-running gives
+the same result. Public statistics never read these rows: they are released once
+per day, with noise, by ingest.services.releases.
 """
 
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingest.dimensions import (
-    DIMENSIONS,
-    MULTI,
-    UNKNOWN,
-    fold_children,
-    fold_multi,
-    fold_partition,
-    release_line,
-    screen_band_sql,
-)
+from ingest.dimensions import DIMENSIONS, UNKNOWN, release_line, screen_band_sql
 from ingest.models import DailyRollup, Report, RollupDay
 
 SCALAR_EXPRESSIONS = {
@@ -78,14 +68,13 @@ def _definition_counts(cursor, day: date, column: str) -> dict[str, int]:
     return dict(cursor.fetchall())
 
 
-def _count_day(day: date) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
+def count_partitions(day: date) -> dict[str, dict[str, int]]:
+    """The single-valued dimensions of one day: each report counts in exactly one group."""
     with connection.cursor() as cursor:
-        for key, expression in SCALAR_EXPRESSIONS.items():
-            counts[key] = _scalar_counts(cursor, day, expression)
-        counts["addon"] = _addon_counts(cursor, day)
-        for key, column in DEFINITION_COLUMNS.items():
-            counts[key] = _definition_counts(cursor, day, column)
+        counts = {
+            key: _scalar_counts(cursor, day, expression)
+            for key, expression in SCALAR_EXPRESSIONS.items()
+        }
     lines: dict[str, int] = defaultdict(int)
     for release, count in counts["release"].items():
         lines[release_line(release)] += count
@@ -93,33 +82,24 @@ def _count_day(day: date) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _public_labels(counts: dict[str, dict[str, int]], minimum: int) -> dict[str, dict]:
-    labels: dict[str, dict] = {}
-    labels["release_minor"] = fold_partition(counts["release_minor"], minimum)
-    for key, dimension in DIMENSIONS.items():
-        if key == "release_minor":
-            continue
-        if dimension.parent == "release_minor":
-            parent_of = {release: release_line(release) for release in counts[key]}
-            labels[key] = fold_children(counts[key], parent_of, labels["release_minor"], minimum)
-        elif dimension.kind == MULTI:
-            labels[key] = fold_multi(counts[key], minimum)
-        else:
-            labels[key] = fold_partition(counts[key], minimum)
-    return labels
+def count_day(day: date) -> dict[str, dict[str, int]]:
+    counts = count_partitions(day)
+    with connection.cursor() as cursor:
+        counts["addon"] = _addon_counts(cursor, day)
+        for key, column in DEFINITION_COLUMNS.items():
+            counts[key] = _definition_counts(cursor, day, column)
+    return counts
 
 
 def rollup_day(*, day: date) -> RollupDay:
     """Aggregate one UTC day into rollup rows, replacing any earlier rollup of it."""
-    minimum = settings.STATS_MIN_INSTALLATIONS
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # The planner guesses 100 elements per JSON array (there are ~3), which
             # pushes big days over the JIT thresholds: compiling costs more than it saves.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-        counts = _count_day(day)
-        labels = _public_labels(counts, minimum)
+        counts = count_day(day)
         DailyRollup.objects.filter(day=day).delete()
         DailyRollup.objects.bulk_create(
             DailyRollup(
@@ -127,7 +107,6 @@ def rollup_day(*, day: date) -> RollupDay:
                 dimension=key,
                 value=value[:128],
                 installations=count,
-                public_label=labels[key][value],
             )
             for key in DIMENSIONS
             for value, count in counts[key].items()
@@ -136,8 +115,8 @@ def rollup_day(*, day: date) -> RollupDay:
             day=day,
             defaults={
                 "reports": sum(counts["release"].values()),
-                "min_installations": minimum,
                 "computed_at": timezone.now(),
+                "stale": False,
             },
         )
     return rolled
@@ -149,6 +128,21 @@ def rollup_range(*, first: date, last: date) -> list[RollupDay]:
     if len(rolled) > 1:
         rollups_refresh_statistics()
     return rolled
+
+
+def rollups_mark_stale(*, days: list[date]) -> int:
+    """Mark rolled-up days whose reports changed; the hourly task rolls them up again.
+
+    One flag per day however many erasures touch it, and nothing is queued: the work an
+    anonymous erasure causes is bounded by the number of days, not of requests.
+    """
+    return RollupDay.objects.filter(day__in=days, stale=False).update(stale=True)
+
+
+def rollup_stale_days(*, limit: int = 31) -> list[RollupDay]:
+    """Roll up again the stale days, oldest first, at most ``limit`` per call."""
+    days = RollupDay.objects.filter(stale=True).order_by("day").values_list("day", flat=True)
+    return [rollup_day(day=day) for day in list(days[:limit])]
 
 
 def rollups_refresh_statistics() -> None:
