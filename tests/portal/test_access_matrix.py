@@ -83,7 +83,7 @@ from django.utils import timezone
 from access_requests import exports, services, services_exports
 from access_requests.models import AccessRequest, DataUseTerms, Export, Grant, ReadToken
 from ingest.models import DailyRollup, DiscardedFieldCount, PolicyVersion, Report
-from ingest.services import policy_version_draft
+from ingest.services import policy_version_draft, stats_release_day
 from portal.models import AuditEvent
 from tests.access_requests.factories import UserFactory, file_request
 from tests.ingest.factories import report_row
@@ -378,6 +378,13 @@ ADMIN = [
     ("ingest.report",                 "delete",             "report",        ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
     ("ingest.report",                 "history",            "report",        ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   OK,     OK),
     ("ingest.report",                 "old",                "report",        ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
+    # released public statistics beside the exact counts: maintainers and auditors, read-only
+    ("ingest.statsrelease",           "list",               "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   OK,     OK,     OK),
+    ("ingest.statsrelease",           "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
+    ("ingest.statsrelease",           "change",             "stats.day",     ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   VIEW,   VIEW,   VIEW),
+    ("ingest.statsrelease",           "delete",             "stats.day",     ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
+    ("ingest.statsrelease",           "history",            "stats.day",     ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   OK,     OK,     OK),
+    ("ingest.statsrelease",           "old",                "stats.day",     ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
     # client drift (a custom list page)
     ("ingest.discardedfieldcount",    "list",               "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   OK,     OK,     OK),
     ("ingest.discardedfieldcount",    "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
@@ -681,6 +688,7 @@ def build_world() -> World:
     world.platform_ids = [*INSTALLATIONS, ERASABLE]
     refs["erasable"] = ERASABLE
     refs["report"] = Report.objects.filter(platform_id=INSTALLATIONS[0]).first().pk
+    refs["stats.day"] = stats_release_day(day=REPORT_DAYS[0]).pk
     refs["drift"] = DiscardedFieldCount.objects.create(
         report_date=date(2026, 2, 2), field_name="screenHeight", count=3
     ).pk
