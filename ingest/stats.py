@@ -120,3 +120,11 @@ def stats_series(*, dimension: str, period: DateRange) -> list[dict]:
         {"day": row["day"].isoformat(), "label": row["label"], "installations": row["value"]}
         for row in rows
     ]
+
+
+def stats_shown_series(*, dimension: str, period: DateRange) -> list[dict]:
+    """The per-day figures of the groups a range lists, as the page, CSV and API give them."""
+    shown = {group["label"] for group in stats_groups(dimension=dimension, period=period)["groups"]}
+    return [
+        cell for cell in stats_series(dimension=dimension, period=period) if cell["label"] in shown
+    ]

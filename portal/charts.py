@@ -84,7 +84,10 @@ class LineChart:
 def line_chart(
     series: list[dict], first: date, last: date, *, width: int = 720, height: int = 320
 ) -> LineChart:
-    """One line per label across the days of the range; a missing day is zero."""
+    """One line per label across the days of the range; a missing day is a gap.
+
+    Released figures can be negative (noise); the chart draws them at zero.
+    """
     left, top, right, bottom = 56, 12, 12, 36
     plot_width, plot_height = width - left - right, height - top - bottom
     days = max(1, (last - first).days)
@@ -107,7 +110,7 @@ def line_chart(
         values = by_label[label]
         runs = _runs(
             [
-                (x(d), y(values[d.isoformat()])) if d.isoformat() in values else None
+                (x(d), y(max(0, values[d.isoformat()]))) if d.isoformat() in values else None
                 for d in all_days
             ]
         )

@@ -22,7 +22,7 @@ from ingest.stats import (
     stats_groups,
     stats_range_parse,
     stats_released_days,
-    stats_series,
+    stats_shown_series,
 )
 from portal.charts import bar_chart, line_chart
 from portal.spreadsheets import neutralise_cell
@@ -48,7 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "endpoints": document.get("endpoints", []),
         "endpoint_host": settings.TELEMETRY_ENDPOINT_HOST,
         "retention_days": settings.REPORT_RETENTION_DAYS,
-        "min_installations": settings.STATS_MIN_INSTALLATIONS,
+        "privacy": budget(),
     }
     return render(request, "portal/home.html", context)
 
@@ -151,7 +151,7 @@ def _figures_html(period: DateRange, query: str) -> str:
     )
     html = cache.get(key)
     if html is None:
-        series = stats_series(dimension=ADOPTION, period=period)
+        series = stats_shown_series(dimension=ADOPTION, period=period)
         sections = []
         for dimension in DIMENSIONS:
             figures = stats_groups(dimension=dimension, period=period)
@@ -198,7 +198,7 @@ def statistics_csv(request: HttpRequest, dimension: str) -> HttpResponse:
     writer = csv.writer(response)
     if dimension == f"{ADOPTION}-daily":
         writer.writerow(["day", "release_line", "installations"])
-        for row in stats_series(dimension=ADOPTION, period=period):
+        for row in stats_shown_series(dimension=ADOPTION, period=period):
             writer.writerow([row["day"], neutralise_cell(row["label"]), row["installations"]])
         return response
     writer.writerow([dimension, "average_daily_installations", "installation_days"])

@@ -1,26 +1,40 @@
-"""Benchmark the public statistics: daily rollups and the pages and API read from them.
+"""Benchmark the public statistics: daily rollups and releases, the pages and API, the noise.
 
-Sets everything up itself on PostgreSQL: a throwaway database (dropped and
-recreated, dropped again at the end unless --keep-db), migrations, then
+The public figures are differentially private (ingest.privacy): each closed UTC day is
+released once, with OpenDP's discrete Gaussian noise, into PublicFigure rows, and the
+pages and the API sum those. Sets everything up itself on PostgreSQL: a throwaway
+database (dropped and recreated, dropped again at the end unless --keep-db),
+migrations, then
 
 1. ``generate_telemetry`` loads a synthetic fleet of ~--rows reports over --days
-   days ending today (UTC), and ``rollup --from --to -v 2`` rolls up every day:
-   first the last 30 days, then the rest, so that the SQL queries per request
-   can be counted with 30 days and with every day rolled up;
-2. a separate fleet (--seed + 1) fills one weekday before the 365-day window
-   with ~--day-rows reports, and ``rollup_day`` is timed on it three times
-   (re-running a day replaces it): as loaded, after ANALYZE ingest_report, and
-   with jit off;
+   days ending today (UTC), and ``rollup --from --to -v 2`` rolls up every day and
+   releases every closed one (all but today, and yesterday in its grace period):
+   first the last 30 days, then the rest, so that the SQL queries per request can be
+   counted with 30 days and with every day released;
+2. a separate fleet (--seed + 1) fills one closed weekday before the 365-day window
+   with ~--day-rows reports; ``rollup_day`` and ``stats_release_day`` are timed on it
+   three times each (the first release, then ``again=True``, which draws anew and
+   replaces the figures): as loaded, after ANALYZE ingest_report, and with jit off;
+   with where one release's time goes. Both are also timed on a typical day of the
+   main fleet;
 3. the statistics page, every stats API call and a few CSV downloads are timed
    in-process with Django's test Client (server side: no network, no server),
    after a warm-up, with the SQL queries per request counted. A few of them are
-   also timed before ANALYZE of the rollup tables (see README.md: this
+   also timed before ANALYZE of the tables they read (see README.md: this
    machine's PostgreSQL runs with autovacuum off);
-4. a markdown table, the command and the machine are printed; a missed target
+4. the utility of the noise: ``ingest.privacy.release_counts`` itself, drawn for
+   thousands of days for groups of 10 to 10,000 installations, on a public-list
+   label and on one that is not; errors of one-day figures and 30-day averages
+   against the issue's targets (bench/stats/utility.py; no database);
+5. the privacy budget (``ingest.privacy.budget``): ρ, ε, δ per dimension and in all,
+   per day, 30 and 365 days;
+6. a markdown table, the command and the machine are printed; a missed target
    adds cProfile and EXPLAIN ANALYZE output.
 
+``--utility-only`` runs steps 4 and 5 alone, in seconds, without PostgreSQL.
 Only 127.0.0.1 is contacted. See bench/stats/README.md.
 
+    .venv/bin/python bench/stats/run.py --utility-only      # the noise and the budget
     .venv/bin/python bench/stats/run.py                     # quick: ~1M rows
     .venv/bin/python bench/stats/run.py --rows 10000000 --snapshot   # the full run
 """
@@ -50,6 +64,7 @@ from psycopg.types.json import Jsonb
 
 PROJECT = Path(__file__).resolve().parents[2]  # --project or --snapshot replace it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/stats/, for utility
 from harness import (  # noqa: E402
     admin_connection,
     bench_connection,
@@ -62,6 +77,7 @@ from harness import (  # noqa: E402
     recreate_database,
     timed_sql,
 )
+import utility  # noqa: E402
 
 # The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
 # (see generate_telemetry.activity); used to size the fleets, the real count is printed.
@@ -69,8 +85,14 @@ MEAN_ACTIVITY = 0.63
 ROLLUP_TARGET_S = 5.0
 LATENCY_TARGET_MS = 100.0
 PRESETS = (30, 90, 365)
+# What the public pages read (released figures), then the exact rollups. `rollup` itself
+# only analyzes the last two after a backfill.
+READ_TABLES = ("ingest_publicfigure", "ingest_statsrelease")
 ROLLUP_TABLES = ("ingest_dailyrollup", "ingest_rollupday")
-ROLLUP_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}): (\d+) reports in ([\d.]+)s$")
+# "2026-11-30: 27718 reports, released, 0.41s" (the note: released, re-released,
+# already released: public figures kept, exact rollup only (not closed yet))
+ROLLUP_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}): (\d+) reports, (.+), ([\d.]+)s$")
+RELEASED_NOTES = ("released", "re-released")
 GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 
 
@@ -190,8 +212,12 @@ def generate(installations: int, days: int, end: date, seed: int) -> dict:
     }
 
 
-def rollup_command(first: date, last: date) -> list[tuple[date, int, float]]:
-    """``rollup --from --to -v 2``: (day, reports, seconds) for every day it printed."""
+def rollup_command(first: date, last: date) -> list[tuple[date, int, float, str]]:
+    """``rollup --from --to -v 2``: (day, reports, seconds, note) for every day it printed.
+
+    A day's seconds are its exact rollup and, for a closed day, its release; the note
+    says which (``released``, or ``exact rollup only (not closed yet)``).
+    """
     out, wall = manage(
         "rollup", f"--from={first}", f"--to={last}", "-v", "2", timeout=4 * 3600, echo=True
     )
@@ -199,12 +225,16 @@ def rollup_command(first: date, last: date) -> list[tuple[date, int, float]]:
     for line in out.splitlines():
         match = ROLLUP_LINE.match(line.strip())
         if match:
-            day, reports, seconds = match.groups()
-            days.append((date.fromisoformat(day), int(reports), float(seconds)))
+            day, reports, note, seconds = match.groups()
+            days.append((date.fromisoformat(day), int(reports), float(seconds), note))
     expected = (last - first).days + 1
     if len(days) != expected:
         raise SystemExit(f"rollup printed {len(days)} days, expected {expected}: {out[-500:]!r}")
-    log(f"rolled up {len(days)} days in {wall:.1f} s (wall, with start-up)")
+    released = sum(note in RELEASED_NOTES for *_, note in days)
+    log(f"rolled up {len(days)} days, released {released}, in {wall:.1f} s (wall, with start-up)")
+    for line in out.splitlines():
+        if not ROLLUP_LINE.match(line.strip()):
+            log(f"  rollup: {line.strip()}")
     return days
 
 
@@ -215,7 +245,7 @@ def save_results(args, results: dict, endpoints: list[Endpoint]) -> None:
         "day_load": {**results["day_load"], "end": str(results["day_load"]["end"])},
         "vacuum_s": results["vacuum_s"],
         "one_day": str(results["day"]["day"]),
-        "rollup": [[str(day), reports, seconds] for day, reports, seconds in results["rollup"]],
+        "rollup": [[str(day), *rest] for day, *rest in results["rollup"]],
         "load_avg": results["load_avg"],
         "early": {e.label: e.queries_early for e in endpoints},
         "no_stats": [vars(e) for e in results["no_stats"]],
@@ -237,7 +267,9 @@ def load_results(args, results: dict, endpoints: list[Endpoint]) -> None:
         results[key] = {**data[key], "end": date.fromisoformat(data[key]["end"])}
     results["vacuum_s"] = data["vacuum_s"]
     results["day"]["day"] = date.fromisoformat(data["one_day"])
-    results["rollup"] = [(date.fromisoformat(d), r, s) for d, r, s in data["rollup"]]
+    results["rollup"] = [
+        (date.fromisoformat(d), r, s, *(note or ["?"])) for d, r, s, *note in data["rollup"]
+    ]
     results["load_avg"].update({f"{k} (kept run)": v for k, v in data["load_avg"].items()})
     results["no_stats"] = [Endpoint(**e) for e in data["no_stats"]]
     for endpoint in endpoints:

@@ -145,9 +145,7 @@ def evaluate(group: Group, day_trials: int, windows: int, min_installations: int
     )
 
 
-def measure(
-    sizes: tuple[int, ...], day_trials: int, windows: int, jobs: int | None = None
-) -> dict:
+def measure(sizes: tuple[int, ...], day_trials: int, windows: int, jobs: int | None = None) -> dict:
     from django.conf import settings
 
     jobs = jobs or os.cpu_count() or 1
@@ -191,8 +189,7 @@ def utility_lines(result: dict) -> list[str]:
         "| label | true group size | released on | one day: median rel. error | p95 | "
         "within 10% | listed | target | 30-day avg: median rel. error | p95 | within 10% "
         "| listed | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: "
-        "| --- |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         g = r.group
@@ -231,8 +228,10 @@ def target_lines(rows: list[Utility]) -> list[str]:
                 continue
             missed = [r for r in checked if not getattr(r, attr)]
             tested = ", ".join(f"{r.group.size:,}" for r in checked)
-            note = "ok" if not missed else "**MISSED** at " + ", ".join(
-                f"{r.group.size:,}" for r in missed
+            note = (
+                "ok"
+                if not missed
+                else "**MISSED** at " + ", ".join(f"{r.group.size:,}" for r in missed)
             )
             parts.append(f"{kind} labels (sizes {tested}): {note}")
         lines.append(f"- Target: {text} (>= {size:,}): " + "; ".join(parts))
@@ -256,29 +255,29 @@ def budget_lines() -> list[str]:
         f"thresholds' δ. Per dimension from `dimension_privacy` (ε per dimension with "
         f"`epsilon_for`), total from `budget()`.",
         "",
-        "| dimension | bound | public labels | ρ / day | ε / day | δ / day | ρ / 30 d | "
-        "ε / 30 d | δ / 30 d | ρ / 365 d | ε / 365 d | δ / 365 d |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| dimension | bound | public labels | threshold δ / day | ρ / day | ε / day | δ / day "
+        "| ρ / 30 d | ε / 30 d | δ / 30 d | ρ / 365 d | ε / 365 d | δ / 365 d |",
+        "| --- |" + " ---: |" * 12,
     ]
     for entry in spent["dimensions"]:
         d = dimension_privacy(entry["dimension"])
-        cells = []
+        cells = [f"{d.delta:.3g}"]
         for days in (1, 30, 365):
             cells += [
                 f"{d.rho * days:.4g}",
                 f"{epsilon_for(d.rho, days=days):.3g}",
-                f"{DELTA + d.delta * days:.3g}",
+                f"{DELTA + d.delta * days:.4g}",
             ]
         lines.append(
             f"| {d.dimension} | {d.bound} | {entry['public_labels']} | " + " | ".join(cells) + " |"
         )
-    cells = []
+    threshold_delta = sum(entry["delta_per_day"] for entry in spent["dimensions"])
+    cells = [f"{threshold_delta:.3g}"]
     for key in ("per_day", "per_30_days", "per_365_days"):
         over = spent[key]
-        cells += [f"{over['rho']:.4g}", f"{over['epsilon']:.3g}", f"{over['delta']:.3g}"]
-    lines.append(
-        f"| **all {len(spent['dimensions'])} together** (`budget()`) | | | " + " | ".join(cells) + " |"
-    )
+        cells += [f"{over['rho']:.4g}", f"{over['epsilon']:.3g}", f"{over['delta']:.4g}"]
+    together = f"| **all {len(spent['dimensions'])} together** (`budget()`) | | | "
+    lines.append(together + " | ".join(cells) + " |")
     errors = spent["error_95"]
     lines += [
         "",

@@ -13,7 +13,13 @@ from ingest.parsing import PLATFORM_ID, ReportRejected, parse_platform_id
 from ingest.privacy import budget
 from ingest.selectors import policy_document, policy_get_published
 from ingest.services import installation_erase
-from ingest.stats import DateRange, StatsRangeError, stats_groups, stats_range_parse, stats_series
+from ingest.stats import (
+    DateRange,
+    StatsRangeError,
+    stats_groups,
+    stats_range_parse,
+    stats_shown_series,
+)
 from portal.api import api_error, empty_is_default
 
 ERROR_RESPONSE = api_error("{error, message}")
@@ -154,10 +160,5 @@ class StatsDimensionView(APIView):
         if isinstance(period, Response):
             return period
         figures = stats_groups(dimension=dimension, period=period)
-        shown = {group["label"] for group in figures["groups"]}
-        figures["daily"] = [
-            cell
-            for cell in stats_series(dimension=dimension, period=period)
-            if cell["label"] in shown
-        ]  # the series of the groups shown
+        figures["daily"] = stats_shown_series(dimension=dimension, period=period)
         return Response(figures)

@@ -139,10 +139,10 @@ def rollups_mark_stale(*, days: list[date]) -> int:
     return RollupDay.objects.filter(day__in=days, stale=False).update(stale=True)
 
 
-def rollup_stale_days(*, limit: int = 31) -> list[RollupDay]:
-    """Roll up again the stale days, oldest first, at most ``limit`` per call."""
+def rollup_stale_days() -> list[RollupDay]:
+    """Roll up again the stale days, oldest first: at most once per day per call."""
     days = RollupDay.objects.filter(stale=True).order_by("day").values_list("day", flat=True)
-    return [rollup_day(day=day) for day in list(days[:limit])]
+    return [rollup_day(day=day) for day in list(days)]
 
 
 def rollups_refresh_statistics() -> None:
