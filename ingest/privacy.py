@@ -54,7 +54,7 @@ DELTA = 1e-9
 """The δ at which ρ is converted to ε (the thresholds' own δ comes on top)."""
 
 Z_95 = 1.959964  # two-sided 95% quantile of the normal distribution
-DISPLAY_Z = 3.5
+DISPLAY_Z = 4.5
 """A range figure is listed when its average is at least this many noise deviations."""
 
 # Public labels are lifted this far above the threshold before the noise, so that they

@@ -65,6 +65,7 @@ from psycopg.types.json import Jsonb
 PROJECT = Path(__file__).resolve().parents[2]  # --project or --snapshot replace it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/stats/, for utility
+import utility  # noqa: E402
 from harness import (  # noqa: E402
     admin_connection,
     bench_connection,
@@ -77,7 +78,6 @@ from harness import (  # noqa: E402
     recreate_database,
     timed_sql,
 )
-import utility  # noqa: E402
 
 # The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
 # (see generate_telemetry.activity); used to size the fleets, the real count is printed.
@@ -288,6 +288,13 @@ def setup_django() -> None:
     django.setup()
 
 
+def set_jit(jit: bool | None) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("RESET jit" if jit is None else f"SET jit = {'on' if jit else 'off'}")
+
+
 def time_day_rollups(day: date, runs: int, jit: bool = True) -> tuple[list[float], list[dict], int]:
     """rollup_day on ``day`` ``runs`` times; the queries of the last run with their times."""
     from django.db import connection
@@ -296,24 +303,98 @@ def time_day_rollups(day: date, runs: int, jit: bool = True) -> tuple[list[float
     from ingest.services import rollup_day
 
     times, queries, reports = [], [], 0
-    with connection.cursor() as cursor:
-        cursor.execute("SET jit = on" if jit else "SET jit = off")
+    set_jit(jit)
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             rolled = rollup_day(day=day)
             times.append(time.perf_counter() - started)
         queries, reports = captured.captured_queries, rolled.reports
-    with connection.cursor() as cursor:
-        cursor.execute("RESET jit")
+    set_jit(None)
     return times, queries, reports
+
+
+def time_day_releases(day: date, runs: int, jit: bool = True) -> dict:
+    """stats_release_day on ``day`` ``runs`` times: the first release if the day has none,
+    then ``again=True`` (a new draw replacing the figures, as an operator's re-release).
+
+    The queries are the last run's, a re-release whenever runs > 1.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ingest.models import PublicFigure, StatsRelease
+    from ingest.services import stats_release_day
+
+    times, kinds, queries = [], [], []
+    set_jit(jit)
+    for _ in range(runs):
+        again = StatsRelease.objects.filter(day=day).exists()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            release = stats_release_day(day=day, again=again)
+            times.append(time.perf_counter() - started)
+        if release is None:
+            raise SystemExit(f"stats_release_day({day}, again={again}) released nothing")
+        kinds.append("again" if again else "first")
+        queries = captured.captured_queries
+    set_jit(None)
+    figures = PublicFigure.objects.filter(day=day).count()
+    return {"times": times, "kinds": kinds, "queries": queries, "figures": figures}
+
+
+def release_breakdown(day: date) -> dict:
+    """Where one release's time goes: the SQL counts, the bounding loop, the noise."""
+    from ingest import privacy
+    from ingest.dimensions import DIMENSIONS
+    from ingest.services.releases import bounded_counts
+    from ingest.services.rollups import count_partitions
+
+    started = time.perf_counter()
+    count_partitions(day)
+    partitions = time.perf_counter()
+    counts = bounded_counts(day)  # count_partitions again, then every report in Python
+    bounded = time.perf_counter()
+    figures = sum(len(privacy.release_counts(key, counts[key])) for key in DIMENSIONS)
+    drawn = time.perf_counter()
+    return {
+        "partitions_s": partitions - started,
+        "loop_s": (bounded - partitions) - (partitions - started),
+        "noise_s": drawn - bounded,
+        "labels": sum(len(counts[key]) for key in DIMENSIONS),
+        "figures": figures,
+    }
+
+
+def profile_release(day: date) -> str:
+    from ingest.services import stats_release_day
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    stats_release_day(day=day, again=True)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(20)
+    stats.sort_stats("tottime").print_stats(12)
+    return "\n".join(
+        [f"#### stats_release_day({day}, again=True): cProfile", "```", out.getvalue(), "```"]
+    )
 
 
 DAY_VARIANTS = (
     ("fresh", "as loaded: ingest_report's statistics predate the day"),
     ("analyzed", "after ANALYZE ingest_report: statistics cover the day, as for older days"),
-    ("analyzed, jit=off", "the same with SET jit = off (a proposed fix, not the app's setting)"),
+    (
+        "analyzed, jit=off",
+        "the same with SET jit = off for the session (rollup_day already sets jit off in "
+        "its transaction; stats_release_day does not: a proposed fix, not the app's setting)",
+    ),
 )
+
+
+def release_runs(release: dict) -> tuple[list[float], list[str]]:
+    return release["times"], release["kinds"]
 
 
 def measure_day(args, results: dict, one_day: date) -> None:
@@ -323,10 +404,36 @@ def measure_day(args, results: dict, one_day: date) -> None:
         if label == "analyzed":
             results["analyze_report_s"] = timed_sql(args, "ANALYZE ingest_report")
             log(f"ANALYZE ingest_report: {results['analyze_report_s']:.1f} s")
-        times, queries, reports = time_day_rollups(one_day, 3, jit="jit=off" not in label)
+        jit = "jit=off" not in label
+        times, queries, reports = time_day_rollups(one_day, 3, jit=jit)
         log(f"rollup_day, {label}: " + ", ".join(f"{t:.2f} s" for t in times))
-        variants.append({"label": label, "times": times, "queries": queries})
+        release = time_day_releases(one_day, 3, jit=jit)
+        log(
+            f"stats_release_day, {label}: "
+            + ", ".join(f"{t:.2f} s ({k})" for t, k in zip(*release_runs(release), strict=True))
+        )
+        variants.append({"label": label, "times": times, "queries": queries, "release": release})
     results["day"].update(variants=variants, reports=reports)
+    results["day"]["breakdown"] = release_breakdown(one_day)
+    log(f"one release, broken down: {results['day']['breakdown']}")
+
+
+def measure_typical_day(results: dict) -> None:
+    """rollup_day and stats_release_day(again=True) on the main fleet's median released day."""
+    rolled = [(r, d) for d, r, _, note in results.get("rollup", []) if note in RELEASED_NOTES]
+    if not rolled:
+        return
+    reports, day = sorted(rolled)[len(rolled) // 2]
+    times, _, reports = time_day_rollups(day, 3)
+    release = time_day_releases(day, 3)
+    results["typical"] = {"day": day, "reports": reports, "rollup": times, "release": release}
+    log(
+        f"typical day {day} ({reports:,} reports): rollup_day "
+        + ", ".join(f"{t:.2f}" for t in times)
+        + " s; stats_release_day "
+        + ", ".join(f"{t:.2f}" for t in release["times"])
+        + " s"
+    )
 
 
 def stats_endpoints(today: date) -> list[Endpoint]:
@@ -409,7 +516,7 @@ def profile(endpoint: Endpoint, runs: int = 10) -> str:
 # --- report -------------------------------------------------------------------------------
 
 
-def machine_lines(args) -> list[str]:
+def machine_lines(args, postgres: bool = True) -> list[str]:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),
@@ -420,16 +527,21 @@ def machine_lines(args) -> list[str]:
         for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )
+    from importlib.metadata import version as package_version
+
+    lines = [
+        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"OpenDP {package_version('opendp')}",
+    ]
+    if not postgres:
+        return lines
     names = ("server_version", "shared_buffers", "work_mem", "autovacuum", "max_parallel_workers")
     with admin_connection(args) as conn:
         pg = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}  # fixed names
     version = pg.pop("server_version")
     settings = ", ".join(f"{name}={value}" for name, value in pg.items())
-    return [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
-        f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}",
-    ]
+    return [*lines, f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}"]
 
 
 def summary(values: list[float]) -> str:
@@ -461,34 +573,76 @@ def endpoint_table(endpoints: list[Endpoint], early: bool = True) -> list[str]:
     return lines
 
 
+def runs(times: list[float], kinds: list[str] | None = None) -> str:
+    each = ", ".join(
+        f"{t:.2f}" + (f" {k}" if kinds else "") for t, k in zip(times, kinds or times, strict=True)
+    )
+    return f"best {min(times):.2f} s, median {statistics.median(times):.2f} s ({each})"
+
+
 def summary_table(results: dict, endpoints: list[Endpoint]) -> list[str]:
     lines = ["| measurement | result | target |", "| --- | --- | --- |"]
     if "load" in results:
         load, rolled = results["load"], results["rollup"]
-        reports = [r for _, r, _ in rolled]
-        seconds = [s for _, _, s in rolled]
+        reports = [r for _, r, _, _ in rolled]
+        seconds = [s for _, _, s, _ in rolled]
+        released = [s for _, _, s, note in rolled if note in RELEASED_NOTES]
+        exact = [s for _, _, s, note in rolled if note not in RELEASED_NOTES]
         lines += [
             f"| load: `generate_telemetry --installations {load['installations']} --days "
             f"{load['days']} --end-date {load['end']} --seed {load['seed']}` | {load['rows']:,} "
             f"rows in {load['command_s']:.1f} s ({load['rows'] / load['command_s']:,.0f} rows/s; "
             f"{load['wall_s']:.1f} s wall); then VACUUM ANALYZE {results['vacuum_s']:.1f} s | - |",
-            f"| `rollup --from --to`: {len(rolled)} days of {statistics.fmean(reports):,.0f} "
-            f"reports on average (max {max(reports):,}) | per day {summary(seconds)}; total "
+            f"| `rollup --from --to` (exact rollup, then the release of each closed day): "
+            f"{len(rolled)} days of {statistics.fmean(reports):,.0f} reports on average (max "
+            f"{max(reports):,}); {len(released)} released | per day {summary(seconds)}; total "
             f"{sum(seconds):.0f} s | - |",
         ]
+        if released:
+            lines.append(
+                f"| of which the {len(released)} released days (rollup + release) | per day "
+                f"{summary(released)}"
+                + (f"; the {len(exact)} others (rollup only) {summary(exact)}" if exact else "")
+                + " | - |"
+            )
     day = results["day"]
     loaded = ""
     if "day_load" in results:
         loaded = f"; generated in {results['day_load']['command_s']:.1f} s"
+    target = f"< {ROLLUP_TARGET_S:g} s"
     for variant in day["variants"]:
         times = variant["times"]
         lines.append(
             f"| `rollup_day` of one day of {day['reports']:,} reports ({day['day']}), "
-            f"{variant['label']}, 3 runs{loaded} | best {min(times):.2f} s, median "
-            f"{statistics.median(times):.2f} s ({', '.join(f'{t:.2f}' for t in times)}) | "
-            f"< {ROLLUP_TARGET_S:g} s: {verdict(statistics.median(times) < ROLLUP_TARGET_S)} |"
+            f"{variant['label']}, 3 runs{loaded} | {runs(times)} | "
+            f"{target}: {verdict(statistics.median(times) < ROLLUP_TARGET_S)} |"
         )
         loaded = ""
+    for variant in day["variants"]:
+        release = variant["release"]
+        times = release["times"]
+        lines.append(
+            f"| `stats_release_day` of that day, {variant['label']}, 3 runs (first: a first "
+            f"release or `again=True`; then `again=True`); {release['figures']:,} figures | "
+            f"{runs(times, release['kinds'])} | {target} (as `rollup_day`): "
+            f"{verdict(statistics.median(times) < ROLLUP_TARGET_S)} |"
+        )
+    if "breakdown" in day:
+        b = day["breakdown"]
+        lines.append(
+            f"| one release of that day, broken down (jit as the server's) | SQL counts of the "
+            f"single-valued dimensions (`count_partitions`) {b['partitions_s']:.2f} s; reading "
+            f"and bounding every report in Python (rest of `bounded_counts`) {b['loop_s']:.2f} "
+            f"s; noise (`release_counts`, 11 dimensions, {b['labels']:,} true labels -> "
+            f"{b['figures']:,} figures) {b['noise_s']:.2f} s | - |"
+        )
+    if "typical" in results:
+        t = results["typical"]
+        lines.append(
+            f"| typical day of the main fleet ({t['day']}, {t['reports']:,} reports, the median "
+            f"released day): `rollup_day` / `stats_release_day(again=True)`, 3 runs each | "
+            f"{runs(t['rollup'])} / {runs(t['release']['times'])} | - |"
+        )
     for e in endpoints[:4]:
         lines.append(
             f"| `{e.label}` | p50 {e.percentile(0.5):.1f} ms, p95 {e.p95:.1f} ms, max "
@@ -568,6 +722,26 @@ def parse_args() -> argparse.Namespace:
         help="Measure a database kept by an earlier --keep-db run (same day): no loading.",
     )
     parser.add_argument("--profile", action="store_true", help="Profile even if targets are met.")
+    parser.add_argument(
+        "--utility-only",
+        action="store_true",
+        help="Only the utility of the noise and the privacy budget: no database, seconds.",
+    )
+    parser.add_argument(
+        "--trials", type=int, default=2000, help="Days drawn for the one-day figures."
+    )
+    parser.add_argument(
+        "--windows", type=int, default=500, help="30-day windows drawn for the averages."
+    )
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(part) for part in text.split(",")),
+        default=utility.SIZES,
+        help="True group sizes, comma-separated (default 10,100,1000,10000).",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="Processes drawing the noise."
+    )
     parser.add_argument("--project", help="Project folder to measure (default: this repository).")
     parser.add_argument(
         "--snapshot", action="store_true", help="Measure the committed HEAD (git archive)."
@@ -603,13 +777,14 @@ def load_and_roll_up(args, results: dict, endpoints: list[Endpoint], today: date
     if recent > first:
         rolled += rollup_command(first, recent - timedelta(days=1))
     results["rollup"] = rolled
-    log(f"rollup per day: {summary([s for _, _, s in rolled])}")
+    log(f"rollup per day: {summary([s for _, _, s, _ in rolled])}")
 
-    # Before ANALYZE of the rollup tables: what a fresh backfill serves until autovacuum runs.
+    # Before ANALYZE of the tables the pages read (`rollup` analyzes only the exact rollup
+    # tables): what a fresh backfill serves until autovacuum runs.
     results["load_avg"]["no_stats"] = loadavg()
     sample = [e for e in endpoints if e.label in NO_STATS_SAMPLE]
     cold = [Endpoint(e.label, e.url, e.guarded) for e in sample]
-    log(f"before ANALYZE of the rollup tables: {len(cold)} endpoints x 5")
+    log(f"before ANALYZE of {', '.join(READ_TABLES)}: {len(cold)} endpoints x 5")
     measure(cold, 5, 1, args.cap)
     results["no_stats"] = cold
     close_connections()
@@ -629,6 +804,45 @@ NO_STATS_SAMPLE = (
 )
 
 
+def run_utility(args) -> dict:
+    log(
+        f"utility: release_counts for sizes {', '.join(map(str, args.sizes))}, "
+        f"{max(args.trials, args.windows * utility.WINDOW):,} days, {args.jobs} processes"
+    )
+    result = utility.measure(args.sizes, args.trials, args.windows, args.jobs)
+    log(f"utility: {result['days']:,} days drawn in {result['seconds']:.1f} s")
+    return result
+
+
+def print_utility(result: dict) -> None:
+    print("\n### Utility of the noise (`ingest.privacy.release_counts`, no database)\n")
+    print("\n".join(utility.utility_lines(result)))
+    print("\n### Privacy budget (`ingest.privacy.budget()`)\n")
+    print("\n".join(utility.budget_lines()))
+
+
+def print_header(args, command: str, code: str, started: float) -> None:
+    print("\n" + "=" * 100 + "\n")
+    print(f"## Statistics benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
+    print(f"- code: {code}")
+    print("\n".join(machine_lines(args, postgres=not args.utility_only)))
+
+
+def query_table(variants: list[dict], queries) -> list[str]:
+    lines = [
+        "| query | " + " | ".join(f"{v['label']} ms" for v in variants) + " |",
+        "| --- |" + " ---: |" * len(variants),
+    ]
+    for row in zip(*(queries(v) for v in variants), strict=False):
+        sql = " ".join(row[0]["sql"].split())
+        if sql in ("BEGIN", "COMMIT") or sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
+            continue
+        cells = " | ".join(f"{float(q['time']) * 1000:.0f}" for q in row)
+        lines.append(f"| `{sql[:100]}` | {cells} |")
+    return lines
+
+
 def main() -> None:
     args = parse_args()
     command = shlex.join([".venv/bin/python", "bench/stats/run.py", *sys.argv[1:]])
@@ -636,6 +850,16 @@ def main() -> None:
     log(f"measuring {code}")
     configure_environment(args)
     setup_django()
+    started = time.perf_counter()
+    noise = run_utility(args)
+    if args.utility_only:
+        print_header(args, command, code, started)
+        print(f"- load average (1/5/15 min) at the end: {loadavg()}")
+        print_utility(noise)
+        if args.snapshot:
+            shutil.rmtree(PROJECT, ignore_errors=True)
+        return
+
     today = datetime.now(UTC).date()  # the portal's "today" (USE_TZ, UTC)
     first = today - timedelta(days=args.days - 1)
     one_day = min(first, today - timedelta(days=365)) - timedelta(days=30)  # outside any preset
@@ -643,7 +867,6 @@ def main() -> None:
         one_day -= timedelta(days=1)
     results: dict = {"load_avg": {}, "day": {"day": one_day}}
     endpoints = stats_endpoints(today)
-    started = time.perf_counter()
 
     if args.reuse_db:
         if not database_exists(args):
@@ -655,20 +878,29 @@ def main() -> None:
     else:
         load_and_roll_up(args, results, endpoints, today)
 
-    results["analyze_s"] = timed_sql(args, *(f"ANALYZE {table}" for table in ROLLUP_TABLES))
-    log(f"ANALYZE {', '.join(ROLLUP_TABLES)}: {results['analyze_s']:.2f} s")
+    tables = (*READ_TABLES, *ROLLUP_TABLES)
+    results["analyze_s"] = timed_sql(args, *(f"ANALYZE {table}" for table in tables))
+    log(f"ANALYZE {', '.join(tables)}: {results['analyze_s']:.2f} s")
     totals = sql_one(
         args,
         "SELECT (SELECT count(*) FROM ingest_report), (SELECT count(*) FROM ingest_dailyrollup),"
         " (SELECT count(*) FROM ingest_rollupday),"
-        " (SELECT count(*) FROM ingest_report WHERE report_date = %s)",
+        " (SELECT count(*) FROM ingest_report WHERE report_date = %s),"
+        " (SELECT count(*) FROM ingest_publicfigure), (SELECT count(*) FROM ingest_statsrelease)",
         [one_day],
     )
-    log(f"reports {totals[0]:,}, rollup rows {totals[1]:,}, rolled-up days {totals[2]:,}")
+    log(
+        f"reports {totals[0]:,}, rollup rows {totals[1]:,}, rolled-up days {totals[2]:,}, "
+        f"public figures {totals[4]:,}, released days {totals[5]:,}"
+    )
 
     results["load_avg"]["rollup_day"] = loadavg()
-    log(f"rollup_day({one_day}) of {totals[3]:,} reports, 3 runs; load average {loadavg()}")
+    log(
+        f"rollup_day and stats_release_day({one_day}) of {totals[3]:,} reports, 3 runs each; "
+        f"load average {loadavg()}"
+    )
     measure_day(args, results, one_day)
+    measure_typical_day(results)
 
     results["load_avg"]["latency"] = loadavg()
     log(f"latency: {len(endpoints)} endpoints x {args.requests}; load average {loadavg()}")
@@ -681,6 +913,9 @@ def main() -> None:
         worst = max((e for e in endpoints if e.guarded), key=lambda e: e.p95)
         picks = {id(e): e for e in [worst, *sorted(missed, key=lambda e: -e.p95)[:2]]}
         profiles += [profile(e) for e in picks.values()]
+    release_times = [t for v in results["day"]["variants"] for t in v["release"]["times"]]
+    if args.profile or statistics.median(release_times) >= ROLLUP_TARGET_S:
+        profiles.append(profile_release(one_day))
     analyzed = results["day"]["variants"][1]["queries"]
     slowest = max(analyzed, key=lambda q: float(q["time"]))
     day_explain = f"```sql\n{slowest['sql']}\n```\n```\n{explain(slowest['sql'])}\n```"
@@ -688,39 +923,44 @@ def main() -> None:
 
     # --- the report ---
     phases = ", ".join(f"{phase} {value}" for phase, value in results["load_avg"].items())
-    print("\n" + "=" * 100 + "\n")
-    print(f"## Statistics benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
-    print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
-    print(f"- code: {code}")
-    print("\n".join(machine_lines(args)))
+    print_header(args, command, code, started)
     print(f"- load average (1/5/15 min) at the start of each phase: {phases}")
     print(
         f"- data: {totals[0]:,} reports, {totals[1]:,} rollup rows, {totals[2]:,} rolled-up "
-        f"days; preset ranges end {today} (UTC); ANALYZE of the rollup tables before measuring "
+        f"days, {totals[5]:,} released days with {totals[4]:,} public figures; preset ranges "
+        f"end {today} (UTC); ANALYZE of {', '.join(tables)} before measuring "
         f"({results['analyze_s']:.2f} s)\n"
     )
     print("\n".join(summary_table(results, endpoints)))
+    print_utility(noise)
     print("\n### Every endpoint (after ANALYZE)\n")
     early = any(e.queries_early is not None for e in endpoints)
     print("\n".join(endpoint_table(endpoints, early=early)))
     if "no_stats" in results:
-        print("\n### Before ANALYZE of the rollup tables (no planner statistics)\n")
+        print(
+            f"\n### Before ANALYZE of {', '.join(READ_TABLES)} (no planner statistics; "
+            "`rollup` analyzed the exact rollup tables only)\n"
+        )
         print("\n".join(endpoint_table(results["no_stats"], early=False)))
+    variants = results["day"]["variants"]
     print(
         f"\n### Queries of one `rollup_day` of {results['day']['reports']:,} reports (last run)\n"
     )
     print("\n".join(f"- {label}: {text}" for label, text in DAY_VARIANTS) + "\n")
-    variants = results["day"]["variants"]
-    print("| query | " + " | ".join(f"{v['label']} ms" for v in variants) + " |")
-    print("| --- |" + " ---: |" * len(variants))
-    for row in zip(*(v["queries"] for v in variants), strict=False):
-        sql = " ".join(row[0]["sql"].split())
-        if sql in ("BEGIN", "COMMIT") or sql.startswith("SAVEPOINT"):
-            continue
-        cells = " | ".join(f"{float(q['time']) * 1000:.0f}" for q in row)
-        print(f"| `{sql[:100]}` | {cells} |")
+    print("\n".join(query_table(variants, lambda v: v["queries"])))
     print("\nEXPLAIN ANALYZE of the slowest query, analyzed:\n")
     print(day_explain)
+    print("\n### Queries of one `stats_release_day(again=True)` of that day (last run)\n")
+    for v in variants:
+        release = v["release"]
+        sql_s = sum(float(q["time"]) for q in release["queries"])
+        print(
+            f"- {v['label']}: {len(release['queries'])} queries, {sql_s:.2f} s of SQL as "
+            f"captured (a server-side cursor's fetches are not in it) of {release['times'][-1]:.2f}"
+            " s"
+        )
+    print()
+    print("\n".join(query_table(variants, lambda v: v["release"]["queries"])))
     if profiles:
         print("\n### Profiles\n")
         print("\n\n".join(profiles))

@@ -37,7 +37,6 @@ def reports():
             dimension="addon",
             value="fluxcd",
             installations=3,
-            public_label=None,
         )
         for o in range(-3, 33)
     )
