@@ -165,9 +165,13 @@ def epsilon_for(rho: float, *, days: int = 1, delta: float = DELTA) -> float:
     return epsilon
 
 
-@cache
 def budget() -> dict:
     """Every figure of the privacy statement, as the page, the API and the README give it."""
+    return {**_budget(), "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS}
+
+
+@cache
+def _budget() -> dict:
     dimensions = [dimension_privacy(key) for key in DIMENSIONS]
     rho = sum(d.rho for d in dimensions)
     threshold_delta = sum(d.delta for d in dimensions)
@@ -188,7 +192,6 @@ def budget() -> dict:
         "display_z": DISPLAY_Z,
         "addon_bound": ADDON_BOUND,
         "definition_bound": DEFINITION_BOUND,
-        "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS,
         # 95% of figures are within these many installations of the truth
         "error_95": {
             "one_day": round(Z_95 * NOISE_SCALE, 1),
@@ -202,7 +205,7 @@ def budget() -> dict:
 
 
 def display_floor(days: int, minimum: int) -> float:
-    """The smallest range average listed: the minimum group size, and 3 noise deviations.
+    """The smallest range average listed: the minimum group size, and DISPLAY_Z deviations.
 
     Post-processing only: it hides figures that are mostly noise (an unused public label
     averages zero plus noise), and costs no privacy.
