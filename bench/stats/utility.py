@@ -234,7 +234,9 @@ def target_lines(rows: list[Utility]) -> list[str]:
                 else "**MISSED** at " + ", ".join(f"{r.group.size:,}" for r in missed)
             )
             parts.append(f"{kind} labels (sizes {tested}): {note}")
-        lines.append(f"- Target: {text} (>= {size:,}): " + "; ".join(parts))
+        if not parts:
+            parts = [f"not measured (no group size >= {size:,}; see --sizes)"]
+        lines.append(f"- Target: {text}: " + "; ".join(parts))
     return lines
 
 

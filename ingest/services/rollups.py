@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ingest.dimensions import DIMENSIONS, UNKNOWN, release_line, screen_band_sql
-from ingest.models import DailyRollup, Report, RollupDay
+from ingest.models import DailyRollup, PublicFigure, Report, RollupDay, StatsRelease
 
 SCALAR_EXPRESSIONS = {
     "release": "release",
@@ -146,10 +146,14 @@ def rollup_stale_days() -> list[RollupDay]:
 
 
 def rollups_refresh_statistics() -> None:
-    """Give the planner fresh statistics after a backfill (autovacuum may lag or be off)."""
+    """Give the planner fresh statistics after a backfill (autovacuum may lag or be off).
+
+    The exact rollups and the released figures alike: the public pages read the latter.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {DailyRollup._meta.db_table}, {RollupDay._meta.db_table}")
+            tables = (DailyRollup, RollupDay, PublicFigure, StatsRelease)
+            cursor.execute(f"ANALYZE {', '.join(t._meta.db_table for t in tables)}")
 
 
 def rollups_delete_before(*, cutoff: date) -> int:
