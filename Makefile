@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 DEV_ENV := DEBUG=1
 
-.PHONY: run test install install-dev browser lint lock demo worker beat clean
+.PHONY: run test install install-dev browser nginx lint lock demo worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
 	  echo "Chromium could not be installed: browser tests will be skipped."
 
+## nginx: Debian's nginx for the test that runs deploy/nginx (its log keeps no installation ID)
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) || \
+	  echo "nginx could not be installed: the nginx test will be skipped."
+
 ## run: install, migrate, load demo data and accounts, serve on http://127.0.0.1:8000
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
@@ -34,7 +40,7 @@ run: install
 	$(DEV_ENV) $(BIN)/gunicorn -c deploy/gunicorn.conf.py portal.wsgi
 
 ## test: install what the tests need and run the whole suite
-test: install-dev browser
+test: install-dev browser nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -26,7 +26,11 @@ class AccessRequestForm(forms.Form):
         required=False,
         help_text="Whether and where you plan to publish results.",
     )
-    affiliation = forms.CharField(max_length=200, help_text="Your employer, project or school.")
+    affiliation = forms.CharField(
+        max_length=200,
+        help_text="Your employer, project or school. If the request is approved, it is "
+        "published with the purpose in the public register of approved uses.",
+    )
     datasets = forms.MultipleChoiceField(
         choices=Dataset.choices, widget=forms.CheckboxSelectMultiple, label="Data wanted"
     )

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Profile(models.Model):
@@ -237,3 +238,12 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export #{self.pk} ({self.format}, {self.state})"
+
+    @property
+    def is_downloadable(self) -> bool:
+        """Ready and within its time to live: expiry is this instant, not the hourly task."""
+        return (
+            self.state == self.State.READY
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )

@@ -15,10 +15,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from access_requests import tokens
+from access_requests import quotas, tokens
 from access_requests.models import (
     AccessRequest,
     DataUseTerms,
@@ -28,6 +27,7 @@ from access_requests.models import (
     RequestEvent,
 )
 from ingest.selectors import policy_get_published
+from portal.mail import plain_text_render
 from portal.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -68,8 +68,8 @@ def _send(template: str, recipients: list[str], context: dict) -> None:
     if not recipients:
         return
     context = {**context, "site_url": settings.PUBLIC_BASE_URL}
-    subject = render_to_string(f"access_requests/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"access_requests/email/{template}.txt", context)
+    subject = plain_text_render(f"access_requests/email/{template}_subject.txt", context).strip()
+    body = plain_text_render(f"access_requests/email/{template}.txt", context)
 
     def deliver() -> None:
         try:
@@ -126,6 +126,8 @@ def access_request_submit(
             f"The justification must be at least {MIN_JUSTIFICATION_CHARS} characters."
         )
     with transaction.atomic():
+        quotas.member_lock(user=applicant)
+        quotas.request_quota_check(applicant=applicant)
         request = AccessRequest.objects.create(
             applicant=applicant,
             purpose=purpose.strip(),
@@ -408,6 +410,7 @@ def token_mint(
         raise ValidationError("The expiry must be in the future.")
     secret = tokens.token_generate()
     with transaction.atomic():
+        quotas.token_quota_check(grant=quotas.grant_lock(grant=grant))
         token = ReadToken.objects.create(
             grant=grant,
             user=user,
@@ -460,7 +463,17 @@ def data_read_record(*, token: ReadToken, endpoint: str, parameters: dict, rows:
                 "token": token.prefix,
                 "grant": token.grant_id,
                 "endpoint": endpoint,
-                "parameters": parameters,
+                "parameters": _storable_parameters(parameters),
                 "rows": rows,
             },
         )
+
+
+def _storable_parameters(parameters: dict) -> dict:
+    """The query parameters as the audit row can hold them: PostgreSQL's jsonb refuses
+    NUL, so a parameter holding one (valid or not, it is recorded) shows U+FFFD instead."""
+
+    def storable(text):
+        return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
+
+    return {storable(name): storable(value) for name, value in parameters.items()}

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access_requests import data, exports
+from access_requests import data, exports, quotas
 from access_requests.models import Export, Grant, ReadToken
 from access_requests.services import _send, grant_is_active
 from portal.services import audit_event_record
@@ -49,7 +49,31 @@ def export_request(
     last: date,
     token: ReadToken | None = None,
 ) -> Export:
-    """Record the request and enqueue the build once committed; a broker outage only delays it."""
+    """Record the request and enqueue the build once committed; a broker outage only delays it.
+
+    An identical request returns the export already made for it (see export_request_or_reuse).
+    """
+    export, _ = export_request_or_reuse(
+        grant=grant, user=user, file_format=file_format, first=first, last=last, token=token
+    )
+    return export
+
+
+def export_request_or_reuse(
+    *,
+    grant: Grant,
+    user: AbstractBaseUser,
+    file_format: str,
+    first: date,
+    last: date,
+    token: ReadToken | None = None,
+) -> tuple[Export, bool]:
+    """The export for this request and whether it is new.
+
+    Same grant, format and period as an export still queued, running, or ready and
+    unexpired: that export, and nothing is built again. Otherwise a new one, unless the
+    grant already has EXPORT_MAX_QUEUED_PER_GRANT exports waiting (QuotaExceeded).
+    """
     if grant.grantee_id != user.pk:
         raise PermissionDenied("Only the grantee asks for exports of a grant.")
     if not grant_is_active(grant):
@@ -60,6 +84,15 @@ def export_request(
         raise ValidationError(f"'format' must be one of {', '.join(Export.Format.values)}.")
     data.check_period(grant, first, last)
     with transaction.atomic():
+        grant = quotas.grant_lock(grant=grant)
+        if not grant_is_active(grant):  # revoked while this request was on its way
+            raise ValidationError("This grant is revoked or expired.")
+        existing = quotas.export_identical(
+            grant=grant, file_format=file_format, first=first, last=last
+        )
+        if existing is not None:
+            return existing, False
+        quotas.export_quota_check(grant=grant)
         export = Export.objects.create(
             grant=grant, requested_by=user, format=file_format, period_start=first, period_end=last
         )
@@ -75,7 +108,7 @@ def export_request(
             },
         )
         transaction.on_commit(lambda: export_enqueue(export_id=export.pk))
-    return export
+    return export, True
 
 
 def export_enqueue(*, export_id: int) -> bool:
@@ -201,8 +234,12 @@ def exports_sweep() -> list[int]:
     return ids
 
 
-def export_expire(*, export: Export, reason: str) -> None:
-    """Delete the file and mark the export expired (TTL passed, or the grant was revoked)."""
+def export_expire(*, export: Export, reason: str, refused_download: str | None = None) -> None:
+    """Delete the file and mark the export expired (TTL passed, or the grant was revoked).
+
+    ``refused_download`` names the path ("api", "page") whose download found the time to
+    live passed before the hourly task did; the audit row says so.
+    """
     with transaction.atomic():
         export = Export.objects.select_for_update().get(pk=export.pk)
         if export.state == State.EXPIRED:
@@ -211,7 +248,10 @@ def export_expire(*, export: Export, reason: str) -> None:
         export.state = State.EXPIRED
         export.file_name = ""
         export.save(update_fields=["state", "file_name"])
-        audit_event_record(action="export.expired", target=export, details={"reason": reason})
+        details = {"reason": reason}
+        if refused_download:
+            details["refused_download"] = refused_download
+        audit_event_record(action="export.expired", target=export, details=details)
         if name:
             transaction.on_commit(lambda: export_storage().delete(name))
 
@@ -233,6 +273,25 @@ def exports_expire_due(*, now=None) -> int:
 def exports_delete_for_grant(*, grant: Grant) -> None:
     for export in grant.exports.exclude(state=State.EXPIRED):
         export_expire(export=export, reason="grant revoked")
+
+
+class ExportExpired(Exception):
+    """The export's file is gone, or its time to live has passed: it is never served."""
+
+
+def export_refuse_if_expired(*, export: Export, via: str, now=None) -> None:
+    """Refuse a download once expires_at has passed, whatever the hourly task did: the
+    export is expired on the spot (its file deleted, an audit row written) and refused."""
+    now = now or timezone.now()
+    if export.state == State.READY and export.expires_at is not None and export.expires_at <= now:
+        export_expire(export=export, reason="time to live passed", refused_download=via)
+        export.state, export.file_name = State.EXPIRED, ""
+    if export.state == State.EXPIRED:
+        past = export.expires_at is not None and export.expires_at <= now
+        when = f" on {export.expires_at:%Y-%m-%d %H:%M} UTC" if past else ""
+        raise ExportExpired(
+            f"Export #{export.pk} expired{when} and its file is deleted; ask for a new export."
+        )
 
 
 def export_download_record(

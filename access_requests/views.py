@@ -4,13 +4,13 @@ from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from access_requests import data, services, services_exports
-from access_requests.api.views import export_file_response
+from access_requests import data, quotas, services, services_exports, services_refusals
+from access_requests.api.views import ExportGone, export_file_response
 from access_requests.forms import (
     AccessRequestForm,
     ExportForm,
@@ -52,6 +52,10 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
     if not _has_verified_email(request.user):
         messages.error(request, "Verify your email address before filing a request.")
         return redirect("account_email")
+    over_quota = quotas.request_quota_message(applicant=request.user)
+    if over_quota and request.method != "POST":  # say so before the form is filled in
+        messages.error(request, over_quota)
+        return redirect("access-home")
     policy = policy_get_published()
     elements = sorted(policy.elements.filter(decision="approved").values_list("key", flat=True))
     profile = Profile.objects.filter(user=request.user).first()
@@ -183,7 +187,7 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose a format and give the dates as YYYY-MM-DD.")
         return redirect("access-home")
     try:
-        export = services_exports.export_request(
+        export, created = services_exports.export_request_or_reuse(
             grant=grant,
             user=request.user,
             file_format=form.cleaned_data["format"],
@@ -194,7 +198,13 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
         export.refresh_from_db(fields=["state"])
-        if export.state == export.State.READY:
+        if not created:
+            messages.success(
+                request,
+                f"Export #{export.pk}, of the same format and period, is already "
+                f"{export.get_state_display().lower()}: no new export was made.",
+            )
+        elif export.state == export.State.READY:
             messages.success(request, f"Export #{export.pk} is ready to download below.")
         else:
             messages.success(
@@ -207,11 +217,32 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
-    export = export_get_for_user(user=request.user, pk=pk)
+    try:
+        export = export_get_for_user(user=request.user, pk=pk)
+    except Http404:
+        _download_refused(request, pk, reason="not_found", status=404)
+        raise
     if not services.grant_is_active(export.grant):
+        _download_refused(request, pk, reason="grant_inactive", status=302)
         messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
+        return redirect("access-home")
+    try:
+        services_exports.export_refuse_if_expired(export=export, via="page")
+    except services_exports.ExportExpired as exc:
+        messages.error(request, str(exc))
         return redirect("access-home")
     if export.state != export.State.READY:
         messages.error(request, f"Export #{export.pk} is {export.state}, not ready.")
         return redirect("access-home")
-    return export_file_response(export, request.user, via="page")
+    try:
+        return export_file_response(export, request.user, via="page")
+    except ExportGone as exc:  # its file was deleted while this request was under way
+        messages.error(request, str(exc.detail))
+        return redirect("access-home")
+
+
+def _download_refused(request: HttpRequest, pk: int, *, reason: str, status: int) -> None:
+    """Audited like the data API's refusals: coalesced per reason and account."""
+    services_refusals.data_read_refused_record(
+        reason=reason, status=status, endpoint=request.path, user=request.user, export_id=pk
+    )

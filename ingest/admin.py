@@ -1,11 +1,15 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from ingest.drift import OTHER_NAMES
 from ingest.models import (
     DiscardedFieldCount,
     PolicyElement,
@@ -13,8 +17,10 @@ from ingest.models import (
     Report,
     StatsRelease,
 )
+from ingest.parsing import PLATFORM_ID
 from ingest.selectors import discarded_fields_by_day, released_against_exact
-from ingest.services import policy_version_draft, policy_version_publish
+from ingest.services import installation_digest, policy_version_draft, policy_version_publish
+from ingest.services.report_reads import report_admin_view_record, reports_admin_list_record
 from portal.admin import ReadOnlyAdmin
 
 
@@ -105,9 +111,17 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
 @admin.register(Report)
 class ReportAdmin(ReadOnlyAdmin):
+    """Stored reports, each installation named by its keyed digest, never by its ID.
+
+    A platformID is an installation's only credential (whoever holds it can overwrite the
+    day's report, use up its daily limit or erase its history), so no page shows one.
+    Staff helping an installation find it by its exact, full ID in the search box; a part
+    of an ID matches nothing. Each page seen here is audited, a lookup with the digest.
+    """
+
     list_display = (
         "report_date",
-        "platform_id",
+        "installation",
         "release",
         "cluster_count_bucket",
         "app_count_bucket",
@@ -115,8 +129,48 @@ class ReportAdmin(ReadOnlyAdmin):
         "revision",
     )
     list_filter = ("report_date",)
-    search_fields = ("platform_id",)
+    search_fields = ("platform_id",)  # shows the search box; get_search_results matches
+    search_help_text = (
+        "An installation's exact, full platformID (a part matches nothing). "
+        "The lookup is audited with the ID's keyed digest, never the ID."
+    )
     show_full_result_count = False
+    fields = (
+        "installation",
+        *(f.name for f in Report._meta.fields if f.name not in ("id", "platform_id")),
+    )
+    readonly_fields = ("installation",)
+
+    @admin.display(description="Installation (keyed digest)")
+    def installation(self, obj: Report) -> str:
+        return installation_digest(obj.platform_id)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if not PLATFORM_ID.fullmatch(term):
+            return queryset.none(), False
+        return queryset.filter(platform_id=term), False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:  # the page is shown (not a redirect or a refusal)
+            reports_admin_list_record(
+                user=request.user,
+                parameters={k: v for k, v in request.GET.items() if k != SEARCH_VAR},
+                rows=len(changelist.result_list),
+                looked_up=changelist.query.strip() or None,
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        report = (getattr(response, "context_data", None) or {}).get("original")
+        if response.status_code == 200 and report is not None:
+            report_admin_view_record(user=request.user, report=report)
+        return response
 
 
 @admin.register(DiscardedFieldCount)
@@ -124,16 +178,24 @@ class DiscardedFieldCountAdmin(ReadOnlyAdmin):
     """Client drift: which fields clients send that the policy does not keep."""
 
     change_list_template = "admin/ingest/client_drift.html"
+    rows_per_page = 100
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
         since = timezone.now().date() - timedelta(days=30)
+        # A day holds up to INGEST_DRIFT_MAX_NAMES_PER_DAY names: one page at a time.
+        page = Paginator(discarded_fields_by_day(since=since), self.rows_per_page).get_page(
+            request.GET.get("p")
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": "Client drift: discarded fields, last 30 days",
             "opts": self.model._meta,
-            "rows": discarded_fields_by_day(since=since),
+            "rows": page.object_list,
+            "page": page,
+            "other_names": OTHER_NAMES,
+            "max_names_per_day": settings.INGEST_DRIFT_MAX_NAMES_PER_DAY,
             **(extra_context or {}),
         }
 

@@ -112,8 +112,8 @@ class Report(models.Model):
             models.Index(fields=["release", "report_date", "id"], name="ingest_report_release"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.platform_id} {self.report_date}"
+    def __str__(self) -> str:  # never the platformID: admin titles and history show this
+        return f"Report #{self.pk} of {self.report_date}"
 
 
 class DiscardedFieldCount(models.Model):

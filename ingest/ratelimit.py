@@ -71,7 +71,7 @@ def global_ceiling_hit() -> int | None:
 def _add(window: int, count: int) -> int | None:
     key = f"ingest:global:{window}"
     try:
-        if settings.REDIS_URL:
+        if settings.CACHE_URL:
             full_key = cache.make_and_validate_key(key)
             pipe = _redis_client().pipeline(transaction=False)
             pipe.incrby(full_key, count)

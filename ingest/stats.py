@@ -45,6 +45,11 @@ def stats_range_parse(
         start = date.fromisoformat(first) if first else end - timedelta(days=29)
     except ValueError as exc:
         raise StatsRangeError("Dates must be written YYYY-MM-DD.") from exc
+    except OverflowError as exc:  # 'to' within 29 days of 0001-01-01 and no 'from'
+        raise StatsRangeError(
+            "Without 'from' the range starts 29 days before 'to', which is before the "
+            "year 1: give 'from' as well."
+        ) from exc
     if start > end:
         raise StatsRangeError("The start date must not be after the end date.")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
@@ -113,18 +118,29 @@ def stats_groups(*, dimension: str, period: DateRange, top: int = DEFAULT_TOP) -
     return result
 
 
-def stats_series(*, dimension: str, period: DateRange) -> list[dict]:
-    """Per-day released figures of one dimension (for adoption over time)."""
-    rows = _figures(dimension, period).values("day", "label", "value").order_by("day", "label")
+def stats_series(
+    *, dimension: str, period: DateRange, labels: set[str] | None = None
+) -> list[dict]:
+    """Per-day released figures of one dimension, of ``labels`` only when given."""
+    figures = _figures(dimension, period)
+    if labels is not None:
+        figures = figures.filter(label__in=sorted(labels))
+    rows = figures.values("day", "label", "value").order_by("day", "label")
     return [
         {"day": row["day"].isoformat(), "label": row["label"], "installations": row["value"]}
         for row in rows
     ]
 
 
-def stats_shown_series(*, dimension: str, period: DateRange) -> list[dict]:
-    """The per-day figures of the groups a range lists, as the page, CSV and API give them."""
-    shown = {group["label"] for group in stats_groups(dimension=dimension, period=period)["groups"]}
-    return [
-        cell for cell in stats_series(dimension=dimension, period=period) if cell["label"] in shown
-    ]
+def stats_shown_series(
+    *, dimension: str, period: DateRange, figures: dict | None = None
+) -> list[dict]:
+    """The per-day figures of the groups a range lists, as the page, CSV and API give them.
+
+    ``figures``: the range's ``stats_groups``, when the caller has them already.
+    """
+    figures = figures or stats_groups(dimension=dimension, period=period)
+    shown = {group["label"] for group in figures["groups"]}
+    if not shown:
+        return []
+    return stats_series(dimension=dimension, period=period, labels=shown)

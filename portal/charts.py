@@ -104,7 +104,10 @@ def line_chart(
     def y(value: float) -> float:
         return top + plot_height * (1 - value / largest)
 
-    all_days = [date.fromordinal(first.toordinal() + offset) for offset in range(days + 1)]
+    # first to last inclusive, never a day past last (after 9999-12-31 there is none)
+    all_days = [
+        date.fromordinal(first.toordinal() + offset) for offset in range((last - first).days + 1)
+    ]
     lines = []
     for index, label in enumerate(labels):
         values = by_label[label]

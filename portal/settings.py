@@ -28,7 +28,7 @@ SITE_NAME = envstr("SITE_NAME", "KubeVela telemetry portal")
 PUBLIC_BASE_URL = envstr("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin, signing staff in through allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
+    "allauth.mfa",
     "axes",
     "portal",
     "ingest",
@@ -106,20 +107,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery ------------------------------------------------------
 REDIS_URL = envstr("REDIS_URL", "") or ""
-if REDIS_URL:
+# The cache may have a Redis of its own (allkeys-lru, no persistence) beside the broker's
+# (noeviction, appendonly): see docs/deploy.md. Unset, it shares REDIS_URL.
+CACHE_URL = envstr("CACHE_URL", "") or REDIS_URL
+if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "portal.cache.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": "portal",
             # A dead or unreachable Redis must cost a request milliseconds, not minutes.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
@@ -161,6 +167,9 @@ INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE = envint(
 )
 INGEST_CEILING_BATCH = envint("INGEST_CEILING_BATCH", 50, minimum=1)
 INGEST_DRIFT_FLUSH_SECONDS = envint("INGEST_DRIFT_FLUSH_SECONDS", 10, minimum=0)
+# Client drift keeps at most this many distinct discarded names a day; the rest are
+# counted in one "(other names)" row (ingest/drift.py).
+INGEST_DRIFT_MAX_NAMES_PER_DAY = envint("INGEST_DRIFT_MAX_NAMES_PER_DAY", 1000, minimum=1)
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
 # The display floor of public figures: a range average below it is not listed.
 STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
@@ -182,6 +191,19 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[KubeVela telemetry] "
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+# Links in allauth's emails (reset, verification) are built from PUBLIC_BASE_URL, never
+# from the request's Host (portal.auth.AccountAdapter).
+ACCOUNT_ADAPTER = "portal.auth.AccountAdapter"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(PUBLIC_BASE_URL).scheme
+# A completed reset proves control of the address: it lifts the sign-in lock and signs in.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+# A reset for an address with no account sends nothing (the page says the same either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Two-factor authentication (TOTP with recovery codes) for every account; with
+# STAFF_REQUIRE_MFA=1 the admin opens for staff only once they have set it up.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+STAFF_REQUIRE_MFA = envbool("STAFF_REQUIRE_MFA", False)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "access-home"
 GITHUB_CLIENT_ID = envstr("GITHUB_CLIENT_ID", "") or ""
@@ -205,6 +227,10 @@ ACCESS_REVIEW_SLA_DAYS = envint("ACCESS_REVIEW_SLA_DAYS", 7, minimum=1)
 AXES_ENABLED = envbool("LOGIN_LOCKOUT_ENABLED", True)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+# An attempt made while the account is locked is refused unchecked, neither counted nor
+# extending the lock: failures stay bounded (LOGIN_FAILURE_LIMIT per cool-off) and nobody
+# can keep the lock on by trying again. A password reset lifts it (portal.auth).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_CALLABLE = "portal.auth.login_identity"
 AXES_CLIENT_IP_CALLABLE = "portal.auth.no_client_address"
@@ -213,17 +239,23 @@ AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not recorded
 AXES_LOCKOUT_TEMPLATE = "portal/login_locked.html"
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "csrfmiddlewaretoken"]
 AXES_VERBOSE = False
-# allauth's own limits key on the client address, which the portal never has (every
-# request is 0.0.0.0): its "ip" limits are therefore one bucket for the whole site. Failed
-# sign-ins are counted per account by axes instead; an address-wide "10 failures a
-# minute" would let anyone lock every account out. The rest stay as site-wide ceilings.
+# allauth's limits: keyed on the account or the destination address, never on "ip". The
+# portal never has the client's address (every request is 0.0.0.0), so an "ip" limit is
+# one bucket for the whole site that one client can fill to refuse everyone. Failed
+# passwords are counted per account by axes (above); "login_failed" bounds two-factor
+# codes per account. Reset and verification emails are limited per destination address.
+# Sign-in, sign-up and the reset link have no site-wide ceiling (see docs/security.md).
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": None,
-    "login": "300/m/ip",
-    "signup": "60/m/ip",
-    "reset_password": "60/m/ip,5/m/key",
-    "reset_password_from_key": "60/m/ip",
+    "login": None,
+    "login_failed": "5/5m/key",
+    "signup": None,
+    "reset_password": "3/15m/key,10/d/key",
+    "reset_password_from_key": None,
+    "confirm_email": "1/3m/key,10/d/key",
+    "request_login_code": "3/m/key",
+    "verify_phone": "1/30s/key",
 }
+MFA_RATE_LIMITS = {"webauthn_login": None}
 # axes.W006 asks for the address among the lockout parameters: the portal never has one.
 # Its concern, rotating user agents to get fresh counters, does not apply to the database
 # handler, which sums an account's failures over every user agent (see the lockout tests).
@@ -260,6 +292,13 @@ MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
 EXPORT_TTL_DAYS = envint("EXPORT_TTL_DAYS", 7, minimum=1)
 EXPORT_STALE_SECONDS = envint("EXPORT_STALE_SECONDS", 120, minimum=2)
 EXPORT_QUEUED_GRACE_SECONDS = envint("EXPORT_QUEUED_GRACE_SECONDS", 60, minimum=0)
+# Quotas (access_requests/quotas.py): what one grant or member may hold at once. Exports
+# queued or running per grant (an identical request returns the existing export instead);
+# unexpired, unrevoked read tokens per grant (each has its own DATA_API_RATE); open
+# requests per member (each one emails every maintainer).
+EXPORT_MAX_QUEUED_PER_GRANT = envint("EXPORT_MAX_QUEUED_PER_GRANT", 3, minimum=1)
+TOKEN_MAX_ACTIVE_PER_GRANT = envint("TOKEN_MAX_ACTIVE_PER_GRANT", 5, minimum=1)
+ACCESS_REQUEST_MAX_OPEN_PER_MEMBER = envint("ACCESS_REQUEST_MAX_OPEN_PER_MEMBER", 3, minimum=1)
 EXPORT_S3_BUCKET = envstr("EXPORT_S3_BUCKET", "") or ""
 if EXPORT_S3_BUCKET:
     STORAGES["exports"] = {
@@ -390,6 +429,8 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # At DEBUG, Django logs each query with its parameters: every report's platformID.
+        "django.db.backends": {"level": "INFO"},
         # Lockouts are warnings; axes' per-attempt bookkeeping lines are not worth keeping.
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

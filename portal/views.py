@@ -1,5 +1,8 @@
 import csv
+import functools
+from urllib.parse import urlencode
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
@@ -63,10 +66,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database answers, and Redis when it is configured. 503 otherwise."""
+    """Readiness: the database answers, and Redis when it is configured (the cache's, and
+    the broker's when it is another instance). 503 otherwise."""
     checks = {"database": _database_ready()}
-    if settings.REDIS_URL:
+    if settings.CACHE_URL:
         checks["redis"] = _redis_ready()
+    if settings.REDIS_URL and settings.REDIS_URL != settings.CACHE_URL:
+        checks["broker"] = _broker_ready()
     ready = all(checks.values())
     response = JsonResponse(
         {
@@ -93,6 +99,18 @@ def _redis_ready() -> bool:
     try:
         return bool(cache._cache.get_client(None, write=False).ping())
     except Exception:  # any failure to reach Redis means not ready
+        return False
+
+
+@functools.cache
+def _broker_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=1.0)
+
+
+def _broker_ready() -> bool:
+    try:
+        return bool(_broker_client().ping())
+    except Exception:  # any failure to reach the broker means not ready
         return False
 
 
@@ -126,16 +144,20 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "min_installations": settings.STATS_MIN_INSTALLATIONS,
         "privacy": budget(),
         "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS,
-        "figures_html": _figures_html(period, request.GET.urlencode()),
+        "figures_html": _figures_html(period),
     }
     return render(request, "portal/stats.html", context)
 
 
-def _figures_html(period: DateRange, query: str) -> str:
+def _figures_html(period: DateRange) -> str:
     """The charts and tables of a range, rendered once per release state.
 
     Rendering thousands of table cells is most of the page's cost; the result only
     changes when a day is released, so it is cached under the latest release's time.
+    The key and the page are built from the parsed range alone, never the query string,
+    and only the preset ranges (last 30, 90, 365 days) are cached: invented parameters
+    or custom ranges, which anyone can vary without end, render uncached and store
+    nothing, so the cache holds three pages per release state.
     """
     state = StatsRelease.objects.aggregate(latest=Max("released_at"), days=Count("day"))
     key = "stats-html:" + ":".join(
@@ -144,14 +166,13 @@ def _figures_html(period: DateRange, query: str) -> str:
             period.first,
             period.last,
             settings.STATS_MIN_INSTALLATIONS,
-            query,
             state["latest"].isoformat() if state["latest"] else "none",
             state["days"],
         )
     )
-    html = cache.get(key)
+    cacheable = period.last == timezone.now().date() and period.days in PRESETS.values()
+    html = cache.get(key) if cacheable else None
     if html is None:
-        series = stats_shown_series(dimension=ADOPTION, period=period)
         sections = []
         for dimension in DIMENSIONS:
             figures = stats_groups(dimension=dimension, period=period)
@@ -161,18 +182,21 @@ def _figures_html(period: DateRange, query: str) -> str:
                     "chart": bar_chart(figures["groups"], "average_daily_installations"),
                 }
             )
+        adoption = next(s["figures"] for s in sections if s["figures"]["dimension"] == ADOPTION)
+        series = stats_shown_series(dimension=ADOPTION, period=period, figures=adoption)
         html = render_to_string(
             "portal/stats_figures.html",
             {
                 "period": period,
-                "query": query,
+                "query": urlencode({"range": "custom", "from": period.first, "to": period.last}),
                 "top": DEFAULT_TOP,
                 "sections": sections,
                 "adoption": line_chart(series, period.first, period.last),
                 "adoption_table": _series_table(series),
             },
         )
-        cache.set(key, html, STATS_HTML_SECONDS)
+        if cacheable:
+            cache.set(key, html, STATS_HTML_SECONDS)
     return mark_safe(html)  # noqa: S308 - our own autoescaped template  # nosec B308 B703
 
 

@@ -25,9 +25,10 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 class RedisServer:
     """A redis-server of the test's own, keeping nothing on disk, on a free port."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, options: tuple[str, ...] = ()):
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = options  # more redis-server arguments, e.g. ("--maxmemory", "2mb")
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -35,6 +36,7 @@ class RedisServer:
             [
                 *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no"),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -9,8 +9,11 @@ from access_requests.models import ReadToken
 
 
 class TokenRefused(exceptions.AuthenticationFailed):
-    def __init__(self, code: str, message: str):
+    """``token``: the refused token, when the portal knows it (for the audit row)."""
+
+    def __init__(self, code: str, message: str, token: ReadToken | None = None):
         super().__init__(detail=message, code=code)
+        self.token = token
 
 
 class ReadTokenAuthentication(authentication.BaseAuthentication):
@@ -46,21 +49,28 @@ class ReadTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.revoked_at is not None:
             raise TokenRefused(
-                "token_revoked", f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC."
+                "token_revoked",
+                f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC.",
+                token,
             )
         if token.expires_at <= now:
             raise TokenRefused(
-                "token_expired", f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC."
+                "token_expired",
+                f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.",
+                token,
             )
         if token.grant.revoked_at is not None:
-            raise TokenRefused("grant_revoked", "The grant of this token was revoked.")
+            raise TokenRefused("grant_revoked", "The grant of this token was revoked.", token)
         if token.grant.expires_at <= now:
             raise TokenRefused(
                 "grant_expired",
                 f"The grant of this token expired on {token.grant.expires_at:%Y-%m-%d %H:%M} UTC.",
+                token,
             )
         if not token.user.is_active:
-            raise TokenRefused("user_inactive", "The account owning this token is deactivated.")
+            raise TokenRefused(
+                "user_inactive", "The account owning this token is deactivated.", token
+            )
 
 
 class ReadTokenScheme(OpenApiAuthenticationExtension):

@@ -10,6 +10,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,14 +25,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import data, exports, services, services_exports
+from access_requests import data, exports, quotas, services, services_exports, services_refusals
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
-from access_requests.models import Export
+from access_requests.models import Export, ReadToken
+from ingest.parsing import VERSION_PART
 from portal.api import api_error, empty_is_default
 
 CURSOR_SALT = "data-reports-cursor"
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+LIMIT = re.compile(r"[0-9]{1,9}")
 CONTENT_TYPES = {
     "csv": "application/gzip",
     "jsonl": "application/gzip",
@@ -62,9 +65,21 @@ def _date(request: Request, name: str, default: date) -> date:
 
 def _limit(request: Request) -> int:
     value = request.query_params.get("limit", str(data.PAGE_SIZE_MAX))
-    if not value.isdigit() or not 1 <= int(value) <= data.PAGE_SIZE_MAX:
+    # ASCII digits only: str.isdigit() also passes '²' or '①', which int() refuses
+    if not LIMIT.fullmatch(value) or not 1 <= int(value) <= data.PAGE_SIZE_MAX:
         raise BadParameter(f"'limit' must be a whole number from 1 to {data.PAGE_SIZE_MAX}.")
     return int(value)
+
+
+def _release(request: Request) -> str | None:
+    """A release as reports store it; anything else (a NUL, say) could match no report."""
+    value = request.query_params.get("release")
+    if value is not None and not VERSION_PART.fullmatch(value):
+        raise BadParameter(
+            "'release' must be at most 64 letters, digits and '.-+_', as reports send it "
+            "(e.g. v1.9.4)."
+        )
+    return value
 
 
 def _cursor(request: Request, grant_id: int) -> tuple[date, int] | None:
@@ -89,6 +104,25 @@ class DataView(APIView):
     authentication_classes = [ReadTokenAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReadTokenRateThrottle]
+    refusals_audited = frozenset({401, 403})  # the export views add 404: not this grant's
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if response.status_code in self.refusals_audited:
+            self._audit_refusal(exc, response.status_code)
+        return response
+
+    def _audit_refusal(self, exc: Exception, status: int) -> None:
+        """Coalesced per reason and token (services_refusals), so a flood stays small."""
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        token = getattr(exc, "token", None) or self.request.auth
+        services_refusals.data_read_refused_record(
+            reason=codes if isinstance(codes, str) else "refused",
+            status=status,
+            endpoint=self.request.path,
+            parameters=dict(self.request.query_params.items()),
+            token=token if isinstance(token, ReadToken) else None,
+        )
 
     def _audit(self, request: Request, rows: int) -> None:
         services.data_read_record(
@@ -117,7 +151,12 @@ REPORT_PARAMETERS = [
     empty_is_default(
         OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: grant end).")
     ),
-    OpenApiParameter("release", str, description="Only reports of this release."),
+    OpenApiParameter(
+        "release",
+        str,
+        pattern=f"^{VERSION_PART.pattern}$",
+        description="Only reports of this release (e.g. v1.9.4).",
+    ),
     empty_is_default(
         OpenApiParameter("cursor", str, description="next_cursor of the previous page.")
     ),
@@ -162,7 +201,7 @@ class DataReportsView(DataView):
                 grant=grant,
                 first=first,
                 last=last,
-                release=request.query_params.get("release"),
+                release=_release(request),
                 after=_cursor(request, grant.pk),
             )
         except data.GrantScopeError as exc:
@@ -263,7 +302,10 @@ def export_document(export: Export, request: Request) -> dict:
         "format": export.format,
         "from": export.period_start,
         "to": export.period_end,
-        "state": export.state,
+        # Past its expires_at a ready export is expired, whether or not the hourly task ran.
+        "state": Export.State.EXPIRED
+        if export.state == Export.State.READY and not export.is_downloadable
+        else export.state,
         "progress": export.progress,
         "rows": export.rows,
         "size_bytes": export.size_bytes,
@@ -274,7 +316,7 @@ def export_document(export: Export, request: Request) -> dict:
         "expires_at": export.expires_at,
         "url": request.build_absolute_uri(reverse("api-export", args=[export.pk])),
     }
-    if export.state == Export.State.READY:
+    if export.is_downloadable:
         document["download_url"] = request.build_absolute_uri(
             reverse("api-export-download", args=[export.pk])
         )
@@ -322,11 +364,20 @@ class ExportsView(DataView):
             },
         ),
         responses={
+            200: OpenApiResponse(
+                EXPORT_DOCUMENT,
+                description="An identical export (same format and period) is queued, "
+                "running, or ready and unexpired: that export; nothing new is built.",
+            ),
             202: EXPORT_DOCUMENT,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             415: api_error("The body is not JSON (Content-Type: application/json)."),
             **REFUSED,
+            429: api_error(
+                "Over the token's request rate (see Retry-After), or `quota_exceeded`: the "
+                "grant already has EXPORT_MAX_QUEUED_PER_GRANT (3) exports queued or running."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -335,7 +386,7 @@ class ExportsView(DataView):
         first = _body_date(body, "from", grant.period_start)
         last = _body_date(body, "to", grant.period_end)
         try:
-            export = services_exports.export_request(
+            export, created = services_exports.export_request_or_reuse(
                 grant=grant,
                 user=request.user,
                 file_format=str(body.get("format", "")),
@@ -345,9 +396,16 @@ class ExportsView(DataView):
             )
         except data.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
+        except quotas.QuotaExceeded as exc:
+            raise QuotaReached(exc.messages[0]) from exc
         except (ValueError, DjangoValidationError) as exc:
             raise BadParameter(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
-        return Response(export_document(export, request), status=202)
+        return Response(export_document(export, request), status=202 if created else 200)
+
+
+class QuotaReached(exceptions.APIException):
+    status_code = 429
+    default_code = quotas.CODE
 
 
 def _body_date(body: dict, name: str, default: date) -> date:
@@ -372,6 +430,8 @@ def _export_of_token(request: Request, pk: int) -> Export:
 
 
 class ExportView(DataView):
+    refusals_audited = frozenset({401, 403, 404})
+
     @extend_schema(
         operation_id="exports_retrieve",
         tags=["exports"],
@@ -382,6 +442,8 @@ class ExportView(DataView):
 
 
 class ExportDownloadView(DataView):
+    refusals_audited = frozenset({401, 403, 404})
+
     @extend_schema(
         operation_id="exports_download",
         tags=["exports"],
@@ -397,7 +459,11 @@ class ExportDownloadView(DataView):
                 "of the file, in Location."
             ),
             404: NO_EXPORT,
-            409: api_error("The export is not ready (queued, running, failed or expired)."),
+            409: api_error("The export is not ready (queued, running or failed)."),
+            410: api_error(
+                "`export_expired`: the export's time to live has passed (from its expires_at "
+                "on, whatever the hourly clean-up did) or its grant ended; the file is deleted."
+            ),
             **REFUSED,
         },
     )
@@ -411,23 +477,52 @@ class ExportNotReady(exceptions.APIException):
     default_code = "export_not_ready"
 
 
+class ExportGone(exceptions.APIException):
+    status_code = 410
+    default_code = "export_expired"
+
+
 def export_file_response(export: Export, user, *, via: str, token=None):
-    """The file of a ready export, audited; anything else is a clear refusal."""
+    """The file of a ready, unexpired export, audited; anything else is a clear refusal
+    (ExportGone, ExportNotReady)."""
+    try:
+        services_exports.export_refuse_if_expired(export=export, via=via)
+    except services_exports.ExportExpired as exc:
+        raise ExportGone(str(exc)) from exc
     if export.state != Export.State.READY:
         raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
-    services_exports.export_download_record(export=export, user=user, via=via, token=token)
     storage = services_exports.export_storage()
     if not isinstance(storage, FileSystemStorage):
-        return HttpResponseRedirect(storage.url(export.file_name))
+        services_exports.export_download_record(export=export, user=user, via=via, token=token)
+        return HttpResponseRedirect(_signed_url(storage, export))
+    try:
+        handle = storage.open(export.file_name, "rb")
+    except FileNotFoundError as exc:  # deleted by the clean-up since this request began
+        raise ExportGone(f"Export #{export.pk} expired and its file is deleted.") from exc
+    try:
+        services_exports.export_download_record(export=export, user=user, via=via, token=token)
+    except BaseException:
+        handle.close()
+        raise
     name = (
         f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
         + exports.EXTENSIONS[export.format]
     )
     response = FileResponse(
-        storage.open(export.file_name, "rb"),
+        handle,
         as_attachment=True,
         filename=name,
         content_type=CONTENT_TYPES[export.format],
     )
     response["X-Checksum-SHA256"] = export.sha256
     return response
+
+
+def _signed_url(storage, export: Export) -> str:
+    """A signed URL of the bucket's file that stops working when the export expires,
+    not up to the storage's own lifetime (an hour by default) after it."""
+    remaining = int((export.expires_at - timezone.now()).total_seconds())
+    lifetime = getattr(storage, "querystring_expire", None)
+    if lifetime is None:
+        return storage.url(export.file_name)
+    return storage.url(export.file_name, expire=max(1, min(lifetime, remaining)))

@@ -457,7 +457,10 @@ def make_grant(grantee, reviewer, first: date, last: date):
 
 def new_export(grant, file_format: str) -> int:
     from access_requests import services_exports
+    from access_requests.models import Export
 
+    # Every measurement builds anew: an identical request would return the last build.
+    Export.objects.filter(grant=grant).update(state=Export.State.EXPIRED)
     export = services_exports.export_request(
         grant=grant,
         user=grant.grantee,

@@ -160,5 +160,5 @@ class StatsDimensionView(APIView):
         if isinstance(period, Response):
             return period
         figures = stats_groups(dimension=dimension, period=period)
-        figures["daily"] = stats_shown_series(dimension=dimension, period=period)
+        figures["daily"] = stats_shown_series(dimension=dimension, period=period, figures=figures)
         return Response(figures)

@@ -205,3 +205,18 @@ def test_the_terms_read_as_paragraphs_not_as_their_stored_line_breaks(client):
     assert len(terms.paragraphs) == 6
     page = client.get("/access/").content.decode()
     assert f"<p>{terms.paragraphs[1]}</p>" in page
+
+
+def test_the_form_says_the_affiliation_is_published_when_approved(client, applicant):
+    import re
+
+    client.force_login(applicant)
+    page = client.get("/access/request/").content.decode()
+    block = re.search(r'<div>\s*<label for="id_affiliation">.*?</div>', page, re.S).group(0)
+    field = re.search(r'<input[^>]*name="affiliation"[^>]*>', block).group(0)
+    assert 'aria-describedby="id_affiliation_helptext"' in field
+    note = re.search(r'<span class="helptext" id="id_affiliation_helptext">(.*?)</span>', block)
+    assert note.group(1) == (
+        "Your employer, project or school. If the request is approved, it is published "
+        "with the purpose in the public register of approved uses."
+    )

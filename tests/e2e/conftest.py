@@ -82,12 +82,14 @@ def maintainer(transactional_db):
 
 
 def confirmation_link(address: str, live_url: str) -> str:
-    """The verification link of the latest email to the address, on the live server."""
+    """The verification link of the latest email to the address, on the live server.
+
+    The link is built from PUBLIC_BASE_URL, which is not the live server's address."""
     from django.core import mail
 
     message = next(m for m in reversed(mail.outbox) if address in m.to)
-    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
-    return link.replace("http://testserver", live_url)
+    path = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", message.body).group(1)
+    return f"{live_url}{path}"
 
 
 def sign_up_and_verify(page, url: str, email: str, password: str, shots: tuple[str, str]):
@@ -113,11 +115,14 @@ def sign_in(page, url: str, email: str, password: str, next_path: str) -> None:
 
 
 def admin_sign_in(browser, url: str, username: str, password: str = MAINTAINER_PASSWORD):
-    """A new browser context signed in to the admin; returns (context, page)."""
+    """A new browser context signed in to the admin; returns (context, page).
+
+    The admin has no sign-in form of its own: it sends staff to the site's, with the email."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     admin = context.new_page()
-    admin.goto(f"{url}/admin/login/")
-    admin.get_by_label("Username").fill(username)
-    admin.get_by_label("Password").fill(password)
-    admin.get_by_role("button", name="Log in").click()
+    admin.goto(f"{url}/admin/")
+    admin.get_by_label("Email").fill(f"{username}@example.org")
+    admin.get_by_label("Password:", exact=True).fill(password)
+    admin.get_by_role("button", name="Sign In").click()
+    expect(admin).to_have_url(f"{url}/admin/")
     return context, admin

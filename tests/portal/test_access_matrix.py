@@ -45,9 +45,9 @@ VIEW     admin change page, read-only        EDIT    admin change page, with Sav
 ======== ==========================================================================
 
 Every response is also checked for leaks, whatever the expected outcome: no grant's
-pseudonym key, token hash or token secret ever; outside the admin, no stored platform ID
-and no private item (pending request, reviewer's message, token name, export checksum)
-of anybody but the persona.
+pseudonym key, token hash, token secret or stored platform ID ever (the admin names
+installations by a keyed digest); outside the admin, no private item (pending request,
+reviewer's message, token name, export checksum) of anybody but the persona.
 
 The world is built once for the module inside a transaction that is rolled back at the
 end; each case runs in its own savepoint of the ordinary ``django_db`` fixture, so what
@@ -67,6 +67,8 @@ from unittest import mock
 import pytest
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
@@ -175,6 +177,7 @@ TO_EMAIL = TO("/accounts/email/")
 TO_PASSWORD = TO("/accounts/password/change/")
 TO_LOGIN = TO("/accounts/login/")
 TO_CODE = TO("/accounts/reauthenticate/code/")
+TO_REAUTH = TO("/accounts/reauthenticate/")
 U401 = Outcome("401")
 GET, POST, DELETE = "get", "post", "delete"
 
@@ -240,6 +243,15 @@ ROUTES = [
     ("accounts/social/login/error/",         "",                           GET,    MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED),
     ("accounts/social/signup/",              "",                           GET,    MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED),
     ("accounts/social/connections/",         "",                           GET,    MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED,  MOVED),
+    # two-factor authentication (allauth.mfa), offered to every account
+    ("mfa_index",                            "",                           GET,    LOGIN,  OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    ("mfa_authenticate",                     "",                           GET,    TO_LOGIN, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS),
+    ("mfa_reauthenticate",                   "",                           GET,    LOGIN,  TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH),
+    ("mfa_activate_totp",                    "",                           GET,    LOGIN,  TO("/accounts/2fa/"), TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH),
+    ("mfa_deactivate_totp",                  "",                           GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("mfa_view_recovery_codes",              "",                           GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("mfa_generate_recovery_codes",          "",                           GET,    LOGIN,  TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH, TO_REAUTH),
+    ("mfa_download_recovery_codes",          "",                           GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("github_login",                         "",                           GET,    N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("github_callback",                      "",                           GET,    N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     # the receiver and the public API
@@ -265,7 +277,8 @@ ROUTES = [
     ("api-export-download",                  "pk=bob.export",              GET,    NOAUTH, NOAUTH, NOAUTH, N404,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     # the admin site's own views
     ("admin:index",                          "",                           GET,    ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, OK,     OK,     OK,     OK),
-    ("admin:login",                          "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN),
+    # the admin signs in through the site's sign-in (allauth's secure_admin_login): no form of its own
+    ("admin:login",                          "",                           GET,    LOGIN,  F403,   F403,   F403,   F403,   F403,   TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN),
     ("admin:logout",                         "",                           POST,   TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN, OK, OK,   OK,     OK),
     ("admin:logout",                         "",                           GET,    TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN, TO_ADMIN, M405, M405, M405,   M405),
     ("admin:password_change",                "",                           GET,    ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, OK,     OK,     OK,     OK),
@@ -336,6 +349,13 @@ ADMIN = [
     ("socialaccount.socialaccount",   "delete",             "social.account", ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
     ("socialaccount.socialaccount",   "history",            "social.account", ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
     ("socialaccount.socialaccount",   "old",                "social.account", ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
+    # two-factor authenticators: superusers see who has one and may remove a lost one; never its secret
+    ("mfa.authenticator",             "list",               "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
+    ("mfa.authenticator",             "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
+    ("mfa.authenticator",             "change",             "mfa.totp",      ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   VIEW),
+    ("mfa.authenticator",             "delete",             "mfa.totp",      ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
+    ("mfa.authenticator",             "history",            "mfa.totp",      ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
+    ("mfa.authenticator",             "old",                "mfa.totp",      ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
     # sign-in lockouts (django-axes): superusers unlock accounts; nobody adds rows
     ("axes.accessattempt",            "list",               "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
     ("axes.accessattempt",            "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
@@ -371,7 +391,7 @@ ADMIN = [
     ("ingest.policyversion",          "delete",             "policy.draft",  ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   OK),
     ("ingest.policyversion",          "history",            "policy.v1",     ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   OK,     OK,     OK),
     ("ingest.policyversion",          "old",                "policy.v1",     ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
-    # stored reports (platform IDs in clear): auditors and superusers only, read-only
+    # stored reports (installations by keyed digest): auditors and superusers only, read-only
     ("ingest.report",                 "list",               "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   OK,     OK),
     ("ingest.report",                 "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
     ("ingest.report",                 "change",             "report",        ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   VIEW,   VIEW),
@@ -443,8 +463,10 @@ REPORT_BODY = json.loads((LOCAL_FIXTURES / "typical-chrome.json").read_text()) |
 BODIES = {
     "access-request-answer": {"message": "Here is the information you asked for."},
     "access-token-mint": {"name": "matrix notebook"},
-    "access-export-new": {"format": "csv"},
-    "api-exports": {"format": "csv"},
+    # Not csv: gina's ready export is csv of the whole period, and an identical request
+    # returns it rather than making a new one.
+    "access-export-new": {"format": "jsonl"},
+    "api-exports": {"format": "jsonl"},
     "collecting": REPORT_BODY,
     "api-reports": REPORT_BODY,
 }
@@ -789,6 +811,12 @@ def build_world() -> World:
     refs["social.app"] = app.pk
     refs["social.account"] = account.pk
     refs["social.token"] = SocialToken.objects.create(app=None, account=account, token="gho").pk
+    # bob's authenticator app and recovery codes: their secrets are never shown, not even
+    # to the superusers who may remove them.
+    totp_secret = generate_totp_secret()
+    refs["mfa.totp"] = TOTP.activate(bob, totp_secret).instance.pk
+    codes = RecoveryCodes.activate(bob)
+    world.secrets += [totp_secret, codes.instance.data["seed"], *codes.get_unused_codes()]
     refs["axes.attempt"] = AccessAttempt.objects.create(
         username="bob@example.org",
         user_agent="matrix",
@@ -967,9 +995,10 @@ def check_no_leak(persona: str, path: str, body: bytes, world: World) -> None:
     text = body.decode(errors="replace")
     shown = [secret for secret in world.secrets if secret in text]
     assert not shown, "a token secret, token hash or pseudonym key is in the response"
+    # Not even the admin shows an installation's ID: it names installations by a digest.
+    assert not [p for p in world.platform_ids if p in text], "a platform ID left the server"
     if path.startswith("/admin/"):
         return  # staff see every row there; the rows above decide who is staff
-    assert not [p for p in world.platform_ids if p in text], "a platform ID left the server"
     own = USERNAMES.get(persona)
     foreign = [
         item

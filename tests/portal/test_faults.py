@@ -205,6 +205,7 @@ def _server_env(database_url: str, redis_url: str | None = None, **extra: str) -
         **extra,
     )
     env.pop("REDIS_URL", None)
+    env.pop("CACHE_URL", None)  # the cache follows REDIS_URL: the private one, or none
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env

@@ -97,7 +97,11 @@ def probe(tmp_path_factory):
     database = tmp_path_factory.mktemp("profile") / "db.sqlite3"
     # Static files are served from the source folders: collectstatic is not under test.
     env = profile_env(
-        DATABASE_URL=f"sqlite:///{database}", REDIS_URL="", LOG_LEVEL="ERROR", STATIC_MANIFEST="0"
+        DATABASE_URL=f"sqlite:///{database}",
+        REDIS_URL="",
+        CACHE_URL="",
+        LOG_LEVEL="ERROR",
+        STATIC_MANIFEST="0",
     )
     env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     result = subprocess.run(

@@ -96,11 +96,11 @@ class Command(BaseCommand):
             self.style.SUCCESS("Demo data ready. The portal is at http://127.0.0.1:8000/")
         )
         self.stdout.write(
-            "  Members log in at http://127.0.0.1:8000/accounts/login/ with "
-            "their email; staff at http://127.0.0.1:8000/admin/ with a username."
+            "  Everyone signs in at http://127.0.0.1:8000/accounts/login/ with their email; "
+            "staff then open the admin at http://127.0.0.1:8000/admin/."
         )
         for username, password, role in DEMO_ACCOUNTS:
-            self.stdout.write(f"  {role:>11}: {username} / {password} ({username}@example.org)")
+            self.stdout.write(f"  {role:>11}: {username}@example.org / {password}")
         self.stdout.write(
             "  The member has one request waiting for review: "
             "http://127.0.0.1:8000/admin/access_requests/accessrequest/"
