@@ -1,5 +1,6 @@
 """Private servers for tests that stop, kill or restart them: free ports and redis-server."""
 
+import os
 import socket
 import subprocess
 import time
@@ -9,6 +10,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def production_server_env(port: int, **overrides: str) -> dict[str, str]:
+    """The environment of a gunicorn started with deploy/gunicorn.conf.py on the test database.
+
+    Production settings (DEBUG off) with every log at debug level, so that a test grepping
+    the logs sees everything the server could write.
+    """
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        STATIC_MANIFEST="0",
+        LOG_LEVEL="DEBUG",
+        GUNICORN_LOG_LEVEL="debug",
+        **overrides,
+    )
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.ingest.helpers import post_report
+from tests.servers import free_port, production_server_env
 from tests.support import ROOT, on_postgres
 
 SENDER = "198.51.100.77"
@@ -87,12 +88,6 @@ def test_no_address_or_dropped_value_reaches_the_database_or_the_logs(client, ca
         assert secret not in logs, f"{secret} found in the logs"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _send_through_proxy(port: int, request: bytes) -> bytes:
     """Send one request as a proxy would, declaring the sender's address (PROXY v1)."""
     proxy_line = f"PROXY TCP4 {SENDER} 127.0.0.1 40000 {port}\r\n".encode()
@@ -116,19 +111,8 @@ def _http_post(port: int, body: bytes) -> bytes:
 @pytest.mark.django_db(transaction=True)
 def test_the_production_server_logs_no_address(postgres, tmp_path: Path):
     """gunicorn with deploy/gunicorn.conf.py, told by PROXY protocol that the peer is SENDER."""
-    port = _free_port()
-    db = settings.DATABASES["default"]
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="1",
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        STATIC_MANIFEST="0",
-        LOG_LEVEL="DEBUG",
-        GUNICORN_LOG_LEVEL="debug",
-    )
+    port = free_port()
+    env = production_server_env(port)
     log_file = tmp_path / "server.log"
     with log_file.open("wb") as log:
         server = subprocess.Popen(

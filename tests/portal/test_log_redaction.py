@@ -7,7 +7,6 @@ started with ``deploy/gunicorn.conf.py``.
 
 import io
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -15,12 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from portal.logging import RedactAddressesFilter, redact_addresses
 from tests.ingest.helpers import post_report
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, production_server_env, wait_for_port
 from tests.support import ROOT
 
 SECRET_ID = "logprobe0ID"
@@ -163,18 +161,7 @@ def test_gunicorn_handlers_carry_the_filter():
 def test_the_production_server_logs_no_installation_id(postgres, tmp_path: Path):
     """gunicorn with deploy/gunicorn.conf.py; its access log writes the raw request line."""
     port = free_port()
-    db = settings.DATABASES["default"]
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="1",
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1",
-        STATIC_MANIFEST="0",
-        LOG_LEVEL="DEBUG",
-        GUNICORN_LOG_LEVEL="debug",
-    )
+    env = production_server_env(port)
     log_file = tmp_path / "server.log"
     with log_file.open("wb") as log:
         server = subprocess.Popen(
