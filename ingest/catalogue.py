@@ -31,10 +31,10 @@ CATALOGUE: dict[str, ElementSpec] = {
     for spec in (
         ElementSpec(
             "platformID",
-            ("platformID",),
+            ("platformID", "installID"),
             ("platform_id",),
-            "The installation's random identifier, as sent. Never leaves the server: "
-            "readers see a per-grant pseudonym.",
+            "The installation's random identifier, as sent (VelaUX v1.1-v1.2 call it "
+            "installID). Never leaves the server: readers see a per-grant pseudonym.",
             required=True,
         ),
         ElementSpec(
@@ -60,19 +60,23 @@ CATALOGUE: dict[str, ElementSpec] = {
             "clusterCount",
             ("clusterCount",),
             ("cluster_count_bucket",),
-            "A bucket label such as '<10'; never a raw count.",
+            "A bucket label such as '<10'; never a raw count. VelaUX v1.1-v1.2 send the "
+            "raw count: it becomes its label on arrival (2 -> '<3') and is not kept.",
         ),
         ElementSpec(
             "appCount",
             ("appCount",),
             ("app_count_bucket",),
-            "A bucket label such as '<50'; never a raw count.",
+            "A bucket label such as '<50'; never a raw count. VelaUX v1.1-v1.2 send the "
+            "raw count: it becomes its label on arrival (7 -> '<10') and is not kept.",
         ),
         ElementSpec(
             "enableAddonList",
-            ("enableAddonList",),
+            ("enableAddonList", "enableAddList"),
             ("addons",),
-            "Addon names with their status (enabled, enabling, disabling).",
+            "Addon names with their status (enabled, enabling, disabling). VelaUX "
+            "v1.1-v1.2 send a list of {name, phase} (enableAddList), read the same way; "
+            "an addon in another phase is not enabled and is left out.",
         ),
         ElementSpec(
             "xDefinitionTopList",
@@ -85,8 +89,11 @@ CATALOGUE: dict[str, ElementSpec] = {
             "browserInfo",
             ("browserInfo.nameAndVersion", "browserInfo.screenWidth"),
             ("browser_family", "browser_major_version", "screen_width"),
-            "Browser family, major version and screen width. Language and screen "
-            "height are sent by VelaUX but never stored.",
+            "Browser family, major version and screen width. The family is what VelaUX "
+            "can tell: chrome covers Chrome and every Chromium-based browser (Edge, "
+            "Opera, Samsung, Yandex, ...), safari covers Safari and every browser on iOS; "
+            "Safari's number is the WebKit build, not a version, and is not kept. "
+            "Language and screen height are sent by VelaUX but never stored.",
         ),
     )
 }

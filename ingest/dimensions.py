@@ -11,6 +11,20 @@ import re
 from dataclasses import dataclass
 
 UNKNOWN = "(unknown)"
+DEVELOPMENT = "(development builds)"
+# What development builds send as the release: never parsed into a release line.
+DEVELOPMENT_RELEASES = ("latest", "main", "master", "undefined", "UNKNOWN")
+# Cluster buckets of kubevela v1.3.2-v1.4.5 were <3 <10 <50 >=50. The first three are
+# today's; >=50 overlaps <100 ... >=500 and is shown apart. The oldest releases counted
+# clusters in the application buckets: <2000 and above all lie within today's >=500.
+OLD_CLUSTER_BUCKET = "≥50 (releases before v1.4.6)"
+CLUSTER_BUCKET_MAP = {
+    ">=50": OLD_CLUSTER_BUCKET,
+    "<2000": ">=500",
+    "<5000": ">=500",
+    "<10000": ">=500",
+    ">=10000": ">=500",
+}
 PARTITION = "partition"
 MULTI = "multi"
 
@@ -34,14 +48,16 @@ DIMENSIONS: dict[str, Dimension] = {
             "Release lines (major.minor)",
             PARTITION,
             "version",
-            "Active installations by KubeVela release line.",
+            "Active installations by KubeVela release line. Development builds (latest, "
+            f"main, master, ...) are counted as '{DEVELOPMENT}', never as a line.",
         ),
         Dimension(
             "release",
             "Releases",
             PARTITION,
             "version",
-            "Active installations by full KubeVela release.",
+            "Active installations by full KubeVela release; development builds as "
+            f"'{DEVELOPMENT}'.",
             parent="release_minor",
         ),
         Dimension(
@@ -84,7 +100,10 @@ DIMENSIONS: dict[str, Dimension] = {
             "Clusters per installation",
             PARTITION,
             "clusterCount",
-            "Installations by cluster-count bucket.",
+            "Installations by cluster-count bucket, on today's scale. Releases before "
+            "KubeVela v1.4.6 used <3, <10, <50 and >=50: the first three are today's, and "
+            ">=50, which overlaps every bucket from <100 up, is shown apart as "
+            f"'{OLD_CLUSTER_BUCKET}'. The oldest releases' <2000 and above count as >=500.",
             ordered=True,
         ),
         Dimension(
@@ -92,7 +111,7 @@ DIMENSIONS: dict[str, Dimension] = {
             "Applications per installation",
             PARTITION,
             "appCount",
-            "Installations by application-count bucket.",
+            "Installations by application-count bucket (one scale in every release).",
             ordered=True,
         ),
         Dimension(
@@ -100,7 +119,11 @@ DIMENSIONS: dict[str, Dimension] = {
             "Browsers",
             PARTITION,
             "browserInfo",
-            "Installations by the browser family of their latest report.",
+            "Installations by the browser family of their latest report, as VelaUX tells it. "
+            "chrome: Chrome and Chromium-based browsers (Edge, Opera, Samsung, Yandex, UC, "
+            "Silk, Electron). safari: Safari, and every browser on iOS (Chrome and Firefox "
+            "there too). firefox: Firefox elsewhere. ie: Internet Explorer. other: a client "
+            "other than VelaUX.",
         ),
         Dimension(
             "screen_width",
@@ -125,8 +148,22 @@ MINOR = re.compile(r"v?(\d+)\.(\d+)")
 
 
 def release_line(release: str) -> str:
+    if release in (DEVELOPMENT, *DEVELOPMENT_RELEASES):
+        return DEVELOPMENT
     match = MINOR.match(release)
     return f"v{match.group(1)}.{match.group(2)}" if match else UNKNOWN
+
+
+def release_sql(column: str = "release") -> str:
+    """The release as statistics count it: development builds as one group."""
+    names = ", ".join(f"'{name}'" for name in DEVELOPMENT_RELEASES)
+    return f"CASE WHEN {column} IN ({names}) THEN '{DEVELOPMENT}' ELSE {column} END"
+
+
+def cluster_bucket_sql(column: str = "cluster_count_bucket") -> str:
+    """The cluster bucket on today's scale (CLUSTER_BUCKET_MAP), as statistics count it."""
+    cases = " ".join(f"WHEN '{old}' THEN '{new}'" for old, new in CLUSTER_BUCKET_MAP.items())
+    return f"CASE {column} {cases} ELSE {column} END"
 
 
 def screen_band_sql(column: str = "screen_width") -> str:

@@ -167,7 +167,7 @@ class DailyRollup(models.Model):
 
     day = models.DateField()
     dimension = models.CharField(max_length=32)
-    value = models.CharField(max_length=128)
+    value = models.CharField(max_length=255)  # a definition name reaches 253 characters
     installations = models.PositiveIntegerField()
 
     class Meta:

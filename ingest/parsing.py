@@ -16,8 +16,13 @@ from typing import Any
 from ingest.catalogue import CATALOGUE, DEFINITION_KINDS
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_ENTRIES = 50
-MAX_NAME_LENGTH = 100
+# What a real client can send, within the body limit: VelaUX puts no cap on the addons
+# (the catalogue lists 90, and an installation may add its own), at most five names per
+# definition list, and names as long as Kubernetes allows (253 characters).
+MAX_ADDONS = 1000
+MAX_DEFINITIONS = 100
+MAX_ENTRIES = 50  # keys of the body and of browserInfo: VelaUX sends 11 and 4
+MAX_NAME_LENGTH = 253
 
 PLATFORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@-]*")
@@ -30,6 +35,7 @@ RFC3339 = re.compile(
 # pages) and no unpaired surrogates, which cannot be encoded as UTF-8.
 UNSTORABLE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 BROWSER = re.compile(r"([a-z]+)/?(\d{1,6})?(?:[.\d]*)")
+GO_ZERO_TIME = re.compile(r"0001-01-01[Tt ]00:00:00(\.0+)?([Zz]|[+-]00:00)")
 
 CLUSTER_BUCKETS = frozenset(
     # current releases, older releases, and the oldest ones that used the app buckets
@@ -52,8 +58,19 @@ CLUSTER_BUCKETS = frozenset(
 )
 APP_BUCKETS = frozenset(["<10", "<50", "<100", "<500", "<2000", "<5000", "<10000", ">=10000"])
 ADDON_STATUSES = frozenset(["enabled", "enabling", "disabling"])
-BROWSER_FAMILIES = frozenset(["chrome", "firefox", "safari", "ie", "edge", "opera"])
+LEGACY_FIELDS = {"installID": "platformID", "enableAddList": "enableAddonList"}
+# What VelaUX's user-agent match can yield: Edge, Opera, Samsung, Yandex, UC, Silk and
+# Electron say chrome; every browser on iOS says safari.
+BROWSER_FAMILIES = frozenset(["chrome", "firefox", "safari", "ie"])
 OTHER_BROWSER = "other"
+# Safari's number is the WebKit build (605), not a Safari version: it is not stored.
+NO_VERSION_FAMILIES = frozenset(["safari"])
+# The raw counts of VelaUX v1.1-v1.2 become the current bucket labels on arrival.
+CLUSTER_COUNT_SCALE = ((3, "<3"), (10, "<10"), (50, "<50"), (100, "<100"), (150, "<150"),
+                       (200, "<200"), (300, "<300"), (500, "<500"))  # fmt: skip
+APP_COUNT_SCALE = ((10, "<10"), (50, "<50"), (100, "<100"), (500, "<500"), (2000, "<2000"),
+                   (5000, "<5000"), (10000, "<10000"))  # fmt: skip
+
 BROWSER_INFO_FIELDS = ("nameAndVersion", "screenWidth")
 
 
@@ -100,12 +117,50 @@ def decode_body(body: bytes) -> dict[str, Any]:
 def parse_report(document: dict[str, Any], approved: frozenset[str]) -> ParsedReport:
     """Validate and keep the approved elements; anything else is discarded unread."""
     check_size("(body)", document)
+    document = legacy_normalised(document)
     platform_id = parse_platform_id(document.get("platformID"))
     columns: dict[str, Any] = {}
     for key, parse in ELEMENT_PARSERS.items():
         if key in approved:
             columns.update(parse(document))
     return ParsedReport(platform_id, columns, discarded_names(document, approved))
+
+
+def legacy_normalised(document: dict[str, Any]) -> dict[str, Any]:
+    """A report of VelaUX v1.1-v1.2 (``installID``, ``enableAddList``) in today's shape.
+
+    Those releases send ``installID`` for the installation and their addons as a list of
+    ``{"name", "phase"}``; their raw ``appCount`` and ``clusterCount`` become bucket
+    labels in the bucket parser. A report that has both names keeps today's.
+    """
+    if not any(name in document for name in LEGACY_FIELDS):
+        return document
+    normalised = dict(document)
+    for old, new in LEGACY_FIELDS.items():
+        if old not in normalised:
+            continue
+        value = normalised.pop(old)
+        if new not in normalised:
+            normalised[new] = legacy_addons(value) if old == "enableAddList" else value
+    return normalised
+
+
+def legacy_addons(value: Any) -> dict[str, str]:
+    """[{"name": "fluxcd", "phase": "enabled"}, ...] -> {"fluxcd": "enabled"}.
+
+    A phase other than enabled, enabling or disabling (a disabled or suspended addon) is
+    an addon that is not enabled: it is left out.
+    """
+    expect("enableAddList", value, list, "an array of {name, phase} objects")
+    check_size("enableAddList", value, MAX_ADDONS)
+    addons = {}
+    for item in value:
+        expect("enableAddList", item, dict, "an object with name and phase")
+        name = check_name("enableAddList", item.get("name"))
+        phase = item.get("phase")
+        if isinstance(phase, str) and phase in ADDON_STATUSES:
+            addons[name] = phase
+    return addons
 
 
 def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[str]:
@@ -127,9 +182,9 @@ def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[
 # --- size and type guards -----------------------------------------------------------
 
 
-def check_size(field_name: str, value: dict | list) -> None:
-    if len(value) > MAX_ENTRIES:
-        raise invalid(field_name, f"has {len(value)} entries; at most {MAX_ENTRIES} are accepted")
+def check_size(field_name: str, value: dict | list, limit: int = MAX_ENTRIES) -> None:
+    if len(value) > limit:
+        raise invalid(field_name, f"has {len(value)} entries; at most {limit} are accepted")
     if isinstance(value, dict):
         for name in value:
             check_key(field_name, name)
@@ -200,6 +255,8 @@ def parse_install_time(document: dict[str, Any]) -> dict[str, Any]:
     if value is None or value == "":
         return {"install_date": None}
     expect("installTime", value, str, "an RFC 3339 timestamp string")
+    if GO_ZERO_TIME.fullmatch(value):  # Go's zero time: VelaUX does not know the install time
+        return {"install_date": None}
     return {"install_date": utc_date(value)}
 
 
@@ -220,13 +277,28 @@ def utc_date(value: str) -> date:
         raise invalid("installTime", "is outside the years 1 to 9999 in UTC") from exc
 
 
-def bucket_parser(field_name: str, column: str, labels: frozenset[str]):
+def bucket_of(count: int, scale: tuple[tuple[int, str], ...]) -> str:
+    """The label of a raw count on today's scale: 7 -> '<10'; past the last bound, '>='."""
+    for bound, label in scale:
+        if count < bound:
+            return label
+    return f">={scale[-1][0]}"
+
+
+def bucket_parser(
+    field_name: str, column: str, labels: frozenset[str], scale: tuple[tuple[int, str], ...]
+):
     ordered = ", ".join(sorted(labels))
 
     def parse(document: dict[str, Any]) -> dict[str, Any]:
         value = document.get(field_name)
         if value is None or value == "":
             return {column: None}
+        if isinstance(value, int) and not isinstance(value, bool):
+            # VelaUX v1.1-v1.2 send the raw count: only its label is kept, never the number
+            if value < 0:
+                raise invalid(field_name, "a count cannot be negative")
+            return {column: bucket_of(value, scale)}
         expect(field_name, value, str, "a bucket label string")
         if value not in labels:
             raise invalid(field_name, f"unknown bucket label {value!r}; expected one of {ordered}")
@@ -240,7 +312,7 @@ def parse_addons(document: dict[str, Any]) -> dict[str, Any]:
     if value is None:
         return {"addons": {}}
     expect("enableAddonList", value, dict, "an object of addon name to status")
-    check_size("enableAddonList", value)
+    check_size("enableAddonList", value, MAX_ADDONS)
     addons = {}
     for name, status in value.items():
         check_name("enableAddonList", name)
@@ -261,7 +333,7 @@ def parse_definitions(document: dict[str, Any]) -> dict[str, Any]:
             columns[column] = []
             continue
         expect(field_name, value, list, "an array of definition names")
-        check_size(field_name, value)
+        check_size(field_name, value, MAX_DEFINITIONS)
         columns[column] = [check_name(field_name, name) for name in value]
     return columns
 
@@ -282,15 +354,22 @@ def parse_browser_info(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_name_and_version(value: Any) -> tuple[str | None, int | None]:
-    """'chrome124.0.0.0' -> ('chrome', 124); Safari keeps a slash: 'safari/605.1.15'."""
+    """'chrome124.0.0.0' -> ('chrome', 124); 'safari/605.1.15' -> ('safari', None).
+
+    Safari's number is the WebKit build, not its version, so none is kept. A user agent
+    with two MSIE tokens arrives as 'ie8.0,msie6.0': the first is read.
+    """
     if value is None or value == "":
         return None, None
     expect("browserInfo.nameAndVersion", value, str, "a string")
     check_name_length("browserInfo.nameAndVersion", value)
-    match = BROWSER.fullmatch(value.strip().lower())
+    first = value.strip().lower().split(",")[0].strip()
+    match = BROWSER.fullmatch(first)
     if not match:
         return OTHER_BROWSER, None
     family = match.group(1) if match.group(1) in BROWSER_FAMILIES else OTHER_BROWSER
+    if family in NO_VERSION_FAMILIES or family == OTHER_BROWSER:
+        return family, None
     major = int(match.group(2)) if match.group(2) else None
     return family, major
 
@@ -307,8 +386,10 @@ def parse_screen_width(value: Any) -> int | None:
 ELEMENT_PARSERS = {
     "version": parse_version,
     "installTime": parse_install_time,
-    "clusterCount": bucket_parser("clusterCount", "cluster_count_bucket", CLUSTER_BUCKETS),
-    "appCount": bucket_parser("appCount", "app_count_bucket", APP_BUCKETS),
+    "clusterCount": bucket_parser(
+        "clusterCount", "cluster_count_bucket", CLUSTER_BUCKETS, CLUSTER_COUNT_SCALE
+    ),
+    "appCount": bucket_parser("appCount", "app_count_bucket", APP_BUCKETS, APP_COUNT_SCALE),
     "enableAddonList": parse_addons,
     "xDefinitionTopList": parse_definitions,
     "browserInfo": parse_browser_info,

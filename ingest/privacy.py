@@ -31,6 +31,8 @@ from django.conf import settings
 
 from ingest import public_labels
 from ingest.dimensions import (
+    CLUSTER_BUCKET_MAP,
+    DEVELOPMENT,
     DIMENSIONS,
     MULTI,
     SCREEN_BANDS,
@@ -68,11 +70,15 @@ _DEFINITIONS = {
     "policy_definition": public_labels.POLICY_DEFINITIONS,
 }
 PUBLIC_LABELS: dict[str, frozenset[str]] = {
-    "release_minor": frozenset({release_line(r) for r in public_labels.RELEASE_TAGS} | {UNKNOWN}),
-    "release": public_labels.RELEASES | {UNKNOWN},
+    "release_minor": frozenset(
+        {release_line(r) for r in public_labels.RELEASE_TAGS} | {DEVELOPMENT, UNKNOWN}
+    ),
+    "release": public_labels.RELEASE_TAGS | {DEVELOPMENT, UNKNOWN},
     "addon": public_labels.ADDONS,
     **_DEFINITIONS,
-    "cluster_count": CLUSTER_BUCKETS | {UNKNOWN},
+    "cluster_count": frozenset(
+        {CLUSTER_BUCKET_MAP.get(label, label) for label in CLUSTER_BUCKETS} | {UNKNOWN}
+    ),
     "app_count": APP_BUCKETS | {UNKNOWN},
     "browser": BROWSER_FAMILIES | {OTHER_BROWSER, UNKNOWN},
     "screen_width": frozenset({label for _, label in SCREEN_BANDS} | {WIDEST_BAND, UNKNOWN}),

@@ -12,8 +12,8 @@ The lists are taken from KubeVela's public repositories, never from the telemetr
 - definitions: the built-in definitions of kubevela/kubevela (``vela-templates/definitions``,
   internal, registry and deprecated; commit 5a44b5f1, June 2026) and those the catalogue's
   addons install, by kind;
-- releases: kubevela/kubevela's release tags (v0.0.1 to v1.11.0-alpha.4), the names
-  development builds send, and their release lines.
+- releases: kubevela/kubevela's release tags (v0.0.1 to v1.11.0-alpha.4) and their
+  release lines; development builds count as one group (ingest.dimensions.DEVELOPMENT).
 
 To add a name (a new KubeVela release, a new catalogue addon), take it from the public
 source and say which in the commit; never add a name because it was seen in reports.
@@ -196,6 +196,5 @@ RELEASE_TAGS = frozenset(
     ]
 )  # fmt: skip
 
-# What development builds send as the release (see the README's "What VelaUX sends").
-DEVELOPMENT_RELEASES = frozenset(["latest", "main", "master", "undefined", "UNKNOWN"])
-RELEASES = RELEASE_TAGS | DEVELOPMENT_RELEASES
+# Development builds (latest, main, ...) are counted as one group: see
+# ingest.dimensions.DEVELOPMENT.

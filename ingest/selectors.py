@@ -130,6 +130,17 @@ def policy_document(version: PolicyVersion) -> dict[str, Any]:
                 "url": f"https://{host}/api/v1/reports",
                 "purpose": "the same receiver, under the API prefix",
             },
+            *(
+                [
+                    {
+                        "method": "POST",
+                        "url": f"https://{settings.TELEMETRY_LEGACY_HOST}/collecting",
+                        "purpose": "VelaUX v1.1-v1.2's daily report (installID, raw counts)",
+                    }
+                ]
+                if settings.TELEMETRY_LEGACY_HOST
+                else []
+            ),
             {
                 "method": "DELETE",
                 "url": f"https://{host}/api/v1/installations/<platformID>",
@@ -141,6 +152,7 @@ def policy_document(version: PolicyVersion) -> dict[str, Any]:
             "stored": "one report per installation per UTC day; a later report that day "
             "replaces the earlier one",
         },
+        "hosts": telemetry_hosts(),
         "retention_days": settings.REPORT_RETENTION_DAYS,
         "never_collected": [
             "clientIP",
@@ -149,6 +161,13 @@ def policy_document(version: PolicyVersion) -> dict[str, Any]:
             "browserInfo.screenHeight",
         ],
     }
+
+
+def telemetry_hosts() -> list[str]:
+    """Every host VelaUX sends to: today's, and the one of v1.1-v1.2 when it is served."""
+    return [settings.TELEMETRY_ENDPOINT_HOST] + (
+        [settings.TELEMETRY_LEGACY_HOST] if settings.TELEMETRY_LEGACY_HOST else []
+    )
 
 
 def discarded_fields_by_day(*, since: date) -> QuerySet:

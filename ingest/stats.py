@@ -141,6 +141,4 @@ def stats_shown_series(
     """
     figures = figures or stats_groups(dimension=dimension, period=period)
     shown = {group["label"] for group in figures["groups"]}
-    if not shown:
-        return []
     return stats_series(dimension=dimension, period=period, labels=shown)

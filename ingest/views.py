@@ -6,7 +6,6 @@ django-cors-headers (see CORS_URLS_REGEX); no other path gets CORS headers.
 """
 
 import logging
-from datetime import UTC, datetime, time, timedelta
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
@@ -90,12 +89,19 @@ def accept(document: dict) -> JsonResponse:
         )
     try:
         outcome = report_ingest(report=report, policy=policy)
-    except DailyLimitReached:
-        return error(
-            429,
-            "daily_limit_reached",
-            "This installation has sent today's maximum number of reports.",
-            Retry_After=str(seconds_to_next_utc_day()),
+    except DailyLimitReached as limit:
+        # A retry cannot help, and VelaUX re-sends on every page load after anything but a
+        # 2xx: so a 2xx that says the report was not stored, and that the day's stands.
+        return JsonResponse(
+            {
+                "status": "not_stored",
+                "reason": "daily_limit_reached",
+                "message": "This installation has sent today's maximum number of reports; "
+                "the report already stored for today stands.",
+                "report_date": limit.report_date.isoformat(),
+                "policy_version": policy.number,
+            },
+            status=200,
         )
     except (OperationalError, InterfaceError):
         return storage_unavailable()
@@ -119,9 +125,3 @@ def storage_unavailable() -> JsonResponse:
         "The report could not be stored; retry later.",
         Retry_After="30",
     )
-
-
-def seconds_to_next_utc_day() -> int:
-    now = datetime.now(UTC)
-    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
-    return max(1, int((midnight - now).total_seconds()))

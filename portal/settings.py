@@ -178,6 +178,8 @@ STATS_RELEASE_DELAY_HOURS = envint("STATS_RELEASE_DELAY_HOURS", 2, minimum=1)
 # The hourly task releases the closed days of this many last days that are not released.
 STATS_RELEASE_CATCH_UP_DAYS = envint("STATS_RELEASE_CATCH_UP_DAYS", 7, minimum=1)
 TELEMETRY_ENDPOINT_HOST = envstr("TELEMETRY_ENDPOINT_HOST", "telemetry.kubevela.net")
+# VelaUX v1.1-v1.2 post the same path to another host; blank when it is not served here.
+TELEMETRY_LEGACY_HOST = envstr("TELEMETRY_LEGACY_HOST", "user.kubevela.net")
 
 # --- Accounts (django-allauth) -------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -50,6 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "rejected": document.get("rejected_elements", []),
         "endpoints": document.get("endpoints", []),
         "endpoint_host": settings.TELEMETRY_ENDPOINT_HOST,
+        "hosts": document.get("hosts", [settings.TELEMETRY_ENDPOINT_HOST]),
         "retention_days": settings.REPORT_RETENTION_DAYS,
         "privacy": budget(),
     }

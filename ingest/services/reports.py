@@ -61,6 +61,10 @@ UPSERT_SQL = _upsert_sql()
 class DailyLimitReached(Exception):
     """The installation already sent the day's maximum; nothing was changed."""
 
+    def __init__(self, report_date: date):
+        super().__init__(report_date)
+        self.report_date = report_date
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -86,7 +90,7 @@ def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutc
         cursor.execute(UPSERT_SQL, params)
         row = cursor.fetchone()
     if row is None:
-        raise DailyLimitReached
+        raise DailyLimitReached(report_date)
     if report.discarded_fields:
         discarded_fields_count(report_date=report_date, names=report.discarded_fields)
     return IngestOutcome(report_date=report_date, replaced=row[0] > 1, revision=row[0])

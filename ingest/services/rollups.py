@@ -12,12 +12,19 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingest.dimensions import DIMENSIONS, UNKNOWN, release_line, screen_band_sql
+from ingest.dimensions import (
+    DIMENSIONS,
+    UNKNOWN,
+    cluster_bucket_sql,
+    release_line,
+    release_sql,
+    screen_band_sql,
+)
 from ingest.models import DailyRollup, PublicFigure, Report, RollupDay, StatsRelease
 
 SCALAR_EXPRESSIONS = {
-    "release": "release",
-    "cluster_count": "cluster_count_bucket",
+    "release": release_sql(),
+    "cluster_count": cluster_bucket_sql(),
     "app_count": "app_count_bucket",
     "browser": "browser_family",
     "screen_width": screen_band_sql(),
@@ -105,7 +112,7 @@ def rollup_day(*, day: date) -> RollupDay:
             DailyRollup(
                 day=day,
                 dimension=key,
-                value=value[:128],
+                value=value,
                 installations=count,
             )
             for key in DIMENSIONS

@@ -24,7 +24,8 @@ def test_buckets_keep_their_natural_order():
         ("v1.9.4", "v1.9"),
         ("1.10.0-beta.1", "v1.10"),
         ("(unknown)", "(unknown)"),
-        ("master", "(unknown)"),
+        ("master", "(development builds)"),
+        ("latest", "(development builds)"),
     ],
 )
 def test_release_lines(release, line):

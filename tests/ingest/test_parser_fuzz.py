@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ingest.catalogue import CATALOGUE
 from ingest.models import Report
 from ingest.parsing import (
+    GO_ZERO_TIME,
     MAX_NAME_LENGTH,
     ParsedReport,
     ReportRejected,
@@ -238,6 +239,8 @@ def test_the_parser_accepts_or_refuses_any_install_time(install_time):
     if isinstance(outcome, ReportRejected):
         assert_refusal(outcome)
         assert outcome.field_name == "installTime"
+    elif GO_ZERO_TIME.fullmatch(install_time):  # Go's zero time: the install time is unknown
+        assert outcome.columns["install_date"] is None
     else:
         assert outcome.columns["install_date"].year in range(1, 10_000)
 

@@ -5,6 +5,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from ingest.models import DiscardedFieldCount, Report
+from ingest.parsing import MAX_ADDONS, MAX_DEFINITIONS
 from tests.ingest.helpers import database_state, post_report
 from tests.support import velaux_fixture_paths
 
@@ -131,9 +132,11 @@ def test_missing_definition_lists_are_empty(client, typical_payload):
         ("chrome124.0.0.0", "chrome", 124),
         ("firefox125.0", "firefox", 125),
         ("ie9.0", "ie", 9),
-        ("safari/605.1.15", "safari", 605),
+        ("safari/605.1.15", "safari", None),  # the WebKit build, not a Safari version
+        ("ie8.0,msie6.0", "ie", 8),  # two MSIE tokens: the first is read
+        ("edge120.0", "other", None),  # VelaUX says chrome for Edge: no edge family
         ("", None, None),
-        ("netscape4.0", "other", 4),
+        ("netscape4.0", "other", None),
         ("???", "other", None),
     ],
 )
@@ -197,7 +200,7 @@ def test_the_answer_comes_after_the_commit(client, typical_payload, django_db_bl
 
 # --- bad input: a clear 4xx that names the problem, and nothing changes ---------------
 
-BIG_LIST = [f"def-{i}" for i in range(51)]
+BIG_LIST = [f"def-{i}" for i in range(MAX_DEFINITIONS + 1)]
 
 
 def _with(**changes):
@@ -224,7 +227,8 @@ BAD_BODIES = [
     ("platformID too long", _with(platformID="a" * 65), 400, "invalid_field", "platformID"),
     ("platformID bad chars", _with(platformID="ab/../cd"), 400, "invalid_field", "platformID"),
     ("platformID a number", _with(platformID=12345), 400, "invalid_field", "platformID"),
-    ("appCount a number", _with(appCount=42), 400, "invalid_field", "appCount"),
+    ("appCount a negative number", _with(appCount=-1), 400, "invalid_field", "appCount"),
+    ("appCount a fraction", _with(appCount=4.5), 400, "invalid_field", "appCount"),
     ("unknown bucket", _with(clusterCount="<7"), 400, "invalid_field", "clusterCount"),
     ("addons a list", _with(enableAddonList=["fluxcd"]), 400, "invalid_field", "enableAddonList"),
     (
@@ -236,7 +240,7 @@ BAD_BODIES = [
     ),
     (
         "too many addons",
-        _with(enableAddonList={f"a{i}": "enabled" for i in range(51)}),
+        _with(enableAddonList={f"a{i}": "enabled" for i in range(MAX_ADDONS + 1)}),
         400,
         "invalid_field",
         "enableAddonList",
@@ -256,15 +260,15 @@ BAD_BODIES = [
         "componentDefinitionTopList",
     ),
     (
-        "name over 100",
-        _with(componentDefinitionTopList=["x" * 101]),
+        "name over 253",
+        _with(componentDefinitionTopList=["x" * 254]),
         400,
         "invalid_field",
         "componentDefinitionTopList",
     ),
     (
-        "addon name over 100",
-        _with(enableAddonList={"x" * 101: "enabled"}),
+        "addon name over 253",
+        _with(enableAddonList={"x" * 254: "enabled"}),
         400,
         "invalid_field",
         "enableAddonList",
@@ -306,7 +310,7 @@ BAD_BODIES = [
         "invalid_field",
         "(body)",
     ),
-    ("field name over 100", _with(**{"y" * 101: 1}), 400, "invalid_field", "(body)"),
+    ("field name over 253", _with(**{"y" * 254: 1}), 400, "invalid_field", "(body)"),
 ]
 
 
@@ -384,15 +388,20 @@ def test_other_methods_get_405(client, method):
 
 
 @override_settings(INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY=3)
-def test_an_installation_over_its_daily_limit_gets_429(client, typical_payload):
+def test_over_its_daily_limit_an_installation_gets_a_2xx_that_says_not_stored(
+    client, typical_payload
+):
+    """VelaUX re-sends on every page load after anything but a 2xx: a retry cannot help."""
     for _ in range(3):
         assert post_report(client, typical_payload).status_code == 202
     stored = list(Report.objects.values())
     typical_payload["appCount"] = "<5000"
     response = post_report(client, typical_payload)
-    assert response.status_code == 429
-    assert response.json()["error"] == "daily_limit_reached"
-    assert 0 < int(response["Retry-After"]) <= 86400
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "not_stored" and body["reason"] == "daily_limit_reached"
+    assert body["report_date"] == stored[0]["report_date"].isoformat()
+    assert "Retry-After" not in response
     assert list(Report.objects.values()) == stored
     other = dict(typical_payload, platformID="another0installation")
     assert post_report(client, other).status_code == 202

@@ -110,14 +110,15 @@ TOP_LIST_LENGTHS = {
     "policy_definitions": (POLICIES, (45, 20, 15, 10, 5, 5)),
 }
 
-# VelaUX reports Edge and Opera as chrome; clients that tell them apart do exist.
-BROWSERS = (
-    ("chrome", 66), ("firefox", 12), ("safari", 10), ("edge", 5), ("other", 4), ("opera", 2),
+BROWSERS = (  # VelaUX says chrome for Edge and Opera too (see parsing.BROWSER_FAMILIES)
+    ("chrome", 73), ("firefox", 12), ("safari", 10), ("other", 4),
     ("ie", 1),
 )  # fmt: skip
 BROWSER_EPOCH = date(2024, 4, 16)  # Chrome 124 and Firefox 125; both ship every 4 weeks
-EPOCH_MAJOR = {"chrome": 124, "edge": 124, "firefox": 125, "opera": 110}
-FIXED_MAJOR = {"safari": 605, "ie": 11, "other": None}  # Safari's user agent says 605
+EPOCH_MAJOR = {"chrome": 124, "firefox": 125}
+# Safari's number is the WebKit build, never stored as a version; no version is kept
+# for browsers VelaUX cannot name either.
+FIXED_MAJOR = {"safari": None, "ie": 11, "other": None}
 MAJOR_LAGS = ((0, 60), (1, 22), (2, 10), (3, 4), (6, 2), (12, 2))  # releases behind
 SCREEN_WIDTHS = (
     (1920, 34), (2560, 10), (1536, 10), (1440, 9), (1366, 8), (1680, 5), (1280, 5),
