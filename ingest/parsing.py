@@ -151,6 +151,8 @@ def legacy_addons(value: Any) -> dict[str, str]:
     A phase other than enabled, enabling or disabling (a disabled or suspended addon) is
     an addon that is not enabled: it is left out.
     """
+    if value is None:  # a Go nil slice: v1.2 sends null when no addon is running
+        return {}
     expect("enableAddList", value, list, "an array of {name, phase} objects")
     check_size("enableAddList", value, MAX_ADDONS)
     addons = {}
