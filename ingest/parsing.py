@@ -380,6 +380,8 @@ def parse_screen_width(value: Any) -> int | None:
     if value is None:
         return None
     expect("browserInfo.screenWidth", value, int, "an integer number of pixels")
+    if value == 0:  # a browser that reports no screen (headless, some web views): unknown
+        return None
     if not 0 < value <= 100_000:
         raise invalid("browserInfo.screenWidth", "must be between 1 and 100000 pixels")
     return value

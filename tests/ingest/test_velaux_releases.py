@@ -209,3 +209,10 @@ def test_one_scale_per_chart_and_development_builds_apart(client):
     assert "Chrome and Chromium-based browsers (Edge, Opera" in page
     assert "every browser on iOS" in page
     assert "(development builds)" in page
+
+
+@pytest.mark.django_db
+def test_a_screen_width_of_zero_is_stored_as_unknown(client, typical_payload):
+    typical_payload["browserInfo"]["screenWidth"] = 0
+    assert post_report(client, typical_payload).status_code == 202
+    assert Report.objects.get().screen_width is None
