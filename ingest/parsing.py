@@ -140,8 +140,13 @@ def legacy_normalised(document: dict[str, Any]) -> dict[str, Any]:
         if old not in normalised:
             continue
         value = normalised.pop(old)
+        # read (and so checked) even when today's name is there too, then the latter wins
+        if old == "enableAddList":
+            value = legacy_addons(value)
+        elif new in normalised:
+            expect(old, value, str, "a string")
         if new not in normalised:
-            normalised[new] = legacy_addons(value) if old == "enableAddList" else value
+            normalised[new] = value
     return normalised
 
 

@@ -5,6 +5,8 @@ from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.views import exception_handler
 
+from ingest.parsing import MAX_ADDONS, MAX_DEFINITIONS, MAX_NAME_LENGTH
+
 
 def api_exception_handler(exc, context):
     """Errors as {"error": code, "message": text}, like the receiver's."""
@@ -99,12 +101,42 @@ REPORT = {
             "description": "RFC 3339, any offset/precision.",
         },
         "version": {"type": "string", "nullable": True, "example": "v1.9.4NaNgit-1a2b3c4"},
-        "clusterCount": {"type": "string", "nullable": True, "example": "<10"},
-        "appCount": {"type": "string", "nullable": True, "example": "<50"},
+        "installID": {
+            "type": "string",
+            "description": "VelaUX v1.1-v1.2's name for platformID (read when platformID "
+            "is absent).",
+        },
+        "clusterCount": {
+            "nullable": True,
+            "example": "<10",
+            "description": "A bucket label; VelaUX v1.1-v1.2 send the raw count, which "
+            "becomes its label on arrival and is not kept.",
+            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}],
+        },
+        "appCount": {
+            "nullable": True,
+            "example": "<50",
+            "description": "As clusterCount.",
+            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}],
+        },
+        "enableAddList": {
+            "type": "array",
+            "nullable": True,
+            "description": "VelaUX v1.1-v1.2's addons; an addon in another phase than "
+            "enabled, enabling or disabling is left out.",
+            "maxItems": MAX_ADDONS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                    "phase": {"type": "string"},
+                },
+            },
+        },
         "enableAddonList": {
             "type": "object",
             "nullable": True,
-            "maxProperties": 50,
+            "maxProperties": MAX_ADDONS,
             "additionalProperties": {
                 "type": "string",
                 "enum": ["enabled", "enabling", "disabling"],
@@ -114,8 +146,8 @@ REPORT = {
             name: {
                 "type": "array",
                 "nullable": True,
-                "maxItems": 50,
-                "items": {"type": "string", "maxLength": 100},
+                "maxItems": MAX_DEFINITIONS,
+                "items": {"type": "string", "maxLength": MAX_NAME_LENGTH},
             }
             for name in (
                 "componentDefinitionTopList",
@@ -136,8 +168,9 @@ REPORT = {
                 "screenWidth": {
                     "type": "integer",
                     "nullable": True,
-                    "minimum": 1,
+                    "minimum": 0,
                     "maximum": 100000,
+                    "description": "0 (no screen reported) is stored as unknown.",
                 },
             },
             "additionalProperties": True,
@@ -153,6 +186,19 @@ ACCEPTED = {
         "report_date": {"type": "string", "format": "date"},
         "policy_version": {"type": "integer"},
         "discarded_fields": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+NOT_STORED = {
+    "type": "object",
+    "required": ["status", "reason", "message", "report_date", "policy_version"],
+    "properties": {
+        "status": {"type": "string", "enum": ["not_stored"]},
+        "reason": {"type": "string", "enum": ["daily_limit_reached"]},
+        "message": {"type": "string"},
+        "report_date": {"type": "string", "format": "date"},
+        "policy_version": {"type": "integer"},
     },
 }
 
@@ -181,6 +227,16 @@ def _receiver_operation(operation_id: str, summary: str) -> dict:
                         }
                     },
                 },
+                "200": {
+                    "description": "Not stored: the installation has sent today's maximum; "
+                    "the day's report stands. A 2xx, because a retry could not help and "
+                    "VelaUX re-sends after anything else.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/ReportNotStored"}
+                        }
+                    },
+                },
                 **{
                     code: {"description": text, **error}
                     for code, text in (
@@ -188,7 +244,7 @@ def _receiver_operation(operation_id: str, summary: str) -> dict:
                         ("405", "Only POST and OPTIONS."),
                         ("413", "Body over 64 KiB."),
                         ("415", "Content-Type is not application/json."),
-                        ("429", "Daily or global limit reached; see Retry-After."),
+                        ("429", "The global ceiling is reached; see Retry-After."),
                         ("503", "Storage unavailable or no published policy; see Retry-After."),
                     )
                 },
@@ -208,7 +264,14 @@ def add_receiver_to_schema(result, generator, request, public):
                 if parameter.pop(EMPTY_IS_DEFAULT, False):
                     parameter["allowEmptyValue"] = True
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update({"ApiError": ERROR, "VelaUXReport": REPORT, "ReportAccepted": ACCEPTED})
+    schemas.update(
+        {
+            "ApiError": ERROR,
+            "VelaUXReport": REPORT,
+            "ReportAccepted": ACCEPTED,
+            "ReportNotStored": NOT_STORED,
+        }
+    )
     result["paths"]["/collecting"] = _receiver_operation(
         "collecting_create", "Receive a VelaUX report (VelaUX's path)"
     )
