@@ -114,7 +114,8 @@ def contribution_bound(dimension: str) -> int:
 
 
 @cache
-def _measurement(dimension: str) -> dp.Measurement:
+def _measurement() -> dp.Measurement:
+    """The same measurement serves every dimension: only the bound of its input differs."""
     domain = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T=dp.i64))
     metric = dp.l02inf_distance(dp.absolute_distance(T=dp.i64))
     return dp.m.make_gaussian_threshold(domain, metric, scale=NOISE_SCALE, threshold=THRESHOLD)
@@ -125,7 +126,7 @@ def dimension_privacy(dimension: str) -> DimensionPrivacy:
     """What one installation-day can change in one dimension's daily release, per OpenDP."""
     bound = contribution_bound(dimension)
     # (names changed, total change, largest change of one name) for one report
-    rho, delta = _measurement(dimension).map((bound, bound, 1))
+    rho, delta = _measurement().map((bound, bound, 1))
     return DimensionPrivacy(dimension, bound, NOISE_SCALE, THRESHOLD, rho, delta)
 
 
@@ -138,7 +139,7 @@ def release_counts(dimension: str, counts: dict[str, int]) -> dict[str, int]:
     public = PUBLIC_LABELS[dimension]
     lifted = {label: _LIFT + counts.get(label, 0) for label in public}
     lifted.update({label: count for label, count in counts.items() if label not in public})
-    noisy = _measurement(dimension)(lifted)
+    noisy = _measurement()(lifted)
     return {label: value - _LIFT if label in public else value for label, value in noisy.items()}
 
 

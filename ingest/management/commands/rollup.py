@@ -59,10 +59,14 @@ class Command(BaseCommand):
                 if day in released_before and not re_release:
                     kept.append(day)
                     note = "already released: public figures kept"
-                elif stats_release_day(day=day, again=re_release) is not None:
-                    released += day not in released_before
-                    again += day in released_before
-                    note = "re-released" if day in released_before else "released"
+                elif stats_release_day(day=day, again=re_release) is None:
+                    note = "released meanwhile by another process: public figures kept"
+                elif day in released_before:
+                    again += 1
+                    note = "re-released"
+                else:
+                    released += 1
+                    note = "released"
             if options["verbosity"] >= 2:
                 self.stdout.write(
                     f"{day}: {result.reports} reports, {note}, {time.perf_counter() - tick:.2f}s"
