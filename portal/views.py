@@ -28,7 +28,7 @@ from ingest.stats import (
     stats_shown_series,
 )
 from portal.charts import bar_chart, line_chart
-from portal.spreadsheets import neutralise_cell
+from portal.csv_safety import neutralise_cell
 
 ADOPTION = "release_minor"
 STATS_HTML_SECONDS = 15 * 60
