@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -17,15 +16,16 @@ from django.utils.safestring import mark_safe
 
 from ingest.charts import bar_chart, line_chart
 from ingest.dimensions import DIMENSIONS
-from ingest.models import StatsRelease
 from ingest.privacy import budget
 from ingest.selectors import policy_document, policy_get_published, policy_history
 from ingest.stats import (
     DEFAULT_TOP,
     PRESETS,
+    STATS_HTML_SECONDS,
     DateRange,
     StatsRangeError,
     stats_groups,
+    stats_html_cache_key,
     stats_range_parse,
     stats_released_days,
     stats_shown_series,
@@ -33,7 +33,6 @@ from ingest.stats import (
 from portal.csv_safety import neutralise_cell
 
 ADOPTION = "release_minor"
-STATS_HTML_SECONDS = 15 * 60
 RANGE_CHOICES = [
     ("30", "Last 30 days"),
     ("90", "Last 90 days"),
@@ -99,54 +98,36 @@ def statistics(request: HttpRequest) -> HttpResponse:
 
 
 def _figures_html(period: DateRange) -> str:
-    """The charts and tables of a range, rendered once per release state.
-
-    Rendering thousands of table cells is most of the page's cost; the result only
-    changes when a day is released, so it is cached under the latest release's time.
-    The key and the page are built from the parsed range alone, never the query string,
-    and only the preset ranges (last 30, 90, 365 days) are cached: invented parameters
-    or custom ranges, which anyone can vary without end, render uncached and store
-    nothing, so the cache holds three pages per release state.
-    """
-    state = StatsRelease.objects.aggregate(latest=Max("released_at"), days=Count("day"))
-    key = "stats-html:" + ":".join(
-        str(part)
-        for part in (
-            period.first,
-            period.last,
-            settings.STATS_MIN_INSTALLATIONS,
-            state["latest"].isoformat() if state["latest"] else "none",
-            state["days"],
-        )
-    )
-    cacheable = period.last == timezone.now().date() and period.days in PRESETS.values()
-    html = cache.get(key) if cacheable else None
+    """The charts and tables of a range: from the cache when the range is one that is
+    cached (ingest.stats.stats_html_cache_key says which, and under what key)."""
+    key = stats_html_cache_key(period=period, today=timezone.now().date())
+    html = cache.get(key) if key else None
     if html is None:
-        sections = []
-        for dimension in DIMENSIONS:
-            figures = stats_groups(dimension=dimension, period=period)
-            sections.append(
-                {
-                    "figures": figures,
-                    "chart": bar_chart(figures["groups"], "average_daily_installations"),
-                }
-            )
-        adoption = next(s["figures"] for s in sections if s["figures"]["dimension"] == ADOPTION)
-        series = stats_shown_series(dimension=ADOPTION, period=period, figures=adoption)
-        html = render_to_string(
-            "ingest/stats_figures.html",
-            {
-                "period": period,
-                "query": urlencode({"range": "custom", "from": period.first, "to": period.last}),
-                "top": DEFAULT_TOP,
-                "sections": sections,
-                "adoption": line_chart(series, period.first, period.last),
-                "adoption_table": _series_table(series),
-            },
-        )
-        if cacheable:
+        html = _figures_render(period)
+        if key:
             cache.set(key, html, STATS_HTML_SECONDS)
     return mark_safe(html)  # noqa: S308 - our own autoescaped template  # nosec B308 B703
+
+
+def _figures_render(period: DateRange) -> str:
+    sections = []
+    for dimension in DIMENSIONS:
+        figures = stats_groups(dimension=dimension, period=period)
+        chart = bar_chart(figures["groups"], "average_daily_installations")
+        sections.append({"figures": figures, "chart": chart})
+    adoption = next(s["figures"] for s in sections if s["figures"]["dimension"] == ADOPTION)
+    series = stats_shown_series(dimension=ADOPTION, period=period, figures=adoption)
+    return render_to_string(
+        "ingest/stats_figures.html",
+        {
+            "period": period,
+            "query": urlencode({"range": "custom", "from": period.first, "to": period.last}),
+            "top": DEFAULT_TOP,
+            "sections": sections,
+            "adoption": line_chart(series, period.first, period.last),
+            "adoption_table": _series_table(series),
+        },
+    )
 
 
 def _series_table(series: list[dict]) -> dict:
