@@ -46,6 +46,7 @@ test: install-dev browser nginx
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## lock: re-resolve the pinned dependencies from pyproject.toml
 lock: $(BIN)/python

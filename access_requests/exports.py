@@ -27,7 +27,7 @@ from psycopg.types.json import JsonbLoader
 from access_requests import data
 from access_requests.models import Export, Grant
 from ingest.models import Report
-from portal.spreadsheets import neutralise_cell, neutralise_sql
+from portal.csv_safety import neutralise_cell, neutralise_sql
 
 BATCH_ROWS = 8_192  # rows fetched as Python objects at a time (~3 KB each once decoded)
 ROW_GROUP_ROWS = 65_536

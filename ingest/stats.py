@@ -1,4 +1,5 @@
-"""Selectors of the public statistics: range figures and daily series of released days.
+"""Selectors of the public statistics: range figures and daily series of released days,
+and which rendered ranges the page may keep (stats_html_cache_key).
 
 Only released figures are read (ingest.services.releases: drawn once per day, with
 noise). Range figures are sums of them, so they cost no privacy budget. The query
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Count, Max, Sum
 
 from ingest.dimensions import DIMENSIONS, MULTI, Dimension, natural_order
 from ingest.models import PublicFigure, StatsRelease
@@ -19,6 +20,7 @@ from ingest.privacy import NOISE_SCALE, dimension_privacy, display_floor
 MAX_RANGE_DAYS = 3 * 366
 DEFAULT_TOP = 25
 PRESETS = {"30": 30, "90": 90, "365": 365}
+STATS_HTML_SECONDS = 15 * 60
 
 
 class StatsRangeError(ValueError):
@@ -142,3 +144,27 @@ def stats_shown_series(
     figures = figures or stats_groups(dimension=dimension, period=period)
     shown = {group["label"] for group in figures["groups"]}
     return stats_series(dimension=dimension, period=period, labels=shown)
+
+
+def stats_release_state() -> tuple[str, int]:
+    """When a day was last released, and how many days are: the figures of every range
+    change only when one of the two does (a first release, or a re-release)."""
+    state = StatsRelease.objects.aggregate(latest=Max("released_at"), days=Count("day"))
+    return (state["latest"].isoformat() if state["latest"] else "none", state["days"])
+
+
+def stats_html_cache_key(*, period: DateRange, today: date) -> str | None:
+    """The cache key of a range's rendered charts and tables, or None: not cached.
+
+    Rendering thousands of table cells is most of the page's cost; the result only
+    changes when a day is released, so it is cached under the release state. The key is
+    built from the parsed range alone, never the query string, and only the preset ranges
+    (last 30, 90, 365 days) are cached: invented parameters or custom ranges, which anyone
+    can vary without end, render uncached and store nothing, so the cache holds three
+    pages per release state (each for STATS_HTML_SECONDS).
+    """
+    if period.last != today or period.days not in PRESETS.values():
+        return None
+    latest, days = stats_release_state()
+    parts = (period.first, period.last, settings.STATS_MIN_INSTALLATIONS, latest, days)
+    return "stats-html:" + ":".join(str(part) for part in parts)

@@ -409,7 +409,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api.add_receiver_to_schema",
+        "portal.api.add_api_conventions_to_schema",
+        "ingest.api.schema.add_receiver_to_schema",
     ],
 }
 

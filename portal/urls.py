@@ -4,22 +4,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from access_requests import views as access_views
 from access_requests.api import views as data_api
-from ingest import views as ingest_views
 from portal import views
 
 handler404 = "portal.api.not_found"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("policy/", views.policy_versions, name="policy-history"),
-    path("stats/", views.statistics, name="stats"),
-    path("stats/<str:dimension>.csv", views.statistics_csv, name="stats-csv"),
+    path("", include("ingest.urls")),
     path("access/", include("access_requests.urls")),
     path("accounts/profile/", access_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
-    path("collecting", ingest_views.collect_report, name="collecting"),
     path("api/v1/", include("ingest.api.urls")),
     path("api/v1/data/", include("access_requests.api.urls")),
     path("api/v1/exports", data_api.ExportsView.as_view(), name="api-exports"),

@@ -1,64 +1,15 @@
-import csv
+"""Health probes: liveness (/healthz) and readiness (/readyz) for the load balancer and
+the process supervisor. The error pages (404, 503) are in portal.api and
+portal.middleware.
+"""
+
 import functools
-from urllib.parse import urlencode
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.db.models import Count, Max
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.utils import timezone
-from django.utils.safestring import mark_safe
-
-from ingest.dimensions import DIMENSIONS
-from ingest.models import StatsRelease
-from ingest.privacy import budget
-from ingest.selectors import policy_document, policy_get_published, policy_history
-from ingest.stats import (
-    DEFAULT_TOP,
-    PRESETS,
-    DateRange,
-    StatsRangeError,
-    stats_groups,
-    stats_range_parse,
-    stats_released_days,
-    stats_shown_series,
-)
-from portal.charts import bar_chart, line_chart
-from portal.spreadsheets import neutralise_cell
-
-ADOPTION = "release_minor"
-STATS_HTML_SECONDS = 15 * 60
-RANGE_CHOICES = [
-    ("30", "Last 30 days"),
-    ("90", "Last 90 days"),
-    ("365", "Last 365 days"),
-    ("custom", "Custom range"),
-]
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The transparency page, rendered from the published policy the receiver enforces."""
-    policy = policy_get_published()
-    document = policy_document(policy) if policy else {}
-    context = {
-        "policy": policy,
-        "approved": document.get("elements", []),
-        "rejected": document.get("rejected_elements", []),
-        "endpoints": document.get("endpoints", []),
-        "endpoint_host": settings.TELEMETRY_ENDPOINT_HOST,
-        "hosts": document.get("hosts", [settings.TELEMETRY_ENDPOINT_HOST]),
-        "retention_days": settings.REPORT_RETENTION_DAYS,
-        "privacy": budget(),
-    }
-    return render(request, "portal/home.html", context)
-
-
-def policy_versions(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/policy_history.html", {"versions": policy_history()})
+from django.http import HttpRequest, JsonResponse
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -113,126 +64,3 @@ def _broker_ready() -> bool:
         return bool(_broker_client().ping())
     except Exception:  # any failure to reach the broker means not ready
         return False
-
-
-def _period(request: HttpRequest) -> DateRange:
-    """A preset (last 30, 90 or 365 days) or a custom from/to range."""
-    preset = request.GET.get("range", "30")
-    custom = preset not in PRESETS
-    return stats_range_parse(
-        first=request.GET.get("from") if custom else None,
-        last=request.GET.get("to") if custom else None,
-        preset=preset,
-        today=timezone.now().date(),
-    )
-
-
-def statistics(request: HttpRequest) -> HttpResponse:
-    try:
-        period = _period(request)
-    except StatsRangeError as exc:
-        return render(
-            request,
-            "portal/stats.html",
-            {"error": str(exc), "range_choices": RANGE_CHOICES},
-            status=400,
-        )
-    context = {
-        "period": period,
-        "selected_range": request.GET.get("range", "30"),
-        "range_choices": RANGE_CHOICES,
-        "days_released": stats_released_days(period=period),
-        "min_installations": settings.STATS_MIN_INSTALLATIONS,
-        "privacy": budget(),
-        "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS,
-        "figures_html": _figures_html(period),
-    }
-    return render(request, "portal/stats.html", context)
-
-
-def _figures_html(period: DateRange) -> str:
-    """The charts and tables of a range, rendered once per release state.
-
-    Rendering thousands of table cells is most of the page's cost; the result only
-    changes when a day is released, so it is cached under the latest release's time.
-    The key and the page are built from the parsed range alone, never the query string,
-    and only the preset ranges (last 30, 90, 365 days) are cached: invented parameters
-    or custom ranges, which anyone can vary without end, render uncached and store
-    nothing, so the cache holds three pages per release state.
-    """
-    state = StatsRelease.objects.aggregate(latest=Max("released_at"), days=Count("day"))
-    key = "stats-html:" + ":".join(
-        str(part)
-        for part in (
-            period.first,
-            period.last,
-            settings.STATS_MIN_INSTALLATIONS,
-            state["latest"].isoformat() if state["latest"] else "none",
-            state["days"],
-        )
-    )
-    cacheable = period.last == timezone.now().date() and period.days in PRESETS.values()
-    html = cache.get(key) if cacheable else None
-    if html is None:
-        sections = []
-        for dimension in DIMENSIONS:
-            figures = stats_groups(dimension=dimension, period=period)
-            sections.append(
-                {
-                    "figures": figures,
-                    "chart": bar_chart(figures["groups"], "average_daily_installations"),
-                }
-            )
-        adoption = next(s["figures"] for s in sections if s["figures"]["dimension"] == ADOPTION)
-        series = stats_shown_series(dimension=ADOPTION, period=period, figures=adoption)
-        html = render_to_string(
-            "portal/stats_figures.html",
-            {
-                "period": period,
-                "query": urlencode({"range": "custom", "from": period.first, "to": period.last}),
-                "top": DEFAULT_TOP,
-                "sections": sections,
-                "adoption": line_chart(series, period.first, period.last),
-                "adoption_table": _series_table(series),
-            },
-        )
-        if cacheable:
-            cache.set(key, html, STATS_HTML_SECONDS)
-    return mark_safe(html)  # noqa: S308 - our own autoescaped template  # nosec B308 B703
-
-
-def _series_table(series: list[dict]) -> dict:
-    labels = sorted({row["label"] for row in series})
-    days: dict[str, dict[str, int]] = {}
-    for row in series:
-        days.setdefault(row["day"], {})[row["label"]] = row["installations"]
-    rows = [(day, [values.get(label, 0) for label in labels]) for day, values in days.items()]
-    return {"labels": labels, "rows": rows}
-
-
-def statistics_csv(request: HttpRequest, dimension: str) -> HttpResponse:
-    if dimension not in DIMENSIONS and dimension != f"{ADOPTION}-daily":
-        raise Http404("No such statistic.")
-    try:
-        period = _period(request)
-    except StatsRangeError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"kubevela-{dimension}-{period.first}-{period.last}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
-    if dimension == f"{ADOPTION}-daily":
-        writer.writerow(["day", "release_line", "installations"])
-        for row in stats_shown_series(dimension=ADOPTION, period=period):
-            writer.writerow([row["day"], neutralise_cell(row["label"]), row["installations"]])
-        return response
-    writer.writerow([dimension, "average_daily_installations", "installation_days"])
-    for group in stats_groups(dimension=dimension, period=period)["groups"]:
-        writer.writerow(
-            [
-                neutralise_cell(group["label"]),
-                group["average_daily_installations"],
-                group["installation_days"],
-            ]
-        )
-    return response

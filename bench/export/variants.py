@@ -34,7 +34,7 @@ BLOCK_BYTES = 1 << 20
 # As the app's Parquet row groups (before fa504f2 they were its fetch batches).
 ROW_GROUP_ROWS = getattr(exports, "ROW_GROUP_ROWS", exports.BATCH_ROWS)
 PARSE_ROWS = 8192
-FORMULA_CODES = "61, 43, 45, 64, 9, 13"  # = + - @ TAB CR, as portal.spreadsheets
+FORMULA_CODES = "61, 43, 45, 64, 9, 13"  # = + - @ TAB CR, as portal.csv_safety
 # CSV quoting that never applies to a JSON text: COPY then writes each value as is.
 RAW_LINES = "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
 PSEUDONYMS = "bench_export_pseudonym"

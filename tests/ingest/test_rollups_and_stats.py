@@ -19,6 +19,7 @@ from ingest.services import (
     rollup_day,
     stats_release_day,
 )
+from ingest.stats import DateRange, stats_html_cache_key, stats_range_parse
 from ingest.tasks import rollup_recent_days
 from tests.ingest.factories import report_row
 
@@ -277,3 +278,24 @@ def test_the_stats_page_shows_a_new_release_at_once(client):
     _tempting_fleet(DAY2)
     stats_release_day(day=DAY2)
     assert "2 days with released statistics" in client.get("/stats/", params).content.decode()
+
+
+def test_a_preset_range_is_kept_under_the_release_state_and_a_custom_one_is_not_kept():
+    today = timezone.now().date()
+    last_30 = stats_range_parse(first=None, last=None, preset="30", today=today)
+    unreleased = stats_html_cache_key(period=last_30, today=today)
+    _tempting_fleet(DAY1)
+    stats_release_day(day=DAY1)
+    released = stats_html_cache_key(period=last_30, today=today)
+    stats_release_day(day=DAY1, again=True)
+    re_released = stats_html_cache_key(period=last_30, today=today)
+    assert unreleased.startswith(f"stats-html:{last_30.first}:{today}:")
+    assert len({unreleased, released, re_released}) == 3  # each release is a new page
+    assert stats_html_cache_key(period=DateRange(DAY1, DAY2), today=today) is None
+    yesterday = today - timedelta(days=1)
+    assert (
+        stats_html_cache_key(
+            period=DateRange(yesterday - timedelta(days=29), yesterday), today=today
+        )
+        is None
+    )

@@ -1073,12 +1073,13 @@ def test_a_new_route_or_model_admin_without_a_row_is_reported():
     from django.urls.resolvers import RegexPattern
 
     from access_requests.models import RequestEvent
-    from portal import urls, views
+    from ingest import pages
+    from portal import urls
 
     site = admin.AdminSite(name="admin")
     site.register(RequestEvent)
     extra = [
-        path("access/requests/<int:pk>/share/", views.home, name="access-request-share"),
+        path("access/requests/<int:pk>/share/", pages.home, name="access-request-share"),
         path("admin-two/", site.urls),
     ]
     routes = urlconf_routes(URLResolver(RegexPattern(r"^/"), [*urls.urlpatterns, *extra]))

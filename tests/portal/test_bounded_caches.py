@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from redis.exceptions import OutOfMemoryError
 
+from ingest import pages
 from portal import views
 from portal.cache import ResilientRedisCache
 from tests.access_requests.factories import UserFactory
@@ -34,13 +35,13 @@ pytestmark = pytest.mark.django_db
 def renders(monkeypatch) -> list[dict]:
     """One entry per cold render of the figures (one adoption series each)."""
     calls: list[dict] = []
-    original = views.stats_shown_series
+    original = pages.stats_shown_series
 
     def counted(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(views, "stats_shown_series", counted)
+    monkeypatch.setattr(pages, "stats_shown_series", counted)
     return calls
 
 
@@ -58,7 +59,7 @@ def stored_pages(monkeypatch) -> list[str]:
                 keys.append(key)
             return cache.set(key, *args, **kwargs)
 
-    monkeypatch.setattr(views, "cache", Recording())
+    monkeypatch.setattr(pages, "cache", Recording())
     return keys
 
 
