@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ingest.catalogue import CATALOGUE, DEFINITION_KINDS, STORABLE_KEYS
-from ingest.management.commands import generate_telemetry as gen
+from ingest import synthetic as gen
 from ingest.models import PolicyElement, PolicyVersion, Report
 from ingest.parsing import (
     ADDON_STATUSES,
@@ -26,6 +26,7 @@ from ingest.parsing import (
     parse_report,
 )
 from ingest.selectors import policy_get_published
+from ingest.services import synthetic as loading
 from ingest.services import REPORT_COLUMNS
 
 pytestmark = pytest.mark.django_db
@@ -365,19 +366,19 @@ def test_verbosity():
 def copy_statements(monkeypatch) -> list[str]:
     """Records the COPY statements the command runs, letting them run."""
     statements: list[str] = []
-    real = gen.copy_rows
+    real = loading.copy_rows
 
     def spy(cursor, sql, fleet, batch_size):
         statements.append(sql)
         return real(cursor, sql, fleet, batch_size)
 
-    monkeypatch.setattr(gen, "copy_rows", spy)
+    monkeypatch.setattr(loading, "copy_rows", spy)
     return statements
 
 
 def test_postgresql_copies_into_an_empty_period_directly(postgres, copy_statements):
     generate()
-    assert copy_statements == [gen.COPY_SQL]
+    assert copy_statements == [loading.COPY_SQL]
     assert stored_rows() == planned_rows(**SMALL)
 
 
@@ -385,19 +386,19 @@ def test_postgresql_rerun_copies_through_a_stage(postgres, copy_statements):
     generate()
     Report.objects.filter(report_date=END).delete()
     generate()
-    assert copy_statements == [gen.COPY_SQL, gen.COPY_STAGE_SQL]
+    assert copy_statements == [loading.COPY_SQL, loading.COPY_STAGE_SQL]
     assert stored_rows() == planned_rows(**SMALL)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [gen.STAGE_TABLE])
+        cursor.execute("SELECT to_regclass(%s)", [loading.STAGE_TABLE])
         assert cursor.fetchone() == (None,), "the stage is dropped"
 
 
 def test_postgresql_falls_back_to_the_stage_on_a_conflict(postgres, copy_statements, monkeypatch):
     """A report arriving between the emptiness check and COPY must not fail the load."""
     generate(installations=30)
-    monkeypatch.setattr(gen, "PERIOD_HAS_REPORTS_SQL", "SELECT %s::date IS NULL AND %s IS NULL")
+    monkeypatch.setattr(loading, "PERIOD_HAS_REPORTS_SQL", "SELECT %s::date IS NULL AND %s IS NULL")
     output = generate()
-    assert copy_statements == [gen.COPY_SQL, gen.COPY_SQL, gen.COPY_STAGE_SQL]
+    assert copy_statements == [loading.COPY_SQL, loading.COPY_SQL, loading.COPY_STAGE_SQL]
     assert stored_rows() == planned_rows(**SMALL)
     assert "already present" in output
 
