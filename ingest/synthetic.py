@@ -25,9 +25,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from ingest.catalogue import CATALOGUE, DEFINITION_KINDS
+from ingest.catalogue import CATALOGUE, DEFINITION_KINDS, JSON_COLUMNS, REPORT_CATALOGUE, Catalogue
 from ingest.models import PolicyElement, PolicyVersion, Report
-from ingest.services import JSON_COLUMNS
 
 # --- what a fleet looks like ------------------------------------------------------------
 
@@ -95,13 +94,15 @@ DEFINITION_PROVIDERS = {
     "apply-terraform-config": "terraform",
     "canary-deploy": "kruise-rollout",
 }
-# How many names each top list holds (0 to 5); an empty list is sent as a missing key.
-TOP_LIST_LENGTHS = {
-    "component_definitions": (COMPONENTS, (3, 22, 20, 18, 14, 23)),
-    "trait_definitions": (TRAITS, (15, 20, 18, 15, 12, 20)),
-    "workflow_step_definitions": (WORKFLOW_STEPS, (30, 30, 15, 10, 7, 8)),
-    "policy_definitions": (POLICIES, (45, 20, 15, 10, 5, 5)),
+# Per definition kind (ingest.catalogue.DEFINITION_KINDS), its names and how many names
+# its top list holds (0 to 5); an empty list is sent as a missing key.
+TOP_LISTS = {
+    "component": (COMPONENTS, (3, 22, 20, 18, 14, 23)),
+    "trait": (TRAITS, (15, 20, 18, 15, 12, 20)),
+    "workflow_step": (WORKFLOW_STEPS, (30, 30, 15, 10, 7, 8)),
+    "policy": (POLICIES, (45, 20, 15, 10, 5, 5)),
 }
+TOP_LIST_LENGTHS = {kind.column: TOP_LISTS[kind.name] for kind in DEFINITION_KINDS}
 
 BROWSERS = (  # VelaUX says chrome for Edge and Opera too (see parsing.BROWSER_FAMILIES)
     ("chrome", 73), ("firefox", 12), ("safari", 10), ("other", 4),
@@ -126,15 +127,45 @@ TRY_OUT_SHARE = 0.3  # new installations gone after a few days of trying
 NEVER_UPGRADE_SHARE = 0.3
 
 NULL = "\\N"
-BROWSER_COLUMNS = CATALOGUE["browserInfo"].columns
-# Columns fixed for an installation's lifetime, then the groups that change over time,
-# in the order of the paths plan_installation builds.
-STATIC_COLUMNS = ("install_date", *DEFINITION_KINDS.values())
-PATH_COLUMNS = (
-    ("release", "git_commit"),
-    ("cluster_count_bucket", "app_count_bucket"),
-    ("addons",),
-)
+
+# How the model draws each element: per report (the browser of whoever opened VelaUX),
+# fixed for an installation's lifetime, or changing over time, one path per group in
+# the order plan_installation builds them. The columns come from the catalogue.
+BROWSER_ELEMENT = "browserInfo"
+STATIC_ELEMENTS = ("installTime", "xDefinitionTopList")
+PATH_ELEMENTS = (("version",), ("clusterCount", "appCount"), ("enableAddonList",))
+
+
+@dataclass(frozen=True)
+class ColumnGroups:
+    browser: tuple[str, ...]
+    static: tuple[str, ...]
+    paths: tuple[tuple[str, ...], ...]
+
+
+def column_groups(catalogue: Catalogue) -> ColumnGroups:
+    """The report's columns as the model lays them out.
+
+    An element the model draws nothing for (a newly catalogued one) joins the static
+    columns and is stored as NULL, as if the policy did not approve it.
+    """
+    drawn = {BROWSER_ELEMENT, *STATIC_ELEMENTS, *(key for keys in PATH_ELEMENTS for key in keys)}
+    undrawn = [
+        element.key
+        for element in catalogue.elements
+        if element.key not in drawn and not element.required
+    ]
+    return ColumnGroups(
+        browser=catalogue.columns_of(BROWSER_ELEMENT),
+        static=catalogue.columns_of(*STATIC_ELEMENTS, *undrawn),
+        paths=tuple(catalogue.columns_of(*keys) for keys in PATH_ELEMENTS),
+    )
+
+
+COLUMN_GROUPS = column_groups(REPORT_CATALOGUE)
+BROWSER_COLUMNS = COLUMN_GROUPS.browser
+STATIC_COLUMNS = COLUMN_GROUPS.static
+PATH_COLUMNS = COLUMN_GROUPS.paths
 SEGMENT_COLUMNS = (
     "policy_version_id",
     "revision",
@@ -480,7 +511,7 @@ class SegmentFactory:
     def part(self, columns: Sequence[str], values: dict[str, Any]) -> Part:
         """NULL for columns of elements the policy does not approve, as the receiver does."""
         stored = self.stored_columns
-        kept = {c: values[c] if c in stored else None for c in columns}
+        kept = {c: values.get(c) if c in stored else None for c in columns}
         return Part(kept, "\t".join([copy_text(v, c in JSON_COLUMNS) for c, v in kept.items()]))
 
     def segment(self, parts: Sequence[Part]) -> Segment:

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from ingest.catalogue import CATALOGUE, DEFINITION_KINDS, STORABLE_KEYS
 from ingest import synthetic as gen
+from ingest.catalogue import CATALOGUE, DEFINITION_KINDS, REPORT_COLUMNS
 from ingest.models import PolicyElement, PolicyVersion, Report
 from ingest.parsing import (
     ADDON_STATUSES,
@@ -27,7 +27,6 @@ from ingest.parsing import (
 )
 from ingest.selectors import policy_get_published
 from ingest.services import synthetic as loading
-from ingest.services import REPORT_COLUMNS
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +84,9 @@ def velaux_payload(report: Report) -> dict:
             "screenHeight": 1080,
         },
     }
-    for field_name, column in DEFINITION_KINDS.items():
-        if getattr(report, column):  # VelaUX leaves the key out when the list is empty
-            payload[field_name] = getattr(report, column)
+    for kind in DEFINITION_KINDS:
+        if getattr(report, kind.column):  # VelaUX leaves the key out when the list is empty
+            payload[kind.client_field] = getattr(report, kind.column)
     return payload
 
 
@@ -117,7 +116,7 @@ def test_it_stores_exactly_the_planned_rows():
 
 
 def test_every_row_is_what_the_receiver_stores_for_the_velaux_report(fleet_rows):
-    approved = frozenset(STORABLE_KEYS)
+    approved = frozenset(CATALOGUE)
     for report in fleet_rows:
         parsed = parse_report(velaux_payload(report), approved)
         assert parsed.platform_id == report.platform_id
@@ -128,9 +127,9 @@ def test_json_columns_have_the_receivers_shapes(fleet_rows):
     for report in fleet_rows:
         assert isinstance(report.addons, dict)
         assert len(report.addons) <= MAX_ENTRIES
-        assert set(report.addons.values()) <= ADDON_STATUSES
-        for column in DEFINITION_KINDS.values():
-            names = getattr(report, column)
+        assert set(report.addons.values()) <= set(ADDON_STATUSES)
+        for kind in DEFINITION_KINDS:
+            names = getattr(report, kind.column)
             assert isinstance(names, list)
             assert len(names) <= 5
             assert len(set(names)) == len(names)
@@ -227,8 +226,8 @@ def test_definitions_need_the_addon_that_provides_them(fleet_rows):
         ever_enabled.setdefault(report.platform_id, set()).update(report.addons)
     provided = 0
     for report in fleet_rows:
-        for column in DEFINITION_KINDS.values():
-            for name in getattr(report, column):
+        for kind in DEFINITION_KINDS:
+            for name in getattr(report, kind.column):
                 provider = gen.DEFINITION_PROVIDERS.get(name)
                 if provider is not None:
                     provided += 1
