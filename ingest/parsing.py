@@ -73,8 +73,6 @@ CLUSTER_COUNT_SCALE = ((3, "<3"), (10, "<10"), (50, "<50"), (100, "<100"), (150,
 APP_COUNT_SCALE = ((10, "<10"), (50, "<50"), (100, "<100"), (500, "<500"), (2000, "<2000"),
                    (5000, "<5000"), (10000, "<10000"))  # fmt: skip
 
-BROWSER_INFO_FIELDS = ("nameAndVersion", "screenWidth")
-
 
 class ReportRejected(Exception):
     """The body cannot be accepted; carries the HTTP status and a message naming the field."""
