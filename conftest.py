@@ -6,6 +6,7 @@ missing service fails the test instead.
 """
 
 import json
+from importlib import import_module
 
 import pytest
 from django.conf import settings
@@ -67,10 +68,10 @@ def _published_policy(request):
         return
     request.getfixturevalue("_django_db_helper")
     from ingest.models import PolicyElement, PolicyVersion
-    from ingest.review_policy import seed_policy_v1
 
     if not PolicyVersion.objects.exists():
-        seed_policy_v1(PolicyVersion, PolicyElement)
+        seed = import_module("ingest.migrations.0002_seed_policy_v1")  # the frozen seed
+        seed.seed_policy_v1(PolicyVersion, PolicyElement)
 
 
 @pytest.fixture

@@ -11,27 +11,12 @@ from datetime import date
 from django.db.models import QuerySet
 
 from access_requests.models import Grant
-from ingest.catalogue import CATALOGUE
+from ingest.catalogue import CATALOGUE, KEY_COLUMNS, REPORT_CATALOGUE, REQUIRED_KEYS
 from ingest.dimensions import DIMENSIONS
 from ingest.models import DailyRollup, Report
 
 # Output field names of each element, in order.
-ELEMENT_FIELDS = {
-    "platformID": ("installation",),
-    "requestTime": ("date",),
-    "version": ("release", "git_commit"),
-    "installTime": ("install_date",),
-    "clusterCount": ("cluster_count_bucket",),
-    "appCount": ("app_count_bucket",),
-    "enableAddonList": ("addons",),
-    "xDefinitionTopList": (
-        "component_definitions",
-        "trait_definitions",
-        "workflow_step_definitions",
-        "policy_definitions",
-    ),
-    "browserInfo": ("browser_family", "browser_major_version", "screen_width"),
-}
+ELEMENT_FIELDS = REPORT_CATALOGUE.element_fields()
 PAGE_SIZE_MAX = 1000
 
 
@@ -73,9 +58,9 @@ def check_period(grant: Grant, first: date, last: date) -> None:
 
 
 def _columns(grant: Grant) -> list[str]:
-    columns = ["id", "report_date", "platform_id"]
+    columns = ["id", *KEY_COLUMNS]
     for key in grant.elements:
-        if key in ("platformID", "requestTime"):
+        if key in REQUIRED_KEYS:
             continue
         columns += CATALOGUE[key].columns
     return columns

@@ -26,6 +26,7 @@ from psycopg.types.json import JsonbLoader
 
 from access_requests import data
 from access_requests.models import Export, Grant
+from ingest.catalogue import REPORT_CATALOGUE, Catalogue
 from ingest.models import Report
 from portal.csv_safety import neutralise_cell, neutralise_sql
 
@@ -33,37 +34,22 @@ BATCH_ROWS = 8_192  # rows fetched as Python objects at a time (~3 KB each once 
 ROW_GROUP_ROWS = 65_536
 COPY_BLOCK_BYTES = 1 << 20  # Parquet row groups gather several batches, held compactly in Arrow
 GZIP_LEVEL = 3
-JSON_FIELDS = {
-    "addons",
-    "component_definitions",
-    "trait_definitions",
-    "workflow_step_definitions",
-    "policy_definitions",
+JSON_FIELDS = REPORT_CATALOGUE.json_fields()
+TEXT_FIELDS = REPORT_CATALOGUE.csv_neutralised_fields()
+PYARROW_TYPES = {
+    "string": pa.string(),
+    "int32": pa.int32(),
+    "date32": pa.date32(),
+    "list<string>": pa.list_(pa.string()),
+    "map<string, string>": pa.map_(pa.string(), pa.string()),
 }
-TEXT_FIELDS = {
-    "release",
-    "git_commit",
-    "cluster_count_bucket",
-    "app_count_bucket",
-    "browser_family",
-}
-PARQUET_TYPES = {
-    "installation": pa.string(),
-    "date": pa.date32(),
-    "release": pa.string(),
-    "git_commit": pa.string(),
-    "install_date": pa.date32(),
-    "cluster_count_bucket": pa.string(),
-    "app_count_bucket": pa.string(),
-    "addons": pa.map_(pa.string(), pa.string()),
-    "component_definitions": pa.list_(pa.string()),
-    "trait_definitions": pa.list_(pa.string()),
-    "workflow_step_definitions": pa.list_(pa.string()),
-    "policy_definitions": pa.list_(pa.string()),
-    "browser_family": pa.string(),
-    "browser_major_version": pa.int32(),
-    "screen_width": pa.int32(),
-}
+
+
+def parquet_types(catalogue: Catalogue) -> dict[str, pa.DataType]:
+    return {name: PYARROW_TYPES[kind] for name, kind in catalogue.parquet_types().items()}
+
+
+PARQUET_TYPES = parquet_types(REPORT_CATALOGUE)
 EXTENSIONS = {"csv": "csv.gz", "jsonl": "jsonl.gz", "parquet": "parquet"}
 Progress = Callable[[int], None]
 

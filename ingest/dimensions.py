@@ -10,6 +10,8 @@ ingest.privacy.
 import re
 from dataclasses import dataclass
 
+from ingest.catalogue import DEFINITION_KINDS
+
 UNKNOWN = "(unknown)"
 DEVELOPMENT = "(development builds)"
 # What development builds send as the release: never parsed into a release line.
@@ -67,33 +69,15 @@ DIMENSIONS: dict[str, Dimension] = {
             "enableAddonList",
             "Installations with each addon enabled.",
         ),
-        Dimension(
-            "component_definition",
-            "Component definitions",
-            MULTI,
-            "xDefinitionTopList",
-            "Installations listing each component definition among their five most used.",
-        ),
-        Dimension(
-            "trait_definition",
-            "Trait definitions",
-            MULTI,
-            "xDefinitionTopList",
-            "Installations listing each trait definition among their five most used.",
-        ),
-        Dimension(
-            "workflow_step_definition",
-            "Workflow step definitions",
-            MULTI,
-            "xDefinitionTopList",
-            "Installations listing each workflow step definition among their five most used.",
-        ),
-        Dimension(
-            "policy_definition",
-            "Policy definitions",
-            MULTI,
-            "xDefinitionTopList",
-            "Installations listing each policy definition among their five most used.",
+        *(
+            Dimension(
+                kind.dimension,
+                f"{kind.label.capitalize()} definitions",
+                MULTI,
+                "xDefinitionTopList",
+                f"Installations listing each {kind.label} definition among their five most used.",
+            )
+            for kind in DEFINITION_KINDS
         ),
         Dimension(
             "cluster_count",

@@ -13,18 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ingest.catalogue import CATALOGUE, DEFINITION_KINDS
+from ingest.catalogue import (
+    ADDON_STATUSES,
+    CATALOGUE,
+    DEFINITION_KINDS,
+    MAX_ADDONS,
+    MAX_DEFINITIONS,
+    MAX_NAME_LENGTH,
+    MAX_SCREEN_WIDTH,
+    PLATFORM_ID_PATTERN,
+)
 
 MAX_BODY_BYTES = 64 * 1024
-# What a real client can send, within the body limit: VelaUX puts no cap on the addons
-# (the catalogue lists 90, and an installation may add its own), at most five names per
-# definition list, and names as long as Kubernetes allows (253 characters).
-MAX_ADDONS = 1000
-MAX_DEFINITIONS = 100
 MAX_ENTRIES = 50  # keys of the body and of browserInfo: VelaUX sends 11 and 4
-MAX_NAME_LENGTH = 253
 
-PLATFORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PLATFORM_ID = re.compile(PLATFORM_ID_PATTERN)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@-]*")
 VERSION_PART = re.compile(r"[A-Za-z0-9._+-]{0,64}")
 RFC3339 = re.compile(
@@ -57,7 +60,6 @@ CLUSTER_BUCKETS = frozenset(
     ]
 )
 APP_BUCKETS = frozenset(["<10", "<50", "<100", "<500", "<2000", "<5000", "<10000", ">=10000"])
-ADDON_STATUSES = frozenset(["enabled", "enabling", "disabling"])
 LEGACY_FIELDS = {"installID": "platformID", "enableAddList": "enableAddonList"}
 # What VelaUX's user-agent match can yield: Edge, Opera, Samsung, Yandex, UC, Silk and
 # Electron say chrome; every browser on iOS says safari.
@@ -70,8 +72,6 @@ CLUSTER_COUNT_SCALE = ((3, "<3"), (10, "<10"), (50, "<50"), (100, "<100"), (150,
                        (200, "<200"), (300, "<300"), (500, "<500"))  # fmt: skip
 APP_COUNT_SCALE = ((10, "<10"), (50, "<50"), (100, "<100"), (500, "<500"), (2000, "<2000"),
                    (5000, "<5000"), (10000, "<10000"))  # fmt: skip
-
-BROWSER_INFO_FIELDS = ("nameAndVersion", "screenWidth")
 
 
 class ReportRejected(Exception):
@@ -334,14 +334,15 @@ def parse_addons(document: dict[str, Any]) -> dict[str, Any]:
 
 def parse_definitions(document: dict[str, Any]) -> dict[str, Any]:
     columns = {}
-    for field_name, column in DEFINITION_KINDS.items():
+    for kind in DEFINITION_KINDS:
+        field_name = kind.client_field
         value = document.get(field_name)
         if value is None:
-            columns[column] = []
+            columns[kind.column] = []
             continue
         expect(field_name, value, list, "an array of definition names")
         check_size(field_name, value, MAX_DEFINITIONS)
-        columns[column] = [check_name(field_name, name) for name in value]
+        columns[kind.column] = [check_name(field_name, name) for name in value]
     return columns
 
 
@@ -387,8 +388,8 @@ def parse_screen_width(value: Any) -> int | None:
     expect("browserInfo.screenWidth", value, int, "an integer number of pixels")
     if value == 0:  # a browser that reports no screen (headless, some web views): unknown
         return None
-    if not 0 < value <= 100_000:
-        raise invalid("browserInfo.screenWidth", "must be between 1 and 100000 pixels")
+    if not 0 < value <= MAX_SCREEN_WIDTH:
+        raise invalid("browserInfo.screenWidth", f"must be between 1 and {MAX_SCREEN_WIDTH} pixels")
     return value
 
 

@@ -13,7 +13,6 @@ from ingest.models import (
     PolicyElement,
     PolicyVersion,
     PublicFigure,
-    Report,
 )
 
 
@@ -181,10 +180,6 @@ def discarded_fields_by_day(*, since: date) -> QuerySet:
         .annotate(total=Sum("count"))
         .order_by("-report_date", "-total", "field_name")
     )
-
-
-def reports_for_installation_exist(*, platform_id: str) -> bool:
-    return Report.objects.filter(platform_id=platform_id).exists()
 
 
 def released_against_exact(*, day: date) -> list[dict[str, Any]]:

@@ -31,6 +31,8 @@ def api_exception_handler(exc, context):
             "error": codes if isinstance(codes, str) else "error",
             "message": str(detail),
         }
+        if getattr(exc, "field_name", None):  # the field a receiver-style refusal names
+            response.data["field"] = exc.field_name
     return response
 
 

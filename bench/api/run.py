@@ -81,7 +81,7 @@ ELEMENTS = [
     "appCount",
 ]
 # The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
-# (see generate_telemetry.activity); only sizes the fleet, the real count is printed.
+# (see ingest.synthetic.activity); only sizes the fleet, the real count is printed.
 MEAN_ACTIVITY = 0.63
 API_FILES = (
     "access_requests/data.py",
@@ -153,7 +153,7 @@ def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
     The lifespans come from one generator, in order, so the first N are the same
     for any fleet size: draw them until their expected reports reach ``rows``.
     """
-    from ingest.management.commands import generate_telemetry as gen
+    from ingest import synthetic as gen
 
     dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
     cumulative = [0.0]

@@ -76,7 +76,7 @@ ELEMENTS = [
     "browserInfo",
 ]
 FORMATS = ("csv", "jsonl", "parquet")
-# The mean chance of a report on a weekday (see generate_telemetry.activity); only used
+# The mean chance of a report on a weekday (see ingest.synthetic.activity); only used
 # to size the fleet, the real count is printed.
 MEAN_ACTIVITY = 0.63
 RATIO_TARGET = 0.5
@@ -346,7 +346,7 @@ def manage(*arguments: str, timeout: float) -> str:
 
 def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
     """Installations for ~``rows`` reports, from the generator's own lifespans."""
-    from ingest.management.commands import generate_telemetry as gen
+    from ingest import synthetic as gen
 
     dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
     cumulative = [0.0]

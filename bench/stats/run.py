@@ -80,7 +80,7 @@ from harness import (  # noqa: E402
 )
 
 # The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
-# (see generate_telemetry.activity); used to size the fleets, the real count is printed.
+# (see ingest.synthetic.activity); used to size the fleets, the real count is printed.
 MEAN_ACTIVITY = 0.63
 ROLLUP_TARGET_S = 5.0
 LATENCY_TARGET_MS = 100.0
@@ -171,7 +171,7 @@ def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
     The lifespans come from one generator, in order, so the first N are the same
     for any fleet size: draw them until their expected reports reach ``rows``.
     """
-    from ingest.management.commands import generate_telemetry as gen
+    from ingest import synthetic as gen
 
     dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
     cumulative = [0.0]

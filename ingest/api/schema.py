@@ -1,101 +1,36 @@
-"""The receiver in the OpenAPI schema: VelaUX's report, the two answers that store or
-decline it, and the two receiving paths (plain Django views, which drf-spectacular does
-not see). Errors use the API-wide shape, ApiError (portal.api).
+"""The receiver in the OpenAPI schema: VelaUX's payload, the answers, the two paths.
+
+The receiver is a plain Django view (it is the hot path), so drf-spectacular does not
+see it; add_receiver_to_schema (a SPECTACULAR_SETTINGS postprocessing hook) adds what
+this module describes. Errors use the API-wide shape, ApiError (portal.api). The payload
+schema is built from the catalogue, so it states the parser's own limits.
 """
 
-from ingest.parsing import MAX_ADDONS, MAX_DEFINITIONS, MAX_NAME_LENGTH
+import copy
+from typing import Any
 
-REPORT = {
-    "type": "object",
-    "description": "A VelaUX daily report. Fields the published policy does not list are "
-    "discarded; only their names are counted. A field other than platformID sent as null "
-    "is read as not sent.",
-    "required": ["platformID"],
-    "additionalProperties": True,
-    "properties": {
-        "platformID": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
-        "installTime": {
-            "type": "string",
-            "nullable": True,
-            "description": "RFC 3339, any offset/precision.",
-        },
-        "version": {"type": "string", "nullable": True, "example": "v1.9.4NaNgit-1a2b3c4"},
-        "installID": {
-            "type": "string",
-            "description": "VelaUX v1.1-v1.2's name for platformID (read when platformID "
-            "is absent).",
-        },
-        "clusterCount": {
-            "nullable": True,
-            "example": "<10",
-            "description": "A bucket label; VelaUX v1.1-v1.2 send the raw count, which "
-            "becomes its label on arrival and is not kept.",
-            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}],
-        },
-        "appCount": {
-            "nullable": True,
-            "example": "<50",
-            "description": "As clusterCount.",
-            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}],
-        },
-        "enableAddList": {
-            "type": "array",
-            "nullable": True,
-            "description": "VelaUX v1.1-v1.2's addons; an addon in another phase than "
-            "enabled, enabling or disabling is left out.",
-            "maxItems": MAX_ADDONS,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
-                    "phase": {"type": "string"},
-                },
-            },
-        },
-        "enableAddonList": {
-            "type": "object",
-            "nullable": True,
-            "maxProperties": MAX_ADDONS,
-            "additionalProperties": {
-                "type": "string",
-                "enum": ["enabled", "enabling", "disabling"],
-            },
-        },
-        **{
-            name: {
-                "type": "array",
-                "nullable": True,
-                "maxItems": MAX_DEFINITIONS,
-                "items": {"type": "string", "maxLength": MAX_NAME_LENGTH},
-            }
-            for name in (
-                "componentDefinitionTopList",
-                "traitDefinitionTopList",
-                "workflowStepDefinitionTopList",
-                "policyDefinitionTopList",
-            )
-        },
-        "browserInfo": {
-            "type": "object",
-            "nullable": True,
-            "properties": {
-                "nameAndVersion": {
-                    "type": "string",
-                    "nullable": True,
-                    "example": "chrome124.0.0.0",
-                },
-                "screenWidth": {
-                    "type": "integer",
-                    "nullable": True,
-                    "minimum": 0,
-                    "maximum": 100000,
-                    "description": "0 (no screen reported) is stored as unknown.",
-                },
-            },
-            "additionalProperties": True,
-        },
-    },
-}
+from ingest.catalogue import REPORT_CATALOGUE, Catalogue
+
+
+def report_schema(catalogue: Catalogue) -> dict[str, Any]:
+    """The schema of a VelaUX report: every client field the catalogue reads, in its order."""
+    required = catalogue.required_keys()
+    return {
+        "type": "object",
+        "description": "A VelaUX daily report. Fields the published policy does not list are "
+        "discarded; only their names are counted. A field other than platformID sent as null "
+        "is read as not sent.",
+        "required": [
+            f.name for f in catalogue.client_fields if f.element in required and not f.legacy
+        ],
+        "additionalProperties": True,
+        "properties": {f.name: copy.deepcopy(f.schema) for f in catalogue.client_fields},
+    }
+
+
+REPORT = report_schema(REPORT_CATALOGUE)
+
+
 ACCEPTED = {
     "type": "object",
     "required": ["status", "report", "report_date", "policy_version", "discarded_fields"],
@@ -122,7 +57,7 @@ NOT_STORED = {
 }
 
 
-def _receiver_operation(operation_id: str, summary: str) -> dict:
+def receiver_operation(operation_id: str, summary: str) -> dict:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
     return {
         "post": {
@@ -172,20 +107,26 @@ def _receiver_operation(operation_id: str, summary: str) -> dict:
     }
 
 
+RECEIVER_SCHEMAS = {
+    "VelaUXReport": REPORT,
+    "ReportAccepted": ACCEPTED,
+    "ReportNotStored": NOT_STORED,
+}
+
+
+def receiver_paths() -> dict[str, dict]:
+    return {
+        "/collecting": receiver_operation(
+            "collecting_create", "Receive a VelaUX report (VelaUX's path)"
+        ),
+        "/api/v1/reports": receiver_operation(
+            "reports_create", "Receive a report (the same receiver under the API prefix)"
+        ),
+    }
+
+
 def add_receiver_to_schema(result, generator, request, public):
     """The receiver is a plain Django view (it is the hot path); describe it here."""
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(
-        {
-            "VelaUXReport": REPORT,
-            "ReportAccepted": ACCEPTED,
-            "ReportNotStored": NOT_STORED,
-        }
-    )
-    result["paths"]["/collecting"] = _receiver_operation(
-        "collecting_create", "Receive a VelaUX report (VelaUX's path)"
-    )
-    result["paths"]["/api/v1/reports"] = _receiver_operation(
-        "reports_create", "Receive a report (the same receiver under the API prefix)"
-    )
+    result.setdefault("components", {}).setdefault("schemas", {}).update(RECEIVER_SCHEMAS)
+    result["paths"].update(receiver_paths())
     return result

@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,29 @@ from portal.api import api_error, empty_is_default
 ERROR_RESPONSE = api_error("{error, message}")
 
 
+class PolicyNotPublished(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "no_published_policy"
+    default_detail = "No data policy is published."
+
+
+class NoReportsStored(NotFound):
+    default_detail = "No reports are stored for this installation."
+
+
+class UnknownDimension(NotFound):
+    default_code = "unknown_dimension"
+
+
+class FieldRejected(APIException):
+    """The parser's refusal of a field, answered as the receiver answers it (with ``field``)."""
+
+    def __init__(self, rejected: ReportRejected):
+        super().__init__(rejected.message, rejected.code)
+        self.status_code = rejected.status
+        self.field_name = rejected.field_name
+
+
 class PolicyView(APIView):
     """The published data-collection policy: what is collected, how, and for how long."""
 
@@ -36,10 +60,7 @@ class PolicyView(APIView):
     def get(self, request: Request) -> Response:
         version = policy_get_published()
         if version is None:
-            return Response(
-                {"error": "no_published_policy", "message": "No data policy is published."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+            raise PolicyNotPublished()
         return Response(policy_document(version))
 
 
@@ -65,24 +86,20 @@ class InstallationView(APIView):
         responses={
             204: OpenApiResponse(description="Every report erased."),
             400: api_error("Not a platformID."),
-            404: api_error("No reports are stored for this installation."),
+            404: api_error(NoReportsStored.default_detail),
         },
     )
     def delete(self, request: Request, platform_id: str) -> Response:
         try:
             platform_id = parse_platform_id(platform_id)
         except ReportRejected as rejected:
-            return Response(rejected.as_json(), status=rejected.status)
-        deleted = installation_erase(platform_id=platform_id)
-        if not deleted:
-            return Response(
-                {"error": "not_found", "message": "No reports are stored for this installation."},
-                status=status.HTTP_404_NOT_FOUND,
-            )
+            raise FieldRejected(rejected) from rejected
+        if not installation_erase(platform_id=platform_id):
+            raise NoReportsStored()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _period_or_error(request: Request) -> DateRange | Response:
+def _period(request: Request) -> DateRange:
     try:
         return stats_range_parse(
             first=request.query_params.get("from"),
@@ -90,9 +107,7 @@ def _period_or_error(request: Request) -> DateRange | Response:
             today=timezone.now().date(),
         )
     except StatsRangeError as exc:
-        return Response(
-            {"error": "invalid_range", "message": str(exc)}, status=status.HTTP_400_BAD_REQUEST
-        )
+        raise ValidationError(str(exc), code="invalid_range") from exc
 
 
 class StatsIndexView(APIView):
@@ -149,16 +164,8 @@ class StatsDimensionView(APIView):
     )
     def get(self, request: Request, dimension: str) -> Response:
         if dimension not in DIMENSIONS:
-            return Response(
-                {
-                    "error": "unknown_dimension",
-                    "message": f"Unknown dimension; see {reverse('api-stats')}.",
-                },
-                status=status.HTTP_404_NOT_FOUND,
-            )
-        period = _period_or_error(request)
-        if isinstance(period, Response):
-            return period
+            raise UnknownDimension(f"Unknown dimension; see {reverse('api-stats')}.")
+        period = _period(request)
         figures = stats_groups(dimension=dimension, period=period)
         figures["daily"] = stats_shown_series(dimension=dimension, period=period, figures=figures)
         return Response(figures)

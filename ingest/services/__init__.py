@@ -13,8 +13,6 @@ from ingest.services.releases import (
     stats_releases_delete_before,
 )
 from ingest.services.reports import (
-    JSON_COLUMNS,
-    REPORT_COLUMNS,
     DailyLimitReached,
     IngestOutcome,
     installation_digest,
@@ -32,8 +30,6 @@ from ingest.services.rollups import (
 )
 
 __all__ = [
-    "JSON_COLUMNS",
-    "REPORT_COLUMNS",
     "DailyLimitReached",
     "DayNotClosed",
     "IngestOutcome",

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ingest.catalogue import JSON_COLUMNS, REPORT_COLUMNS
 from ingest.drift import discarded_fields_count
 from ingest.models import DiscardedFieldCount, Report
 from ingest.parsing import ParsedReport
@@ -16,37 +17,12 @@ from ingest.services.releases import stats_releases_delete_before
 from ingest.services.rollups import rollups_delete_before, rollups_mark_stale
 from portal.services import audit_event_record
 
-REPORT_COLUMNS = (
-    "release",
-    "git_commit",
-    "install_date",
-    "cluster_count_bucket",
-    "app_count_bucket",
-    "addons",
-    "component_definitions",
-    "trait_definitions",
-    "workflow_step_definitions",
-    "policy_definitions",
-    "browser_family",
-    "browser_major_version",
-    "screen_width",
-)
-JSON_COLUMNS = frozenset(
-    [
-        "addons",
-        "component_definitions",
-        "trait_definitions",
-        "workflow_step_definitions",
-        "policy_definitions",
-    ]
-)
 
-
-def _upsert_sql() -> str:
+def upsert_sql(report_columns: tuple[str, ...]) -> str:
     table = Report._meta.db_table
-    columns = ("platform_id", "report_date", "policy_version_id", *REPORT_COLUMNS, "revision")
+    columns = ("platform_id", "report_date", "policy_version_id", *report_columns, "revision")
     placeholders = ", ".join(["%s"] * (len(columns) - 1) + ["1"])
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *REPORT_COLUMNS))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *report_columns))
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608 - identifiers from the model and code  # nosec B608
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
@@ -55,7 +31,7 @@ def _upsert_sql() -> str:
     )
 
 
-UPSERT_SQL = _upsert_sql()
+UPSERT_SQL = upsert_sql(REPORT_COLUMNS)
 
 
 class DailyLimitReached(Exception):

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ingest.catalogue import DEFINITION_COLUMNS
 from ingest.dimensions import (
     DIMENSIONS,
     UNKNOWN,
@@ -28,12 +29,6 @@ SCALAR_EXPRESSIONS = {
     "app_count": "app_count_bucket",
     "browser": "browser_family",
     "screen_width": screen_band_sql(),
-}
-DEFINITION_COLUMNS = {
-    "component_definition": "component_definitions",
-    "trait_definition": "trait_definitions",
-    "workflow_step_definition": "workflow_step_definitions",
-    "policy_definition": "policy_definitions",
 }
 
 

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from ingest.catalogue import CATALOGUE, DEFINITION_KINDS, STORABLE_KEYS
-from ingest.management.commands import generate_telemetry as gen
+from ingest import synthetic as gen
+from ingest.catalogue import CATALOGUE, DEFINITION_KINDS, REPORT_COLUMNS
 from ingest.models import PolicyElement, PolicyVersion, Report
 from ingest.parsing import (
     ADDON_STATUSES,
@@ -26,7 +26,7 @@ from ingest.parsing import (
     parse_report,
 )
 from ingest.selectors import policy_get_published
-from ingest.services import REPORT_COLUMNS
+from ingest.services import synthetic as loading
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +84,9 @@ def velaux_payload(report: Report) -> dict:
             "screenHeight": 1080,
         },
     }
-    for field_name, column in DEFINITION_KINDS.items():
-        if getattr(report, column):  # VelaUX leaves the key out when the list is empty
-            payload[field_name] = getattr(report, column)
+    for kind in DEFINITION_KINDS:
+        if getattr(report, kind.column):  # VelaUX leaves the key out when the list is empty
+            payload[kind.client_field] = getattr(report, kind.column)
     return payload
 
 
@@ -116,7 +116,7 @@ def test_it_stores_exactly_the_planned_rows():
 
 
 def test_every_row_is_what_the_receiver_stores_for_the_velaux_report(fleet_rows):
-    approved = frozenset(STORABLE_KEYS)
+    approved = frozenset(CATALOGUE)
     for report in fleet_rows:
         parsed = parse_report(velaux_payload(report), approved)
         assert parsed.platform_id == report.platform_id
@@ -127,9 +127,9 @@ def test_json_columns_have_the_receivers_shapes(fleet_rows):
     for report in fleet_rows:
         assert isinstance(report.addons, dict)
         assert len(report.addons) <= MAX_ENTRIES
-        assert set(report.addons.values()) <= ADDON_STATUSES
-        for column in DEFINITION_KINDS.values():
-            names = getattr(report, column)
+        assert set(report.addons.values()) <= set(ADDON_STATUSES)
+        for kind in DEFINITION_KINDS:
+            names = getattr(report, kind.column)
             assert isinstance(names, list)
             assert len(names) <= 5
             assert len(set(names)) == len(names)
@@ -226,8 +226,8 @@ def test_definitions_need_the_addon_that_provides_them(fleet_rows):
         ever_enabled.setdefault(report.platform_id, set()).update(report.addons)
     provided = 0
     for report in fleet_rows:
-        for column in DEFINITION_KINDS.values():
-            for name in getattr(report, column):
+        for kind in DEFINITION_KINDS:
+            for name in getattr(report, kind.column):
                 provider = gen.DEFINITION_PROVIDERS.get(name)
                 if provider is not None:
                     provided += 1
@@ -365,19 +365,19 @@ def test_verbosity():
 def copy_statements(monkeypatch) -> list[str]:
     """Records the COPY statements the command runs, letting them run."""
     statements: list[str] = []
-    real = gen.copy_rows
+    real = loading.copy_rows
 
     def spy(cursor, sql, fleet, batch_size):
         statements.append(sql)
         return real(cursor, sql, fleet, batch_size)
 
-    monkeypatch.setattr(gen, "copy_rows", spy)
+    monkeypatch.setattr(loading, "copy_rows", spy)
     return statements
 
 
 def test_postgresql_copies_into_an_empty_period_directly(postgres, copy_statements):
     generate()
-    assert copy_statements == [gen.COPY_SQL]
+    assert copy_statements == [loading.COPY_SQL]
     assert stored_rows() == planned_rows(**SMALL)
 
 
@@ -385,19 +385,19 @@ def test_postgresql_rerun_copies_through_a_stage(postgres, copy_statements):
     generate()
     Report.objects.filter(report_date=END).delete()
     generate()
-    assert copy_statements == [gen.COPY_SQL, gen.COPY_STAGE_SQL]
+    assert copy_statements == [loading.COPY_SQL, loading.COPY_STAGE_SQL]
     assert stored_rows() == planned_rows(**SMALL)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [gen.STAGE_TABLE])
+        cursor.execute("SELECT to_regclass(%s)", [loading.STAGE_TABLE])
         assert cursor.fetchone() == (None,), "the stage is dropped"
 
 
 def test_postgresql_falls_back_to_the_stage_on_a_conflict(postgres, copy_statements, monkeypatch):
     """A report arriving between the emptiness check and COPY must not fail the load."""
     generate(installations=30)
-    monkeypatch.setattr(gen, "PERIOD_HAS_REPORTS_SQL", "SELECT %s::date IS NULL AND %s IS NULL")
+    monkeypatch.setattr(loading, "PERIOD_HAS_REPORTS_SQL", "SELECT %s::date IS NULL AND %s IS NULL")
     output = generate()
-    assert copy_statements == [gen.COPY_SQL, gen.COPY_SQL, gen.COPY_STAGE_SQL]
+    assert copy_statements == [loading.COPY_SQL, loading.COPY_SQL, loading.COPY_STAGE_SQL]
     assert stored_rows() == planned_rows(**SMALL)
     assert "already present" in output
 
