@@ -33,6 +33,9 @@ from loadgen import PhaseResult, Window, run_phase
 from payloads import report_body
 
 PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+from harness import admin_connection, bench_connection, drop_database, recreate_database  # noqa: E402
+
 HOST = "127.0.0.1"
 ORIGIN = "http://velaux.example:8000"  # VelaUX posts cross-origin from the browser
 TARGET_RATE = 1000.0
@@ -222,28 +225,13 @@ def cores_used(before: dict, after: dict, seconds: float) -> dict[str, float]:
 # --- database and server ------------------------------------------------------------------
 
 
-def admin_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
-
-
-def database_recreate(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
-def database_drop(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-
-
 def reports_stored(args) -> int:
-    with psycopg.connect(f"{args.pg_url}/{args.db_name}") as conn:
+    with bench_connection(args) as conn:
         return conn.execute("SELECT count(*) FROM ingest_report").fetchone()[0]
 
 
 def reports_truncate(args) -> None:
-    with psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True) as conn:
+    with bench_connection(args) as conn:
         conn.execute("TRUNCATE ingest_report, ingest_discardedfieldcount")
 
 
@@ -331,7 +319,7 @@ def measure(args, server, port: int, make_sources: list) -> tuple[PhaseResult, d
     samples: dict[str, dict[str, float]] = {}
 
     def sample_cpu() -> None:
-        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+        with admin_connection(args) as conn:
             time.sleep(max(0.0, window.measure_from - time.monotonic()))
             samples["from"] = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
             time.sleep(max(0.0, window.measure_until - time.monotonic()))
@@ -560,7 +548,7 @@ def main() -> None:
     bodies = [report_body(rng) for _ in range(args.bodies)]
     print(f"built {len(bodies)} distinct bodies; preparing {args.db_name} ...", flush=True)
     idle_load = background_load()
-    database_recreate(args)
+    recreate_database(args)
     runs: list[EndpointRun] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs:
         try:
@@ -579,7 +567,7 @@ def main() -> None:
             raise
         finally:
             if not args.keep_db:
-                database_drop(args)
+                drop_database(args)
     print_report(args, configs, runs, bodies, idle_load)
 
 
