@@ -1,13 +1,27 @@
-"""What the PostgreSQL benchmarks share: logging, the load average, their database.
+"""What the PostgreSQL benchmarks share: logging, the load average, their database,
+manage.py and the synthetic fleet.
 
 Each benchmark creates a throwaway database of its own (``args.pg_url`` and
 ``args.db_name``), measures, and drops it.
 """
 
 import os
+import random
+import re
+import shlex
+import subprocess
+import sys
 import time
+from datetime import date, timedelta
+from pathlib import Path
 
 import psycopg
+
+WORK_TREE = Path(__file__).resolve().parents[1]  # the project this bench/ folder belongs to
+# The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
+# (see generate_telemetry.activity); only sizes the fleet, the real count is printed.
+MEAN_ACTIVITY = 0.63
+GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 
 
 def log(message: str) -> None:
@@ -63,3 +77,75 @@ def explain(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         return "\n".join(row[0] for row in cursor.fetchall())
+
+
+# --- manage.py and the synthetic fleet ------------------------------------------------------
+
+
+def manage(*arguments: str, project: Path, timeout: float) -> tuple[str, float]:
+    """Run a manage.py command; returns (stdout, wall seconds including start-up)."""
+    log("$ " + shlex.join(["manage.py", *arguments]))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
+    return done.stdout, elapsed
+
+
+def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
+    """Installations for ~``rows`` reports, from the generator's own lifespans.
+
+    The lifespans come from one generator, in order, so the first N are the same
+    for any fleet size: draw them until their expected reports reach ``rows``.
+    """
+    from ingest.management.commands import generate_telemetry as gen
+
+    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
+    cumulative = [0.0]
+    for day in dates:
+        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
+        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
+    spans = random.Random(f"{seed}:lifespans")
+    expected, count = 0.0, 0
+    while expected < rows:
+        span = gen.lifespan(spans, days)
+        expected += cumulative[span.last + 1] - cumulative[span.first]
+        count += 1
+    return count
+
+
+def generate_fleet(
+    installations: int, days: int, end: date, seed: int, *, project: Path, timeout: float
+) -> dict:
+    """``generate_telemetry`` for the fleet: what it loaded, and how long it took."""
+    out, wall = manage(
+        "generate_telemetry",
+        f"--installations={installations}",
+        f"--days={days}",
+        f"--end-date={end}",
+        f"--seed={seed}",
+        project=project,
+        timeout=timeout,
+    )
+    match = GENERATED_LINE.search(out)
+    if not match:
+        raise SystemExit(f"unexpected generate_telemetry output: {out!r}")
+    log(out.strip())
+    return {
+        "rows": int(match.group(1).replace(",", "")),
+        "command_s": float(match.group(2)),
+        "wall_s": wall,
+        "installations": installations,
+        "days": days,
+        "seed": seed,
+        "end": end,
+    }

@@ -41,7 +41,6 @@ import math
 import os
 import platform
 import pstats
-import random
 import re
 import shlex
 import statistics
@@ -53,19 +52,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
-from harness import (  # noqa: E402
+from harness import (
+    WORK_TREE,
     admin_connection,
     close_connections,
     database_exists,
     drop_database,
     explain,
+    fleet_size,
+    generate_fleet,
     loadavg,
     log,
+    manage,
     recreate_database,
     timed_sql,
 )
+
+PROJECT = WORK_TREE
 
 URL = "/api/v1/data/reports"
 PAGE = 1000  # data.PAGE_SIZE_MAX, the default limit
@@ -80,9 +84,6 @@ ELEMENTS = [
     "clusterCount",
     "appCount",
 ]
-# The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
-# (see generate_telemetry.activity); only sizes the fleet, the real count is printed.
-MEAN_ACTIVITY = 0.63
 API_FILES = (
     "access_requests/data.py",
     "access_requests/api/views.py",
@@ -91,7 +92,6 @@ API_FILES = (
     "ingest/models.py",
 )
 EXPERIMENT_INDEX = "bench_api_report_release_date_id"
-GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -128,75 +128,18 @@ def setup_django() -> None:
     django.setup()
 
 
-def manage(*arguments: str, timeout: float) -> tuple[str, float]:
-    """Run a manage.py command; returns (stdout, wall seconds including start-up)."""
-    log("$ " + shlex.join(["manage.py", *arguments]))
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
-    return done.stdout, elapsed
-
-
-def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
-    """Installations for ~``rows`` reports, from the generator's own lifespans.
-
-    The lifespans come from one generator, in order, so the first N are the same
-    for any fleet size: draw them until their expected reports reach ``rows``.
-    """
-    from ingest.management.commands import generate_telemetry as gen
-
-    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
-    cumulative = [0.0]
-    for day in dates:
-        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
-        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
-    spans = random.Random(f"{seed}:lifespans")
-    expected, count = 0.0, 0
-    while expected < rows:
-        span = gen.lifespan(spans, days)
-        expected += cumulative[span.last + 1] - cumulative[span.first]
-        count += 1
-    return count
-
-
 def load(args, end: date) -> dict:
     log(f"creating database {args.db_name}; load average {loadavg()}")
     recreate_database(args)
-    manage("migrate", "--noinput", "-v", "0", timeout=900)
+    manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=900)
     installations = fleet_size(args.rows, args.days, end, args.seed)
     load_avg = loadavg()
-    out, wall = manage(
-        "generate_telemetry",
-        f"--installations={installations}",
-        f"--days={args.days}",
-        f"--end-date={end}",
-        f"--seed={args.seed}",
-        timeout=4 * 3600,
+    generated = generate_fleet(
+        installations, args.days, end, args.seed, project=PROJECT, timeout=4 * 3600
     )
-    match = GENERATED_LINE.search(out)
-    if not match:
-        raise SystemExit(f"unexpected generate_telemetry output: {out!r}")
-    log(out.strip())
     vacuum_s = timed_sql(args, "VACUUM (ANALYZE) ingest_report", "CHECKPOINT")
     log(f"VACUUM (ANALYZE) ingest_report + CHECKPOINT: {vacuum_s:.1f} s (autovacuum is off)")
-    return {
-        "rows": int(match.group(1).replace(",", "")),
-        "command_s": float(match.group(2)),
-        "wall_s": wall,
-        "installations": installations,
-        "vacuum_s": vacuum_s,
-        "load_avg": load_avg,
-    }
+    return {**generated, "vacuum_s": vacuum_s, "load_avg": load_avg}
 
 
 # --- the grant and its token ----------------------------------------------------------------
@@ -870,7 +813,8 @@ def main() -> None:
         if not database_exists(args):
             raise SystemExit(f"--reuse-db: there is no database {args.db_name}")
         log(f"reusing database {args.db_name}")
-        manage("migrate", "--noinput", "-v", "0", timeout=900)  # the code may have moved on
+        # the code may have moved on
+        manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=900)
     else:
         loaded = load(args, end)
         phases["load"] = loaded["load_avg"]

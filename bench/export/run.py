@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import resource
 import shlex
 import shutil
@@ -43,26 +42,31 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import psycopg
 
 SCRIPT = Path(__file__).resolve()
-# The project measured: this work tree, or with --snapshot a `git archive` of HEAD
-# (the build workers learn it from BENCH_EXPORT_PROJECT).
-WORK_TREE = SCRIPT.parents[2]
-PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+sys.path.insert(0, str(SCRIPT.parents[1]))  # bench/, for harness
 from harness import (  # noqa: E402
+    WORK_TREE,
     admin_connection,
     bench_connection,
     close_connections,
     drop_database,
+    fleet_size,
+    generate_fleet,
     loadavg,
     log,
+    manage,
     recreate_database,
+    timed_sql,
 )
+
+# The project measured: this work tree, or with --snapshot a `git archive` of HEAD
+# (the build workers learn it from BENCH_EXPORT_PROJECT).
+PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
 
 ELEMENTS = [
     "platformID",
@@ -76,9 +80,6 @@ ELEMENTS = [
     "browserInfo",
 ]
 FORMATS = ("csv", "jsonl", "parquet")
-# The mean chance of a report on a weekday (see generate_telemetry.activity); only used
-# to size the fleet, the real count is printed.
-MEAN_ACTIVITY = 0.63
 RATIO_TARGET = 0.5
 PEAK_TARGET_MB = 250.0
 GROWTH_TARGET = 0.20
@@ -328,61 +329,13 @@ def configure_environment(args, media: Path) -> None:
     os.environ.pop("EXPORT_S3_BUCKET", None)  # files stay in MEDIA_ROOT
 
 
-def manage(*arguments: str, timeout: float) -> str:
-    log("$ " + shlex.join(["manage.py", *arguments]))
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
-    return done.stdout
-
-
-def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
-    """Installations for ~``rows`` reports, from the generator's own lifespans."""
-    from ingest.management.commands import generate_telemetry as gen
-
-    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
-    cumulative = [0.0]
-    for day in dates:
-        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
-        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
-    spans = random.Random(f"{seed}:lifespans")
-    expected, count = 0.0, 0
-    while expected < rows:
-        span = gen.lifespan(spans, days)
-        expected += cumulative[span.last + 1] - cumulative[span.first]
-        count += 1
-    return count
-
-
 def load(args, rows: int) -> dict:
     installations = fleet_size(rows, args.days, args.end_date, args.seed)
-    started = time.perf_counter()
-    out = manage(
-        "generate_telemetry",
-        f"--installations={installations}",
-        f"--days={args.days}",
-        f"--end-date={args.end_date}",
-        f"--seed={args.seed}",
-        timeout=3 * 3600,
+    generated = generate_fleet(
+        installations, args.days, args.end_date, args.seed, project=PROJECT, timeout=3 * 3600
     )
-    log(out.strip())
-    load_s = time.perf_counter() - started
-    started = time.perf_counter()
-    with bench_connection(args) as conn:
-        conn.execute("VACUUM (ANALYZE) ingest_report")
-    return {
-        "installations": installations,
-        "load_s": load_s,
-        "vacuum_s": time.perf_counter() - started,
-    }
+    vacuum_s = timed_sql(args, "VACUUM (ANALYZE) ingest_report")
+    return {"installations": installations, "load_s": generated["wall_s"], "vacuum_s": vacuum_s}
 
 
 def save_load(args, load_info: dict) -> None:
@@ -1013,7 +966,7 @@ def main(argv: list[str]) -> int:
             log(f"reusing {args.db_name}")
         else:
             recreate_database(args)
-            manage("migrate", "--noinput", timeout=600)
+            manage("migrate", "--noinput", project=PROJECT, timeout=600)
         setup_django()
         if reuse:
             setup["load"] = saved_load(args)

@@ -46,7 +46,6 @@ import math
 import os
 import platform
 import pstats
-import random
 import re
 import shlex
 import shutil
@@ -62,26 +61,27 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-PROJECT = Path(__file__).resolve().parents[2]  # --project or --snapshot replace it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/stats/, for utility
-import utility  # noqa: E402
-from harness import (  # noqa: E402
+import utility
+from harness import (
+    WORK_TREE,
     admin_connection,
     bench_connection,
     close_connections,
     database_exists,
     drop_database,
     explain,
+    fleet_size,
+    generate_fleet,
     loadavg,
     log,
+    manage,
     recreate_database,
     timed_sql,
 )
 
-# The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
-# (see generate_telemetry.activity); used to size the fleets, the real count is printed.
-MEAN_ACTIVITY = 0.63
+PROJECT = WORK_TREE  # --project or --snapshot replace it
 ROLLUP_TARGET_S = 5.0
 LATENCY_TARGET_MS = 100.0
 PRESETS = (30, 90, 365)
@@ -93,7 +93,6 @@ ROLLUP_TABLES = ("ingest_dailyrollup", "ingest_rollupday")
 # already released: public figures kept, exact rollup only (not closed yet))
 ROLLUP_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}): (\d+) reports, (.+), ([\d.]+)s$")
 RELEASED_NOTES = ("released", "re-released")
-GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 
 
 @dataclass(eq=False)
@@ -145,73 +144,6 @@ def configure_environment(args) -> None:
     )
 
 
-def manage(*arguments: str, timeout: float, echo: bool = False) -> tuple[str, float]:
-    """Run a manage.py command; returns (stdout, wall seconds including start-up)."""
-    if echo:
-        log("$ " + shlex.join(["manage.py", *arguments]))
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
-    return done.stdout, elapsed
-
-
-def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
-    """Installations for ~``rows`` reports, from the generator's own lifespans.
-
-    The lifespans come from one generator, in order, so the first N are the same
-    for any fleet size: draw them until their expected reports reach ``rows``.
-    """
-    from ingest.management.commands import generate_telemetry as gen
-
-    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
-    cumulative = [0.0]
-    for day in dates:
-        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
-        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
-    spans = random.Random(f"{seed}:lifespans")
-    expected, count = 0.0, 0
-    while expected < rows:
-        span = gen.lifespan(spans, days)
-        expected += cumulative[span.last + 1] - cumulative[span.first]
-        count += 1
-    return count
-
-
-def generate(installations: int, days: int, end: date, seed: int) -> dict:
-    out, wall = manage(
-        "generate_telemetry",
-        f"--installations={installations}",
-        f"--days={days}",
-        f"--end-date={end}",
-        f"--seed={seed}",
-        timeout=3 * 3600,
-        echo=True,
-    )
-    match = GENERATED_LINE.search(out)
-    if not match:
-        raise SystemExit(f"unexpected generate_telemetry output: {out!r}")
-    log(out.strip())
-    return {
-        "rows": int(match.group(1).replace(",", "")),
-        "command_s": float(match.group(2)),
-        "wall_s": wall,
-        "installations": installations,
-        "days": days,
-        "seed": seed,
-        "end": end,
-    }
-
-
 def rollup_command(first: date, last: date) -> list[tuple[date, int, float, str]]:
     """``rollup --from --to -v 2``: (day, reports, seconds, note) for every day it printed.
 
@@ -219,7 +151,7 @@ def rollup_command(first: date, last: date) -> list[tuple[date, int, float, str]
     says which (``released``, or ``exact rollup only (not closed yet)``).
     """
     out, wall = manage(
-        "rollup", f"--from={first}", f"--to={last}", "-v", "2", timeout=4 * 3600, echo=True
+        "rollup", f"--from={first}", f"--to={last}", "-v", "2", project=PROJECT, timeout=4 * 3600
     )
     days = []
     for line in out.splitlines():
@@ -758,12 +690,14 @@ def load_and_roll_up(args, results: dict, endpoints: list[Endpoint], today: date
 
     log(f"creating database {args.db_name}; load average {loadavg()}")
     recreate_database(args)
-    manage("migrate", "--noinput", "-v", "0", timeout=600, echo=True)
+    manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=600)
 
     first = today - timedelta(days=args.days - 1)
     installations = fleet_size(args.rows, args.days, today, args.seed)
     results["load_avg"]["load"] = loadavg()
-    results["load"] = generate(installations, args.days, today, args.seed)
+    results["load"] = generate_fleet(
+        installations, args.days, today, args.seed, project=PROJECT, timeout=3 * 3600
+    )
     results["vacuum_s"] = timed_sql(args, "VACUUM (ANALYZE) ingest_report")
     log(f"VACUUM (ANALYZE) ingest_report: {results['vacuum_s']:.1f} s (autovacuum is off here)")
 
@@ -792,7 +726,9 @@ def load_and_roll_up(args, results: dict, endpoints: list[Endpoint], today: date
     one_day = results["day"]["day"]
     log(f"one-day fleet on {one_day} ({one_day:%A})")
     size = fleet_size(args.day_rows, 1, one_day, args.seed + 1)
-    results["day_load"] = generate(size, 1, one_day, args.seed + 1)
+    results["day_load"] = generate_fleet(
+        size, 1, one_day, args.seed + 1, project=PROJECT, timeout=3 * 3600
+    )
     save_results(args, results, endpoints)
 
 
@@ -872,7 +808,7 @@ def main() -> None:
         if not database_exists(args):
             raise SystemExit(f"--reuse-db: there is no database {args.db_name}")
         log(f"reusing database {args.db_name}")
-        manage("migrate", "--noinput", "-v", "0", timeout=600, echo=True)
+        manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=600)
         load_results(args, results, endpoints)
         one_day = results["day"]["day"]
     else:
