@@ -1,5 +1,5 @@
 """What the PostgreSQL benchmarks share: logging, the load average, their database,
-manage.py and the synthetic fleet.
+the environment and Django, manage.py and the synthetic fleet.
 
 Each benchmark creates a throwaway database of its own (``args.pg_url`` and
 ``args.db_name``), measures, and drops it.
@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -77,6 +78,45 @@ def explain(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         return "\n".join(row[0] for row in cursor.fetchall())
+
+
+# --- the environment and Django -------------------------------------------------------------
+
+
+def configure_environment(args, **settings: str | None) -> None:
+    """The settings every manage.py child and the benchmark's own Django read.
+
+    The throwaway database, DEBUG off, no static manifest, a local-memory cache and
+    eager Celery (no REDIS_URL), no SMTP; ``settings`` adds the benchmark's own, and
+    one given as None is removed from the environment.
+    """
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
+            "SECRET_KEY": "x",
+            "DEBUG": "0",
+            "STATIC_MANIFEST": "0",
+            "ALLOWED_HOSTS": "testserver,127.0.0.1",
+            "REDIS_URL": "",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        }
+    )
+    for name, value in settings.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def setup_django(project: Path) -> None:
+    """Django in this process, on the code in ``project``."""
+    sys.path.insert(0, str(project))
+    os.chdir(project)
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
+    import django
+
+    django.setup()
 
 
 # --- manage.py and the synthetic fleet ------------------------------------------------------

@@ -47,7 +47,6 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -57,6 +56,7 @@ from harness import (
     WORK_TREE,
     admin_connection,
     close_connections,
+    configure_environment,
     database_exists,
     drop_database,
     explain,
@@ -66,6 +66,7 @@ from harness import (
     log,
     manage,
     recreate_database,
+    setup_django,
     timed_sql,
 )
 
@@ -99,33 +100,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-# --- database, environment and commands ---------------------------------------------------
-
-
-def configure_environment(args) -> None:
-    """The settings every manage.py child and this process's Django read."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
-            "SECRET_KEY": "x",
-            "DEBUG": "0",
-            "STATIC_MANIFEST": "0",
-            "ALLOWED_HOSTS": "testserver,127.0.0.1",
-            "REDIS_URL": "",  # local-memory cache (the throttle's), eager Celery
-            "DATA_API_RATE": args.rate,  # the per-token throttle must not interfere
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # no SMTP
-            "LOG_LEVEL": "ERROR",
-        }
-    )
-
-
-def setup_django() -> None:
-    import django
-
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic here
-    sys.path.insert(0, str(PROJECT))
-    django.setup()
+# --- the data -------------------------------------------------------------------------------
 
 
 def load(args, end: date) -> dict:
@@ -799,8 +774,12 @@ def index_experiment(api, grant_id, spots, args, release_rows, total) -> list[di
 def main() -> None:
     args = parse_args()
     command = shlex.join([".venv/bin/python", "bench/api/run.py", *sys.argv[1:]])
-    configure_environment(args)
-    setup_django()
+    configure_environment(
+        args,
+        DATA_API_RATE=args.rate,  # the per-token throttle must not interfere
+        LOG_LEVEL="ERROR",
+    )
+    setup_django(PROJECT)
     from django.db import connection
 
     from portal.models import AuditEvent

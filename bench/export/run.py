@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -54,6 +53,7 @@ from harness import (  # noqa: E402
     admin_connection,
     bench_connection,
     close_connections,
+    configure_environment,
     drop_database,
     fleet_size,
     generate_fleet,
@@ -61,6 +61,7 @@ from harness import (  # noqa: E402
     log,
     manage,
     recreate_database,
+    setup_django,
     timed_sql,
 )
 
@@ -101,15 +102,6 @@ def proc_status_kib(key: str) -> int:
 # --- the build, in a fresh process ------------------------------------------------------------
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(PROJECT))
-    os.chdir(PROJECT)
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
-    import django
-
-    django.setup()
-
-
 def driver(argv: list[str]) -> None:
     """``export_build`` in this fresh process; prints BEGIN, END, then a JSON result.
 
@@ -125,7 +117,7 @@ def driver(argv: list[str]) -> None:
     parser.add_argument("--batch-rows", type=int)
     options = parser.parse_args(argv)
     export_id = options.export_id
-    setup_django()
+    setup_django(PROJECT)
     from access_requests import exports, services_exports
     from access_requests.models import Export
 
@@ -309,24 +301,6 @@ def database_has_reports(args) -> bool:
         return (
             bool(table) and conn.execute("SELECT EXISTS (SELECT FROM ingest_report)").fetchone()[0]
         )
-
-
-def configure_environment(args, media: Path) -> None:
-    """The settings every child (manage.py, build drivers) and this process's Django read."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
-            "SECRET_KEY": "x",
-            "DEBUG": "0",
-            "STATIC_MANIFEST": "0",
-            "MEDIA_ROOT": str(media),
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # no SMTP
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)  # no broker: builds are driven here
-    os.environ.pop("EXPORT_S3_BUCKET", None)  # files stay in MEDIA_ROOT
 
 
 def load(args, rows: int) -> dict:
@@ -946,7 +920,13 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, stop)
     started = time.perf_counter()
     media = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    configure_environment(args, media)
+    configure_environment(
+        args,
+        MEDIA_ROOT=str(media),
+        LOG_LEVEL="WARNING",
+        REDIS_URL=None,  # no broker: builds are driven here
+        EXPORT_S3_BUCKET=None,  # files stay in MEDIA_ROOT
+    )
     copy = snapshot() if args.snapshot else None
     if copy:
         log(f"measuring a snapshot of HEAD in {copy}")
@@ -967,7 +947,7 @@ def main(argv: list[str]) -> int:
         else:
             recreate_database(args)
             manage("migrate", "--noinput", project=PROJECT, timeout=600)
-        setup_django()
+        setup_django(PROJECT)
         if reuse:
             setup["load"] = saved_load(args)
         else:

@@ -54,7 +54,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -69,6 +68,7 @@ from harness import (
     admin_connection,
     bench_connection,
     close_connections,
+    configure_environment,
     database_exists,
     drop_database,
     explain,
@@ -78,6 +78,7 @@ from harness import (
     log,
     manage,
     recreate_database,
+    setup_django,
     timed_sql,
 )
 
@@ -126,22 +127,6 @@ class Endpoint:
 def sql_one(args, sql: str, params=()):
     with bench_connection(args) as conn:
         return conn.execute(sql, params).fetchone()
-
-
-def configure_environment(args) -> None:
-    """The settings every manage.py child and this process's Django read."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
-            "SECRET_KEY": "x",
-            "DEBUG": "0",
-            "STATIC_MANIFEST": "0",
-            "ALLOWED_HOSTS": "testserver,127.0.0.1",
-            "REDIS_URL": "",  # local-memory cache, eager Celery: nothing but PostgreSQL
-            "LOG_LEVEL": "ERROR",  # not the embedded-default warning in every child
-        }
-    )
 
 
 def rollup_command(first: date, last: date) -> list[tuple[date, int, float, str]]:
@@ -209,15 +194,6 @@ def load_results(args, results: dict, endpoints: list[Endpoint]) -> None:
 
 
 # --- Django in this process ----------------------------------------------------------------
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(PROJECT))
-    os.chdir(PROJECT)
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
-    import django
-
-    django.setup()
 
 
 def set_jit(jit: bool | None) -> None:
@@ -784,8 +760,10 @@ def main() -> None:
     command = shlex.join([".venv/bin/python", "bench/stats/run.py", *sys.argv[1:]])
     code = use_project(args)
     log(f"measuring {code}")
-    configure_environment(args)
-    setup_django()
+    configure_environment(
+        args, LOG_LEVEL="ERROR"
+    )  # not the embedded-default warning in every child
+    setup_django(PROJECT)
     started = time.perf_counter()
     noise = run_utility(args)
     if args.utility_only:
