@@ -1,11 +1,14 @@
 """What the PostgreSQL benchmarks share: logging, the load average, their database,
-the environment and Django, manage.py and the synthetic fleet.
+the environment and Django, manage.py and the synthetic fleet, and what their reports
+say about the machine, percentiles and verdicts.
 
 Each benchmark creates a throwaway database of its own (``args.pg_url`` and
 ``args.db_name``), measures, and drops it.
 """
 
+import math
 import os
+import platform
 import random
 import re
 import shlex
@@ -189,3 +192,54 @@ def generate_fleet(
         "seed": seed,
         "end": end,
     }
+
+
+# --- the report: the machine, percentiles, verdicts -------------------------------------------
+
+
+def cpu_model() -> str:
+    return next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )  # fmt: skip
+
+
+def machine_line(*extras: str, ram: bool = True) -> str:
+    """nproc, the CPU, RAM (unless ``ram`` is false), the kernel and Python, then ``extras``
+    (the versions of what else the benchmark measures)."""
+    parts = [f"nproc={os.cpu_count()}", cpu_model()]
+    if ram:
+        parts.append(f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB RAM")
+    parts += [f"{platform.system()} {platform.release()}", f"Python {platform.python_version()}"]
+    return "- machine: " + ", ".join([*parts, *extras])
+
+
+def postgres_settings(args, *names: str) -> dict[str, str]:
+    """``SHOW`` each of the settings ``names`` (fixed names, never input) on the server."""
+    with admin_connection(args) as conn:
+        return {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}
+
+
+def postgres_line(args, *names: str) -> str:
+    """The server's version and the settings ``names``, and the benchmark's database."""
+    shown = postgres_settings(args, "server_version", *names)
+    version = shown.pop("server_version")
+    settings = ", ".join(f"{name}={value}" for name, value in shown.items())
+    return f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile: a value that was measured, never an interpolation."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def verdict(ok: bool) -> str:
+    """A target in a markdown table: met, or missed in bold."""
+    return "ok" if ok else "**MISSED**"
+
+
+def pass_fail(ok: bool) -> str:
+    """A target in a list of checks."""
+    return "PASS" if ok else "FAIL"

@@ -37,9 +37,7 @@ import cProfile
 import gc
 import io
 import json
-import math
 import os
-import platform
 import pstats
 import re
 import shlex
@@ -54,7 +52,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
 from harness import (
     WORK_TREE,
-    admin_connection,
     close_connections,
     configure_environment,
     database_exists,
@@ -64,10 +61,14 @@ from harness import (
     generate_fleet,
     loadavg,
     log,
+    machine_line,
     manage,
+    percentile,
+    postgres_line,
     recreate_database,
     setup_django,
     timed_sql,
+    verdict,
 )
 
 PROJECT = WORK_TREE
@@ -93,11 +94,14 @@ API_FILES = (
     "ingest/models.py",
 )
 EXPERIMENT_INDEX = "bench_api_report_release_date_id"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+POSTGRES_SETTINGS = (
+    "shared_buffers",
+    "work_mem",
+    "effective_cache_size",
+    "random_page_cost",
+    "jit",
+    "autovacuum",
+)
 
 
 # --- the data -------------------------------------------------------------------------------
@@ -551,41 +555,6 @@ def code_line() -> str:
     return f"- code: commit {head}; the data API's files ({', '.join(API_FILES)}): {state}"
 
 
-def machine_lines(args) -> list[str]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )  # fmt: skip
-    memory = next(
-        int(line.split()[1]) // 1024 // 1024
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    names = (
-        "server_version",
-        "shared_buffers",
-        "work_mem",
-        "effective_cache_size",
-        "random_page_cost",
-        "jit",
-        "autovacuum",
-    )
-    with admin_connection(args) as conn:
-        pg = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}  # fixed names
-    version = pg.pop("server_version")
-    settings = ", ".join(f"{name}={value}" for name, value in pg.items())
-    return [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
-        f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}",
-    ]
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "**MISSED**"
-
-
 def scenario_table(found: list[Scenario]) -> list[str]:
     lines = [
         "| GET /api/v1/data/reports, 1,000-row pages | n | p50 ms | p95 ms | max ms "
@@ -845,7 +814,8 @@ def main() -> None:
     print("\n" + "=" * 100 + "\n")
     print(f"## Data API benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
     print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
-    print("\n".join(machine_lines(args)))
+    print(machine_line())
+    print(postgres_line(args, *POSTGRES_SETTINGS))
     print(code_line())
     print(
         "- load average (1/5/15 min) at the start of each phase: "

@@ -30,7 +30,6 @@ Only 127.0.0.1 is contacted. See bench/export/README.md.
 import argparse
 import json
 import os
-import platform
 import resource
 import shlex
 import shutil
@@ -59,7 +58,10 @@ from harness import (  # noqa: E402
     generate_fleet,
     loadavg,
     log,
+    machine_line,
     manage,
+    pass_fail,
+    postgres_settings,
     recreate_database,
     setup_django,
     timed_sql,
@@ -612,7 +614,7 @@ def verify(results: list[Measure]) -> list[str]:
             )
             detail = " (byte for byte)" if same_bytes else ""
             lines.append(
-                f"- {verdict(not problem)} {what} writes the same data as {file_format}"
+                f"- {pass_fail(not problem)} {what} writes the same data as {file_format}"
                 f"{detail}{': ' + problem if problem else ''} "
                 f"(checked in {time.perf_counter() - started:.0f} s)"
             )
@@ -631,21 +633,10 @@ def median_of(results: list[Measure], size: str, what: str) -> Measure:
 
 
 def machine_lines(args) -> list[str]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
+    settings = postgres_settings(
+        args, "server_version", "shared_buffers", "work_mem", "autovacuum", "jit"
     )
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    with bench_connection(args) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        settings = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("shared_buffers", "work_mem", "autovacuum", "jit")
-        }
+    version = settings.pop("server_version")
     import pyarrow
 
     pool = pyarrow.default_memory_pool().backend_name
@@ -663,17 +654,13 @@ def machine_lines(args) -> list[str]:
         ).stdout.strip()
         code = f"{commit}{' with uncommitted changes in the app' if dirty else ''} (work tree)"
     return [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-        f"pyarrow {pyarrow.__version__} ({pool} memory pool), psycopg {psycopg.__version__} "
-        f"({psycopg.pq.__impl__})",
+        machine_line(
+            f"pyarrow {pyarrow.__version__} ({pool} memory pool)",
+            f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__})",
+        ),
         f"- PostgreSQL {version} ({', '.join(f'{k}={v}' for k, v in settings.items())})",
         f"- code measured: {code}",
     ]
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def table_rows(results: list[Measure], size: str) -> list[Measure]:
@@ -694,7 +681,7 @@ def target_lines(results: list[Measure], sizes: list[str], suffix: str) -> tuple
             )
             ok &= ratio >= RATIO_TARGET
             lines.append(
-                f"- {verdict(ratio >= RATIO_TARGET)} {size}: csv{suffix} / COPY throughput = "
+                f"- {pass_fail(ratio >= RATIO_TARGET)} {size}: csv{suffix} / COPY throughput = "
                 f"{ratio:.3f} (target >= {RATIO_TARGET})"
             )
     small, large = sizes
@@ -710,9 +697,9 @@ def target_lines(results: list[Measure], sizes: list[str], suffix: str) -> tuple
         growth = peaks[large] / peaks[small] - 1
         ok &= worst < PEAK_TARGET_MB and growth <= GROWTH_TARGET
         lines.append(
-            f"- {verdict(worst < PEAK_TARGET_MB)} {what}: peak RSS {peaks[small]:.0f} MiB at "
+            f"- {pass_fail(worst < PEAK_TARGET_MB)} {what}: peak RSS {peaks[small]:.0f} MiB at "
             f"{small}, {peaks[large]:.0f} MiB at {large} (target < {PEAK_TARGET_MB:.0f}); "
-            f"{verdict(growth <= GROWTH_TARGET)} growth {small} -> {large} "
+            f"{pass_fail(growth <= GROWTH_TARGET)} growth {small} -> {large} "
             f"{growth:+.1%} (target <= {GROWTH_TARGET:.0%})"
         )
     return ok, lines

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import platform
 import random
 import secrets
 import signal
@@ -34,7 +33,15 @@ from payloads import report_body
 
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
-from harness import admin_connection, bench_connection, drop_database, recreate_database  # noqa: E402
+from harness import (  # noqa: E402
+    admin_connection,
+    bench_connection,
+    drop_database,
+    machine_line,
+    pass_fail,
+    postgres_settings,
+    recreate_database,
+)
 
 HOST = "127.0.0.1"
 ORIGIN = "http://velaux.example:8000"  # VelaUX posts cross-origin from the browser
@@ -373,24 +380,17 @@ def command_output(command: list[str]) -> str:
 
 
 def machine_lines(args, bodies: list[bytes]) -> list[str]:
-    cpu_model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )  # fmt: skip
-    with admin_connection(args) as conn:
-        pg_version = conn.execute("SHOW server_version").fetchone()[0]
-        sync_commit = conn.execute("SHOW synchronous_commit").fetchone()[0]
+    pg = postgres_settings(args, "server_version", "synchronous_commit")
     gunicorn_version = command_output([sys.executable, "-m", "gunicorn", "--version"])
     mean_body = statistics.fmean(len(b) for b in bodies)
     return [
-        f"- machine: nproc={command_output(['nproc'])}, {cpu_model}, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        machine_line(ram=False),
         f"- server: {gunicorn_version}, `-c deploy/gunicorn.conf.py` of {args.project} "
         f"(gthread, keepalive "
-        f"{os.environ.get('GUNICORN_KEEPALIVE', '5')} s), DEBUG=0; PostgreSQL {pg_version} "
-        f"(synchronous_commit={sync_commit}) at {args.pg_url}/{args.db_name}; Redis "
-        f"{args.redis_url}; INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE=1000000000",
+        f"{os.environ.get('GUNICORN_KEEPALIVE', '5')} s), DEBUG=0; "
+        f"PostgreSQL {pg['server_version']} (synchronous_commit={pg['synchronous_commit']}) "
+        f"at {args.pg_url}/{args.db_name}; Redis {args.redis_url}; "
+        "INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE=1000000000",
         f"- load: {args.connections} keep-alive HTTP/1.1 connections from {args.client_procs} "
         f"asyncio process(es) on the same machine, {args.warmup:g} s warm-up then "
         f"{args.duration:g} s measured per endpoint; {len(bodies)} distinct VelaUX bodies "
@@ -468,7 +468,7 @@ def verdict_lines(runs: list[EndpointRun]) -> list[str]:
             )
         lines.append(
             f"- {ingest.config.label}: "
-            + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks)
+            + ", ".join(f"{name} {pass_fail(ok)}" for name, ok in checks)
             + f"; 202s {ingest.accepted_total} vs rows stored {ingest.stored}{stored}"
             + (f"; {ingest.result.on_the_fly} bodies made on the fly" if ingest.result.on_the_fly
                else "")

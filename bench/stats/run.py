@@ -42,9 +42,7 @@ Only 127.0.0.1 is contacted. See bench/stats/README.md.
 import argparse
 import cProfile
 import io
-import math
 import os
-import platform
 import pstats
 import re
 import shlex
@@ -56,6 +54,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from psycopg.types.json import Jsonb
@@ -65,7 +64,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/stats/, for ut
 import utility
 from harness import (
     WORK_TREE,
-    admin_connection,
     bench_connection,
     close_connections,
     configure_environment,
@@ -76,16 +74,21 @@ from harness import (
     generate_fleet,
     loadavg,
     log,
+    machine_line,
     manage,
+    percentile,
+    postgres_line,
     recreate_database,
     setup_django,
     timed_sql,
+    verdict,
 )
 
 PROJECT = WORK_TREE  # --project or --snapshot replace it
 ROLLUP_TARGET_S = 5.0
 LATENCY_TARGET_MS = 100.0
 PRESETS = (30, 90, 365)
+POSTGRES_SETTINGS = ("shared_buffers", "work_mem", "autovacuum", "max_parallel_workers")
 # What the public pages read (released figures), then the exact rollups. `rollup` itself
 # only analyzes the last two after a backfill.
 READ_TABLES = ("ingest_publicfigure", "ingest_statsrelease")
@@ -109,8 +112,7 @@ class Endpoint:
     size: int = 0
 
     def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+        return percentile(self.latencies_ms, fraction)
 
     @property
     def p95(self) -> float:
@@ -424,43 +426,11 @@ def profile(endpoint: Endpoint, runs: int = 10) -> str:
 # --- report -------------------------------------------------------------------------------
 
 
-def machine_lines(args, postgres: bool = True) -> list[str]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )  # fmt: skip
-    memory = next(
-        int(line.split()[1]) // 1024 // 1024
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    from importlib.metadata import version as package_version
-
-    lines = [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-        f"OpenDP {package_version('opendp')}",
-    ]
-    if not postgres:
-        return lines
-    names = ("server_version", "shared_buffers", "work_mem", "autovacuum", "max_parallel_workers")
-    with admin_connection(args) as conn:
-        pg = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}  # fixed names
-    version = pg.pop("server_version")
-    settings = ", ".join(f"{name}={value}" for name, value in pg.items())
-    return [*lines, f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}"]
-
-
 def summary(values: list[float]) -> str:
     return (
         f"mean {statistics.fmean(values):.3f} s, p50 {statistics.median(values):.3f} s, "
         f"max {max(values):.3f} s"
     )
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "**MISSED**"
 
 
 def endpoint_table(endpoints: list[Endpoint], early: bool = True) -> list[str]:
@@ -738,7 +708,9 @@ def print_header(args, command: str, code: str, started: float) -> None:
     print(f"## Statistics benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
     print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
     print(f"- code: {code}")
-    print("\n".join(machine_lines(args, postgres=not args.utility_only)))
+    print(machine_line(f"OpenDP {package_version('opendp')}"))
+    if not args.utility_only:
+        print(postgres_line(args, *POSTGRES_SETTINGS))
 
 
 def query_table(variants: list[dict], queries) -> list[str]:
