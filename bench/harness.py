@@ -1,6 +1,7 @@
-"""What the PostgreSQL benchmarks share: logging, the load average, their database,
-the environment and Django, manage.py and the synthetic fleet, and what their reports
-say about the machine, percentiles and verdicts.
+"""What the PostgreSQL benchmarks share: logging, the load average, the CPU time of
+processes and of the machine, their database, the environment and Django, manage.py
+and the synthetic fleet, and what their reports say about the machine, percentiles
+and verdicts.
 
 Each benchmark creates a throwaway database of its own (``args.pg_url`` and
 ``args.db_name``), measures, and drops it.
@@ -26,6 +27,7 @@ WORK_TREE = Path(__file__).resolve().parents[1]  # the project this bench/ folde
 # (see generate_telemetry.activity); only sizes the fleet, the real count is printed.
 MEAN_ACTIVITY = 0.63
 GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of /proc's CPU times
 
 
 def log(message: str) -> None:
@@ -34,6 +36,24 @@ def log(message: str) -> None:
 
 def loadavg() -> str:
     return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def process_cpu_ticks(pid: int) -> int | None:
+    """User plus system CPU time of a process so far, in ticks; None once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def machine_busy_ticks() -> int:
+    """CPU time of every core since boot but idle and iowait, in ticks.
+
+    Only the first eight fields (user to steal) count: guest time is in user already.
+    """
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]) - fields[3] - fields[4]
 
 
 def admin_connection(args) -> psycopg.Connection:

@@ -48,6 +48,7 @@ import psycopg
 SCRIPT = Path(__file__).resolve()
 sys.path.insert(0, str(SCRIPT.parents[1]))  # bench/, for harness
 from harness import (  # noqa: E402
+    CLOCK_TICKS,
     WORK_TREE,
     admin_connection,
     bench_connection,
@@ -58,10 +59,12 @@ from harness import (  # noqa: E402
     generate_fleet,
     loadavg,
     log,
+    machine_busy_ticks,
     machine_line,
     manage,
     pass_fail,
     postgres_settings,
+    process_cpu_ticks,
     recreate_database,
     setup_django,
     timed_sql,
@@ -86,7 +89,6 @@ FORMATS = ("csv", "jsonl", "parquet")
 RATIO_TARGET = 0.5
 PEAK_TARGET_MB = 250.0
 GROWTH_TARGET = 0.20
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CHILDREN: list[subprocess.Popen] = []  # the build worker running, stopped on exit
 
 
@@ -179,19 +181,6 @@ def driver(argv: list[str]) -> None:
 # --- CPU of the machine, of this benchmark and of the rest ----------------------------------
 
 
-def proc_ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def machine_busy_ticks() -> int:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(values) - values[3] - values[4]  # all but idle and iowait
-
-
 class CpuSampler(threading.Thread):
     """Polls the CPU time of the bench database's PostgreSQL backends.
 
@@ -218,7 +207,7 @@ class CpuSampler(threading.Thread):
             except OSError:
                 continue
             if title.startswith(b"postgres:") and self.marker in title:
-                ticks = proc_ticks(int(entry.name))
+                ticks = process_cpu_ticks(int(entry.name))
                 if ticks is not None:
                     seen[int(entry.name)] = ticks
         with self.lock:

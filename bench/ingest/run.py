@@ -34,12 +34,15 @@ from payloads import report_body
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
 from harness import (  # noqa: E402
+    CLOCK_TICKS,
     admin_connection,
     bench_connection,
     drop_database,
+    machine_busy_ticks,
     machine_line,
     pass_fail,
     postgres_settings,
+    process_cpu_ticks,
     recreate_database,
 )
 
@@ -158,11 +161,7 @@ def run_load(args, port: int, make_sources, window: Window) -> PhaseResult:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (process_cpu_ticks(pid) or 0) / CLOCK_TICKS
 
 
 def children(pid: int) -> list[int]:
@@ -185,9 +184,7 @@ def pids_named(name: str) -> list[int]:
 
 
 def total_busy_seconds() -> float:
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return machine_busy_ticks() / CLOCK_TICKS
 
 
 def background_load(seconds: float = 1.0) -> float:
