@@ -1,7 +1,7 @@
 """What the PostgreSQL benchmarks share: logging, the load average, the CPU time of
-processes and of the machine, their database, the environment and Django, manage.py
-and the synthetic fleet, and what their reports say about the machine, percentiles
-and verdicts.
+processes and of the machine, their database, the code measured (git, a snapshot of
+HEAD), the environment and Django, manage.py and the synthetic fleet, and what their
+reports say about the machine, percentiles and verdicts.
 
 Each benchmark creates a throwaway database of its own (``args.pg_url`` and
 ``args.db_name``), measures, and drops it.
@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from datetime import date, timedelta
@@ -101,6 +102,32 @@ def explain(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         return "\n".join(row[0] for row in cursor.fetchall())
+
+
+# --- the code measured -----------------------------------------------------------------------
+
+
+def git_output(repo: Path, *arguments: str) -> str:
+    """What a git command prints in ``repo``, stripped; "" if it fails (not a checkout)."""
+    done = subprocess.run(
+        ["git", *arguments], cwd=repo, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
+
+
+def snapshot_head(repo: Path, prefix: str) -> tuple[Path, str]:
+    """HEAD of ``repo`` exported by ``git archive`` into a new temporary folder, and its commit.
+
+    Others edit the work tree while benchmarks run: code measured from a snapshot
+    cannot change under a long run. The caller removes the folder.
+    """
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    archive = subprocess.run(["git", "archive", commit], cwd=repo, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder, commit
 
 
 # --- the environment and Django -------------------------------------------------------------

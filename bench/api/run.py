@@ -42,7 +42,6 @@ import pstats
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ from harness import (
     explain,
     fleet_size,
     generate_fleet,
+    git_output,
     loadavg,
     log,
     machine_line,
@@ -542,15 +542,8 @@ def serialise_experiment(grant, after: tuple[date, int], pages: int) -> list[str
 
 def code_line() -> str:
     """The commit measured, and whether the data API's own files differ from it."""
-
-    def git(*arguments: str) -> str:
-        done = subprocess.run(
-            ["git", *arguments], cwd=PROJECT, capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--", *API_FILES)
+    head = git_output(PROJECT, "rev-parse", "--short", "HEAD") or "unknown"
+    changed = git_output(PROJECT, "status", "--porcelain", "--", *API_FILES)
     state = f"working tree differs from it in: {changed!r}" if changed else "unchanged"
     return f"- code: commit {head}; the data API's files ({', '.join(API_FILES)}): {state}"
 

@@ -57,6 +57,7 @@ from harness import (  # noqa: E402
     drop_database,
     fleet_size,
     generate_fleet,
+    git_output,
     loadavg,
     log,
     machine_busy_ticks,
@@ -67,6 +68,7 @@ from harness import (  # noqa: E402
     process_cpu_ticks,
     recreate_database,
     setup_django,
+    snapshot_head,
     timed_sql,
 )
 
@@ -629,18 +631,13 @@ def machine_lines(args) -> list[str]:
     import pyarrow
 
     pool = pyarrow.default_memory_pool().backend_name
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=WORK_TREE, capture_output=True, text=True
-    ).stdout.strip()
+    commit = git_output(WORK_TREE, "rev-parse", "--short", "HEAD")
     if PROJECT != WORK_TREE:
         code = f"{commit} (a snapshot of HEAD: --snapshot)"
     else:
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "access_requests", "ingest", "portal"],
-            cwd=WORK_TREE,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        dirty = git_output(
+            WORK_TREE, "status", "--porcelain", "access_requests", "ingest", "portal"
+        )
         code = f"{commit}{' with uncommitted changes in the app' if dirty else ''} (work tree)"
     return [
         machine_line(
@@ -880,11 +877,7 @@ def stop(signum, frame) -> None:
 def snapshot() -> Path:
     """HEAD exported into a temporary folder: edits of the work tree cannot reach the run."""
     global PROJECT
-    folder = Path(tempfile.mkdtemp(prefix="bench-export-head-"))
-    archive = subprocess.run(
-        ["git", "archive", "HEAD"], cwd=WORK_TREE, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    folder, _ = snapshot_head(WORK_TREE, prefix="bench-export-head-")
     PROJECT = folder
     os.environ["BENCH_EXPORT_PROJECT"] = str(folder)
     return folder

@@ -48,9 +48,7 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -72,6 +70,7 @@ from harness import (
     explain,
     fleet_size,
     generate_fleet,
+    git_output,
     loadavg,
     log,
     machine_line,
@@ -80,6 +79,7 @@ from harness import (
     postgres_line,
     recreate_database,
     setup_django,
+    snapshot_head,
     timed_sql,
     verdict,
 )
@@ -562,23 +562,10 @@ def use_project(args) -> str:
     if args.project:
         PROJECT = Path(args.project).resolve()
     elif args.snapshot:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        PROJECT = Path(tempfile.mkdtemp(prefix="bench-stats-"))
-        archive = subprocess.run(
-            ["git", "archive", commit], cwd=repo, capture_output=True, check=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(PROJECT)], input=archive.stdout, check=True)
+        PROJECT, commit = snapshot_head(repo, prefix="bench-stats-")
         return f"commit {commit[:12]} (git archive into {PROJECT})"
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=PROJECT, capture_output=True, text=True, check=False,
-    ).stdout.strip()  # fmt: skip
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"],
-        cwd=PROJECT, capture_output=True, text=True, check=False,
-    ).stdout.strip()  # fmt: skip
+    dirty = git_output(PROJECT, "status", "--porcelain", "--untracked-files=no")
+    commit = git_output(PROJECT, "rev-parse", "--short=12", "HEAD")
     return f"work tree {PROJECT} at {commit}" + (" with local changes" if dirty else "")
 
 
