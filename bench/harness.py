@@ -1,7 +1,7 @@
 """What the PostgreSQL benchmarks share: logging, the load average, the CPU time of
 processes and of the machine, their database, the code measured (git, a snapshot of
-HEAD), the environment and Django, manage.py and the synthetic fleet, and what their
-reports say about the machine, percentiles and verdicts.
+HEAD), the environment and Django, manage.py and the synthetic fleet, a grant to measure,
+and what their reports say about the machine, percentiles and verdicts.
 
 Each benchmark creates a throwaway database of its own (``args.pg_url`` and
 ``args.db_name``), measures, and drops it.
@@ -239,6 +239,29 @@ def generate_fleet(
         "seed": seed,
         "end": end,
     }
+
+
+# --- a grant to measure ------------------------------------------------------------------------
+
+
+def reports_grant(grantee, reviewer, *, elements, first: date, last: date, duration_days: int):
+    """An approved grant of the dataset ``reports`` from ``first`` to ``last``.
+
+    Filed by ``grantee`` with the tests' ``file_request`` and approved by
+    ``reviewer``, through the services, in this process (after setup_django).
+    """
+    from access_requests import services
+    from tests.access_requests.factories import file_request
+
+    request = file_request(
+        grantee,
+        datasets=["reports"],
+        elements=elements,
+        period_start=first,
+        period_end=last,
+        duration_days=duration_days,
+    )
+    return services.access_request_approve(request=request, reviewer=reviewer)
 
 
 # --- the report: the machine, percentiles, verdicts -------------------------------------------

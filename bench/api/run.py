@@ -66,6 +66,7 @@ from harness import (
     percentile,
     postgres_line,
     recreate_database,
+    reports_grant,
     setup_django,
     timed_sql,
     verdict,
@@ -130,7 +131,6 @@ def grant_and_token(first: date, last: date):
     from django.contrib.auth.models import Group
 
     from access_requests import services
-    from tests.access_requests.factories import file_request
 
     users = get_user_model()
     suffix = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -140,15 +140,9 @@ def grant_and_token(first: date, last: date):
     )
     maintainer.groups.add(Group.objects.get(name="maintainers"))
     maintainer = users.objects.get(pk=maintainer.pk)  # fresh permission cache
-    filed = file_request(
-        grantee,
-        datasets=["reports"],
-        elements=ELEMENTS,
-        period_start=first,
-        period_end=last,
-        duration_days=30,
+    grant = reports_grant(
+        grantee, maintainer, elements=ELEMENTS, first=first, last=last, duration_days=30
     )
-    grant = services.access_request_approve(request=filed, reviewer=maintainer)
     token, secret = services.token_mint(grant=grant, user=grantee, name="bench/api")
     return grant, token, secret
 

@@ -67,6 +67,7 @@ from harness import (  # noqa: E402
     postgres_settings,
     process_cpu_ticks,
     recreate_database,
+    reports_grant,
     setup_django,
     snapshot_head,
     timed_sql,
@@ -358,21 +359,6 @@ def make_people():
         username="bench-reviewer", is_staff=True, groups=["maintainers"]
     )
     return grantee, reviewer
-
-
-def make_grant(grantee, reviewer, first: date, last: date):
-    from access_requests import services
-    from tests.access_requests.factories import file_request
-
-    request = file_request(
-        grantee,
-        datasets=["reports"],
-        elements=ELEMENTS,
-        period_start=first,
-        period_end=last,
-        duration_days=90,
-    )
-    return services.access_request_approve(request=request, reviewer=reviewer)
 
 
 def new_export(grant, file_format: str) -> int:
@@ -941,7 +927,10 @@ def main(argv: list[str]) -> int:
         grants, setup["sizes"] = [], []
         for size, target in sizes:
             first, last, rows = period_for(counts, target)
-            grants.append((size, make_grant(grantee, reviewer, first, last), rows))
+            grant = reports_grant(
+                grantee, reviewer, elements=ELEMENTS, first=first, last=last, duration_days=90
+            )
+            grants.append((size, grant, rows))
             setup["sizes"].append((size, {"first": first, "last": last, "rows": rows}))
         results = []
         for size, grant, rows in grants:
