@@ -77,17 +77,6 @@ from harness import (  # noqa: E402
 # (the build workers learn it from BENCH_EXPORT_PROJECT).
 PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
 
-ELEMENTS = [
-    "platformID",
-    "requestTime",
-    "version",
-    "installTime",
-    "clusterCount",
-    "appCount",
-    "enableAddonList",
-    "xDefinitionTopList",
-    "browserInfo",
-]
 FORMATS = ("csv", "jsonl", "parquet")
 RATIO_TARGET = 0.5
 PEAK_TARGET_MB = 250.0
@@ -359,6 +348,13 @@ def make_people():
         username="bench-reviewer", is_staff=True, groups=["maintainers"]
     )
     return grantee, reviewer
+
+
+def every_approved_element() -> list[str]:
+    """What the published policy approves (the nine elements of version 1)."""
+    from ingest.selectors import policy_get_enforced
+
+    return sorted(policy_get_enforced().approved)
 
 
 def new_export(grant, file_format: str) -> int:
@@ -924,11 +920,12 @@ def main(argv: list[str]) -> int:
         counts = day_counts(args)
         setup["total_rows"] = sum(count for _, count in counts)
         grantee, reviewer = make_people()
+        elements = every_approved_element()
         grants, setup["sizes"] = [], []
         for size, target in sizes:
             first, last, rows = period_for(counts, target)
             grant = reports_grant(
-                grantee, reviewer, elements=ELEMENTS, first=first, last=last, duration_days=90
+                grantee, reviewer, elements=elements, first=first, last=last, duration_days=90
             )
             grants.append((size, grant, rows))
             setup["sizes"].append((size, {"first": first, "last": last, "rows": rows}))
