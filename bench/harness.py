@@ -1,10 +1,13 @@
-"""What the PostgreSQL benchmarks share: logging, the load average, the CPU time of
-processes and of the machine, their database, the code measured (git, a snapshot of
-HEAD), the environment and Django, manage.py and the synthetic fleet, a grant to measure,
-and what their reports say about the machine, percentiles and verdicts.
+"""What the four benchmarks (bench/ingest, bench/stats, bench/api, bench/export) share.
 
-Each benchmark creates a throwaway database of its own (``args.pg_url`` and
-``args.db_name``), measures, and drops it.
+- logging, the load average and the CPU times in /proc;
+- the throwaway PostgreSQL database each one creates (``args.pg_url`` and
+  ``args.db_name``), measures and drops;
+- the code measured: git, and a snapshot of HEAD that edits cannot reach;
+- the environment of manage.py children and of Django in the benchmark's process;
+- manage.py, and the synthetic fleet generate_telemetry loads;
+- an approved grant to measure;
+- what the reports print: the machine, PostgreSQL's settings, percentiles, verdicts.
 """
 
 import math
@@ -31,6 +34,9 @@ GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of /proc's CPU times
 
 
+# --- logging, load and CPU time ---------------------------------------------------------------
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -55,6 +61,9 @@ def machine_busy_ticks() -> int:
     """
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(fields[:8]) - fields[3] - fields[4]
+
+
+# --- the throwaway database -------------------------------------------------------------------
 
 
 def admin_connection(args) -> psycopg.Connection:
@@ -104,7 +113,7 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-# --- the code measured -----------------------------------------------------------------------
+# --- the code measured ------------------------------------------------------------------------
 
 
 def git_output(repo: Path, *arguments: str) -> str:
@@ -130,7 +139,7 @@ def snapshot_head(repo: Path, prefix: str) -> tuple[Path, str]:
     return folder, commit
 
 
-# --- the environment and Django -------------------------------------------------------------
+# --- the environment and Django ---------------------------------------------------------------
 
 
 def configure_environment(args, **settings: str | None) -> None:
@@ -169,7 +178,7 @@ def setup_django(project: Path) -> None:
     django.setup()
 
 
-# --- manage.py and the synthetic fleet ------------------------------------------------------
+# --- manage.py and the synthetic fleet --------------------------------------------------------
 
 
 def manage(*arguments: str, project: Path, timeout: float) -> tuple[str, float]:
@@ -241,7 +250,7 @@ def generate_fleet(
     }
 
 
-# --- a grant to measure ------------------------------------------------------------------------
+# --- a grant to measure -----------------------------------------------------------------------
 
 
 def reports_grant(grantee, reviewer, *, elements, first: date, last: date, duration_days: int):
