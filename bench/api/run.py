@@ -37,35 +37,42 @@ import cProfile
 import gc
 import io
 import json
-import math
 import os
-import platform
 import pstats
-import random
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
-from harness import (  # noqa: E402
-    admin_connection,
+from harness import (
+    WORK_TREE,
     close_connections,
+    configure_environment,
     database_exists,
     drop_database,
     explain,
+    fleet_size,
+    generate_fleet,
+    git_output,
     loadavg,
     log,
+    machine_line,
+    manage,
+    percentile,
+    postgres_line,
     recreate_database,
+    reports_grant,
+    setup_django,
     timed_sql,
+    verdict,
 )
+
+PROJECT = WORK_TREE
 
 URL = "/api/v1/data/reports"
 PAGE = 1000  # data.PAGE_SIZE_MAX, the default limit
@@ -80,9 +87,6 @@ ELEMENTS = [
     "clusterCount",
     "appCount",
 ]
-# The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
-# (see ingest.synthetic.activity); only sizes the fleet, the real count is printed.
-MEAN_ACTIVITY = 0.63
 API_FILES = (
     "access_requests/data.py",
     "access_requests/api/views.py",
@@ -91,112 +95,31 @@ API_FILES = (
     "ingest/models.py",
 )
 EXPERIMENT_INDEX = "bench_api_report_release_date_id"
-GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
+POSTGRES_SETTINGS = (
+    "shared_buffers",
+    "work_mem",
+    "effective_cache_size",
+    "random_page_cost",
+    "jit",
+    "autovacuum",
+)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-# --- database, environment and commands ---------------------------------------------------
-
-
-def configure_environment(args) -> None:
-    """The settings every manage.py child and this process's Django read."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
-            "SECRET_KEY": "x",
-            "DEBUG": "0",
-            "STATIC_MANIFEST": "0",
-            "ALLOWED_HOSTS": "testserver,127.0.0.1",
-            "REDIS_URL": "",  # local-memory cache (the throttle's), eager Celery
-            "DATA_API_RATE": args.rate,  # the per-token throttle must not interfere
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # no SMTP
-            "LOG_LEVEL": "ERROR",
-        }
-    )
-
-
-def setup_django() -> None:
-    import django
-
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic here
-    sys.path.insert(0, str(PROJECT))
-    django.setup()
-
-
-def manage(*arguments: str, timeout: float) -> tuple[str, float]:
-    """Run a manage.py command; returns (stdout, wall seconds including start-up)."""
-    log("$ " + shlex.join(["manage.py", *arguments]))
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
-    return done.stdout, elapsed
-
-
-def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
-    """Installations for ~``rows`` reports, from the generator's own lifespans.
-
-    The lifespans come from one generator, in order, so the first N are the same
-    for any fleet size: draw them until their expected reports reach ``rows``.
-    """
-    from ingest import synthetic as gen
-
-    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
-    cumulative = [0.0]
-    for day in dates:
-        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
-        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
-    spans = random.Random(f"{seed}:lifespans")
-    expected, count = 0.0, 0
-    while expected < rows:
-        span = gen.lifespan(spans, days)
-        expected += cumulative[span.last + 1] - cumulative[span.first]
-        count += 1
-    return count
+# --- the data -------------------------------------------------------------------------------
 
 
 def load(args, end: date) -> dict:
     log(f"creating database {args.db_name}; load average {loadavg()}")
     recreate_database(args)
-    manage("migrate", "--noinput", "-v", "0", timeout=900)
+    manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=900)
     installations = fleet_size(args.rows, args.days, end, args.seed)
     load_avg = loadavg()
-    out, wall = manage(
-        "generate_telemetry",
-        f"--installations={installations}",
-        f"--days={args.days}",
-        f"--end-date={end}",
-        f"--seed={args.seed}",
-        timeout=4 * 3600,
+    generated = generate_fleet(
+        installations, args.days, end, args.seed, project=PROJECT, timeout=4 * 3600
     )
-    match = GENERATED_LINE.search(out)
-    if not match:
-        raise SystemExit(f"unexpected generate_telemetry output: {out!r}")
-    log(out.strip())
     vacuum_s = timed_sql(args, "VACUUM (ANALYZE) ingest_report", "CHECKPOINT")
     log(f"VACUUM (ANALYZE) ingest_report + CHECKPOINT: {vacuum_s:.1f} s (autovacuum is off)")
-    return {
-        "rows": int(match.group(1).replace(",", "")),
-        "command_s": float(match.group(2)),
-        "wall_s": wall,
-        "installations": installations,
-        "vacuum_s": vacuum_s,
-        "load_avg": load_avg,
-    }
+    return {**generated, "vacuum_s": vacuum_s, "load_avg": load_avg}
 
 
 # --- the grant and its token ----------------------------------------------------------------
@@ -208,7 +131,6 @@ def grant_and_token(first: date, last: date):
     from django.contrib.auth.models import Group
 
     from access_requests import services
-    from tests.access_requests.factories import file_request
 
     users = get_user_model()
     suffix = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -218,15 +140,9 @@ def grant_and_token(first: date, last: date):
     )
     maintainer.groups.add(Group.objects.get(name="maintainers"))
     maintainer = users.objects.get(pk=maintainer.pk)  # fresh permission cache
-    filed = file_request(
-        grantee,
-        datasets=["reports"],
-        elements=ELEMENTS,
-        period_start=first,
-        period_end=last,
-        duration_days=30,
+    grant = reports_grant(
+        grantee, maintainer, elements=ELEMENTS, first=first, last=last, duration_days=30
     )
-    grant = services.access_request_approve(request=filed, reviewer=maintainer)
     token, secret = services.token_mint(grant=grant, user=grantee, name="bench/api")
     return grant, token, secret
 
@@ -620,52 +536,10 @@ def serialise_experiment(grant, after: tuple[date, int], pages: int) -> list[str
 
 def code_line() -> str:
     """The commit measured, and whether the data API's own files differ from it."""
-
-    def git(*arguments: str) -> str:
-        done = subprocess.run(
-            ["git", *arguments], cwd=PROJECT, capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--", *API_FILES)
+    head = git_output(PROJECT, "rev-parse", "--short", "HEAD") or "unknown"
+    changed = git_output(PROJECT, "status", "--porcelain", "--", *API_FILES)
     state = f"working tree differs from it in: {changed!r}" if changed else "unchanged"
     return f"- code: commit {head}; the data API's files ({', '.join(API_FILES)}): {state}"
-
-
-def machine_lines(args) -> list[str]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )  # fmt: skip
-    memory = next(
-        int(line.split()[1]) // 1024 // 1024
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    names = (
-        "server_version",
-        "shared_buffers",
-        "work_mem",
-        "effective_cache_size",
-        "random_page_cost",
-        "jit",
-        "autovacuum",
-    )
-    with admin_connection(args) as conn:
-        pg = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}  # fixed names
-    version = pg.pop("server_version")
-    settings = ", ".join(f"{name}={value}" for name, value in pg.items())
-    return [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
-        f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}",
-    ]
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "**MISSED**"
 
 
 def scenario_table(found: list[Scenario]) -> list[str]:
@@ -856,8 +730,12 @@ def index_experiment(api, grant_id, spots, args, release_rows, total) -> list[di
 def main() -> None:
     args = parse_args()
     command = shlex.join([".venv/bin/python", "bench/api/run.py", *sys.argv[1:]])
-    configure_environment(args)
-    setup_django()
+    configure_environment(
+        args,
+        DATA_API_RATE=args.rate,  # the per-token throttle must not interfere
+        LOG_LEVEL="ERROR",
+    )
+    setup_django(PROJECT)
     from django.db import connection
 
     from portal.models import AuditEvent
@@ -870,7 +748,8 @@ def main() -> None:
         if not database_exists(args):
             raise SystemExit(f"--reuse-db: there is no database {args.db_name}")
         log(f"reusing database {args.db_name}")
-        manage("migrate", "--noinput", "-v", "0", timeout=900)  # the code may have moved on
+        # the code may have moved on
+        manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=900)
     else:
         loaded = load(args, end)
         phases["load"] = loaded["load_avg"]
@@ -922,7 +801,8 @@ def main() -> None:
     print("\n" + "=" * 100 + "\n")
     print(f"## Data API benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
     print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
-    print("\n".join(machine_lines(args)))
+    print(machine_line())
+    print(postgres_line(args, *POSTGRES_SETTINGS))
     print(code_line())
     print(
         "- load average (1/5/15 min) at the start of each phase: "

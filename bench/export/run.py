@@ -30,8 +30,6 @@ Only 127.0.0.1 is contacted. See bench/export/README.md.
 import argparse
 import json
 import os
-import platform
-import random
 import resource
 import shlex
 import shutil
@@ -41,48 +39,48 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import psycopg
 
 SCRIPT = Path(__file__).resolve()
-# The project measured: this work tree, or with --snapshot a `git archive` of HEAD
-# (the build workers learn it from BENCH_EXPORT_PROJECT).
-WORK_TREE = SCRIPT.parents[2]
-PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+sys.path.insert(0, str(SCRIPT.parents[1]))  # bench/, for harness
 from harness import (  # noqa: E402
+    CLOCK_TICKS,
+    WORK_TREE,
     admin_connection,
     bench_connection,
     close_connections,
+    configure_environment,
     drop_database,
+    fleet_size,
+    generate_fleet,
+    git_output,
     loadavg,
     log,
+    machine_busy_ticks,
+    machine_line,
+    manage,
+    pass_fail,
+    postgres_settings,
+    process_cpu_ticks,
     recreate_database,
+    reports_grant,
+    setup_django,
+    snapshot_head,
+    timed_sql,
 )
 
-ELEMENTS = [
-    "platformID",
-    "requestTime",
-    "version",
-    "installTime",
-    "clusterCount",
-    "appCount",
-    "enableAddonList",
-    "xDefinitionTopList",
-    "browserInfo",
-]
+# The project measured: this work tree, or with --snapshot a `git archive` of HEAD
+# (the build workers learn it from BENCH_EXPORT_PROJECT).
+PROJECT = Path(os.environ.get("BENCH_EXPORT_PROJECT", WORK_TREE))
+
 FORMATS = ("csv", "jsonl", "parquet")
-# The mean chance of a report on a weekday (see ingest.synthetic.activity); only used
-# to size the fleet, the real count is printed.
-MEAN_ACTIVITY = 0.63
 RATIO_TARGET = 0.5
 PEAK_TARGET_MB = 250.0
 GROWTH_TARGET = 0.20
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CHILDREN: list[subprocess.Popen] = []  # the build worker running, stopped on exit
 
 
@@ -100,15 +98,6 @@ def proc_status_kib(key: str) -> int:
 # --- the build, in a fresh process ------------------------------------------------------------
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(PROJECT))
-    os.chdir(PROJECT)
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
-    import django
-
-    django.setup()
-
-
 def driver(argv: list[str]) -> None:
     """``export_build`` in this fresh process; prints BEGIN, END, then a JSON result.
 
@@ -124,7 +113,7 @@ def driver(argv: list[str]) -> None:
     parser.add_argument("--batch-rows", type=int)
     options = parser.parse_args(argv)
     export_id = options.export_id
-    setup_django()
+    setup_django(PROJECT)
     from access_requests import exports, services_exports
     from access_requests.models import Export
 
@@ -184,19 +173,6 @@ def driver(argv: list[str]) -> None:
 # --- CPU of the machine, of this benchmark and of the rest ----------------------------------
 
 
-def proc_ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def machine_busy_ticks() -> int:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(values) - values[3] - values[4]  # all but idle and iowait
-
-
 class CpuSampler(threading.Thread):
     """Polls the CPU time of the bench database's PostgreSQL backends.
 
@@ -223,7 +199,7 @@ class CpuSampler(threading.Thread):
             except OSError:
                 continue
             if title.startswith(b"postgres:") and self.marker in title:
-                ticks = proc_ticks(int(entry.name))
+                ticks = process_cpu_ticks(int(entry.name))
                 if ticks is not None:
                     seen[int(entry.name)] = ticks
         with self.lock:
@@ -310,79 +286,13 @@ def database_has_reports(args) -> bool:
         )
 
 
-def configure_environment(args, media: Path) -> None:
-    """The settings every child (manage.py, build drivers) and this process's Django read."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
-            "SECRET_KEY": "x",
-            "DEBUG": "0",
-            "STATIC_MANIFEST": "0",
-            "MEDIA_ROOT": str(media),
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # no SMTP
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)  # no broker: builds are driven here
-    os.environ.pop("EXPORT_S3_BUCKET", None)  # files stay in MEDIA_ROOT
-
-
-def manage(*arguments: str, timeout: float) -> str:
-    log("$ " + shlex.join(["manage.py", *arguments]))
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
-    return done.stdout
-
-
-def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
-    """Installations for ~``rows`` reports, from the generator's own lifespans."""
-    from ingest import synthetic as gen
-
-    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
-    cumulative = [0.0]
-    for day in dates:
-        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
-        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
-    spans = random.Random(f"{seed}:lifespans")
-    expected, count = 0.0, 0
-    while expected < rows:
-        span = gen.lifespan(spans, days)
-        expected += cumulative[span.last + 1] - cumulative[span.first]
-        count += 1
-    return count
-
-
 def load(args, rows: int) -> dict:
     installations = fleet_size(rows, args.days, args.end_date, args.seed)
-    started = time.perf_counter()
-    out = manage(
-        "generate_telemetry",
-        f"--installations={installations}",
-        f"--days={args.days}",
-        f"--end-date={args.end_date}",
-        f"--seed={args.seed}",
-        timeout=3 * 3600,
+    generated = generate_fleet(
+        installations, args.days, args.end_date, args.seed, project=PROJECT, timeout=3 * 3600
     )
-    log(out.strip())
-    load_s = time.perf_counter() - started
-    started = time.perf_counter()
-    with bench_connection(args) as conn:
-        conn.execute("VACUUM (ANALYZE) ingest_report")
-    return {
-        "installations": installations,
-        "load_s": load_s,
-        "vacuum_s": time.perf_counter() - started,
-    }
+    vacuum_s = timed_sql(args, "VACUUM (ANALYZE) ingest_report")
+    return {"installations": installations, "load_s": generated["wall_s"], "vacuum_s": vacuum_s}
 
 
 def save_load(args, load_info: dict) -> None:
@@ -440,19 +350,11 @@ def make_people():
     return grantee, reviewer
 
 
-def make_grant(grantee, reviewer, first: date, last: date):
-    from access_requests import services
-    from tests.access_requests.factories import file_request
+def every_approved_element() -> list[str]:
+    """What the published policy approves (the nine elements of version 1)."""
+    from ingest.selectors import policy_get_enforced
 
-    request = file_request(
-        grantee,
-        datasets=["reports"],
-        elements=ELEMENTS,
-        period_start=first,
-        period_end=last,
-        duration_days=90,
-    )
-    return services.access_request_approve(request=request, reviewer=reviewer)
+    return sorted(policy_get_enforced().approved)
 
 
 def new_export(grant, file_format: str) -> int:
@@ -685,7 +587,7 @@ def verify(results: list[Measure]) -> list[str]:
             )
             detail = " (byte for byte)" if same_bytes else ""
             lines.append(
-                f"- {verdict(not problem)} {what} writes the same data as {file_format}"
+                f"- {pass_fail(not problem)} {what} writes the same data as {file_format}"
                 f"{detail}{': ' + problem if problem else ''} "
                 f"(checked in {time.perf_counter() - started:.0f} s)"
             )
@@ -704,49 +606,29 @@ def median_of(results: list[Measure], size: str, what: str) -> Measure:
 
 
 def machine_lines(args) -> list[str]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
+    settings = postgres_settings(
+        args, "server_version", "shared_buffers", "work_mem", "autovacuum", "jit"
     )
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    with bench_connection(args) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        settings = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("shared_buffers", "work_mem", "autovacuum", "jit")
-        }
+    version = settings.pop("server_version")
     import pyarrow
 
     pool = pyarrow.default_memory_pool().backend_name
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=WORK_TREE, capture_output=True, text=True
-    ).stdout.strip()
+    commit = git_output(WORK_TREE, "rev-parse", "--short", "HEAD")
     if PROJECT != WORK_TREE:
         code = f"{commit} (a snapshot of HEAD: --snapshot)"
     else:
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "access_requests", "ingest", "portal"],
-            cwd=WORK_TREE,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        dirty = git_output(
+            WORK_TREE, "status", "--porcelain", "access_requests", "ingest", "portal"
+        )
         code = f"{commit}{' with uncommitted changes in the app' if dirty else ''} (work tree)"
     return [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-        f"pyarrow {pyarrow.__version__} ({pool} memory pool), psycopg {psycopg.__version__} "
-        f"({psycopg.pq.__impl__})",
+        machine_line(
+            f"pyarrow {pyarrow.__version__} ({pool} memory pool)",
+            f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__})",
+        ),
         f"- PostgreSQL {version} ({', '.join(f'{k}={v}' for k, v in settings.items())})",
         f"- code measured: {code}",
     ]
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def table_rows(results: list[Measure], size: str) -> list[Measure]:
@@ -767,7 +649,7 @@ def target_lines(results: list[Measure], sizes: list[str], suffix: str) -> tuple
             )
             ok &= ratio >= RATIO_TARGET
             lines.append(
-                f"- {verdict(ratio >= RATIO_TARGET)} {size}: csv{suffix} / COPY throughput = "
+                f"- {pass_fail(ratio >= RATIO_TARGET)} {size}: csv{suffix} / COPY throughput = "
                 f"{ratio:.3f} (target >= {RATIO_TARGET})"
             )
     small, large = sizes
@@ -783,9 +665,9 @@ def target_lines(results: list[Measure], sizes: list[str], suffix: str) -> tuple
         growth = peaks[large] / peaks[small] - 1
         ok &= worst < PEAK_TARGET_MB and growth <= GROWTH_TARGET
         lines.append(
-            f"- {verdict(worst < PEAK_TARGET_MB)} {what}: peak RSS {peaks[small]:.0f} MiB at "
+            f"- {pass_fail(worst < PEAK_TARGET_MB)} {what}: peak RSS {peaks[small]:.0f} MiB at "
             f"{small}, {peaks[large]:.0f} MiB at {large} (target < {PEAK_TARGET_MB:.0f}); "
-            f"{verdict(growth <= GROWTH_TARGET)} growth {small} -> {large} "
+            f"{pass_fail(growth <= GROWTH_TARGET)} growth {small} -> {large} "
             f"{growth:+.1%} (target <= {GROWTH_TARGET:.0%})"
         )
     return ok, lines
@@ -977,11 +859,7 @@ def stop(signum, frame) -> None:
 def snapshot() -> Path:
     """HEAD exported into a temporary folder: edits of the work tree cannot reach the run."""
     global PROJECT
-    folder = Path(tempfile.mkdtemp(prefix="bench-export-head-"))
-    archive = subprocess.run(
-        ["git", "archive", "HEAD"], cwd=WORK_TREE, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    folder, _ = snapshot_head(WORK_TREE, prefix="bench-export-head-")
     PROJECT = folder
     os.environ["BENCH_EXPORT_PROJECT"] = str(folder)
     return folder
@@ -993,7 +871,13 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, stop)
     started = time.perf_counter()
     media = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    configure_environment(args, media)
+    configure_environment(
+        args,
+        MEDIA_ROOT=str(media),
+        LOG_LEVEL="WARNING",
+        REDIS_URL=None,  # no broker: builds are driven here
+        EXPORT_S3_BUCKET=None,  # files stay in MEDIA_ROOT
+    )
     copy = snapshot() if args.snapshot else None
     if copy:
         log(f"measuring a snapshot of HEAD in {copy}")
@@ -1013,8 +897,8 @@ def main(argv: list[str]) -> int:
             log(f"reusing {args.db_name}")
         else:
             recreate_database(args)
-            manage("migrate", "--noinput", timeout=600)
-        setup_django()
+            manage("migrate", "--noinput", project=PROJECT, timeout=600)
+        setup_django(PROJECT)
         if reuse:
             setup["load"] = saved_load(args)
         else:
@@ -1036,10 +920,14 @@ def main(argv: list[str]) -> int:
         counts = day_counts(args)
         setup["total_rows"] = sum(count for _, count in counts)
         grantee, reviewer = make_people()
+        elements = every_approved_element()
         grants, setup["sizes"] = [], []
         for size, target in sizes:
             first, last, rows = period_for(counts, target)
-            grants.append((size, make_grant(grantee, reviewer, first, last), rows))
+            grant = reports_grant(
+                grantee, reviewer, elements=elements, first=first, last=last, duration_days=90
+            )
+            grants.append((size, grant, rows))
             setup["sizes"].append((size, {"first": first, "last": last, "rows": rows}))
         results = []
         for size, grant, rows in grants:

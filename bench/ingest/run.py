@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import platform
 import random
 import secrets
 import signal
@@ -33,6 +32,20 @@ from loadgen import PhaseResult, Window, run_phase
 from payloads import report_body
 
 PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
+from harness import (  # noqa: E402
+    CLOCK_TICKS,
+    admin_connection,
+    bench_connection,
+    drop_database,
+    machine_busy_ticks,
+    machine_line,
+    pass_fail,
+    postgres_settings,
+    process_cpu_ticks,
+    recreate_database,
+)
+
 HOST = "127.0.0.1"
 ORIGIN = "http://velaux.example:8000"  # VelaUX posts cross-origin from the browser
 TARGET_RATE = 1000.0
@@ -148,11 +161,7 @@ def run_load(args, port: int, make_sources, window: Window) -> PhaseResult:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (process_cpu_ticks(pid) or 0) / CLOCK_TICKS
 
 
 def children(pid: int) -> list[int]:
@@ -175,9 +184,7 @@ def pids_named(name: str) -> list[int]:
 
 
 def total_busy_seconds() -> float:
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return machine_busy_ticks() / CLOCK_TICKS
 
 
 def background_load(seconds: float = 1.0) -> float:
@@ -222,28 +229,13 @@ def cores_used(before: dict, after: dict, seconds: float) -> dict[str, float]:
 # --- database and server ------------------------------------------------------------------
 
 
-def admin_connection(args) -> psycopg.Connection:
-    return psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
-
-
-def database_recreate(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-
-
-def database_drop(args) -> None:
-    with admin_connection(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-
-
 def reports_stored(args) -> int:
-    with psycopg.connect(f"{args.pg_url}/{args.db_name}") as conn:
+    with bench_connection(args) as conn:
         return conn.execute("SELECT count(*) FROM ingest_report").fetchone()[0]
 
 
 def reports_truncate(args) -> None:
-    with psycopg.connect(f"{args.pg_url}/{args.db_name}", autocommit=True) as conn:
+    with bench_connection(args) as conn:
         conn.execute("TRUNCATE ingest_report, ingest_discardedfieldcount")
 
 
@@ -331,7 +323,7 @@ def measure(args, server, port: int, make_sources: list) -> tuple[PhaseResult, d
     samples: dict[str, dict[str, float]] = {}
 
     def sample_cpu() -> None:
-        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+        with admin_connection(args) as conn:
             time.sleep(max(0.0, window.measure_from - time.monotonic()))
             samples["from"] = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
             time.sleep(max(0.0, window.measure_until - time.monotonic()))
@@ -385,24 +377,17 @@ def command_output(command: list[str]) -> str:
 
 
 def machine_lines(args, bodies: list[bytes]) -> list[str]:
-    cpu_model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )  # fmt: skip
-    with admin_connection(args) as conn:
-        pg_version = conn.execute("SHOW server_version").fetchone()[0]
-        sync_commit = conn.execute("SHOW synchronous_commit").fetchone()[0]
+    pg = postgres_settings(args, "server_version", "synchronous_commit")
     gunicorn_version = command_output([sys.executable, "-m", "gunicorn", "--version"])
     mean_body = statistics.fmean(len(b) for b in bodies)
     return [
-        f"- machine: nproc={command_output(['nproc'])}, {cpu_model}, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        machine_line(ram=False),
         f"- server: {gunicorn_version}, `-c deploy/gunicorn.conf.py` of {args.project} "
         f"(gthread, keepalive "
-        f"{os.environ.get('GUNICORN_KEEPALIVE', '5')} s), DEBUG=0; PostgreSQL {pg_version} "
-        f"(synchronous_commit={sync_commit}) at {args.pg_url}/{args.db_name}; Redis "
-        f"{args.redis_url}; INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE=1000000000",
+        f"{os.environ.get('GUNICORN_KEEPALIVE', '5')} s), DEBUG=0; "
+        f"PostgreSQL {pg['server_version']} (synchronous_commit={pg['synchronous_commit']}) "
+        f"at {args.pg_url}/{args.db_name}; Redis {args.redis_url}; "
+        "INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE=1000000000",
         f"- load: {args.connections} keep-alive HTTP/1.1 connections from {args.client_procs} "
         f"asyncio process(es) on the same machine, {args.warmup:g} s warm-up then "
         f"{args.duration:g} s measured per endpoint; {len(bodies)} distinct VelaUX bodies "
@@ -480,7 +465,7 @@ def verdict_lines(runs: list[EndpointRun]) -> list[str]:
             )
         lines.append(
             f"- {ingest.config.label}: "
-            + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks)
+            + ", ".join(f"{name} {pass_fail(ok)}" for name, ok in checks)
             + f"; 202s {ingest.accepted_total} vs rows stored {ingest.stored}{stored}"
             + (f"; {ingest.result.on_the_fly} bodies made on the fly" if ingest.result.on_the_fly
                else "")
@@ -560,7 +545,7 @@ def main() -> None:
     bodies = [report_body(rng) for _ in range(args.bodies)]
     print(f"built {len(bodies)} distinct bodies; preparing {args.db_name} ...", flush=True)
     idle_load = background_load()
-    database_recreate(args)
+    recreate_database(args)
     runs: list[EndpointRun] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs:
         try:
@@ -579,7 +564,7 @@ def main() -> None:
             raise
         finally:
             if not args.keep_db:
-                database_drop(args)
+                drop_database(args)
     print_report(args, configs, runs, bodies, idle_load)
 
 

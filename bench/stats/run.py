@@ -42,49 +42,53 @@ Only 127.0.0.1 is contacted. See bench/stats/README.md.
 import argparse
 import cProfile
 import io
-import math
 import os
-import platform
 import pstats
-import random
 import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-PROJECT = Path(__file__).resolve().parents[2]  # --project or --snapshot replace it
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for harness
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/stats/, for utility
-import utility  # noqa: E402
-from harness import (  # noqa: E402
-    admin_connection,
+import utility
+from harness import (
+    WORK_TREE,
     bench_connection,
     close_connections,
+    configure_environment,
     database_exists,
     drop_database,
     explain,
+    fleet_size,
+    generate_fleet,
+    git_output,
     loadavg,
     log,
+    machine_line,
+    manage,
+    percentile,
+    postgres_line,
     recreate_database,
+    setup_django,
+    snapshot_head,
     timed_sql,
+    verdict,
 )
 
-# The mean chance of a report on a weekday: 0.35 * 0.925 + 0.40 * 0.625 + 0.25 * 0.225
-# (see ingest.synthetic.activity); used to size the fleets, the real count is printed.
-MEAN_ACTIVITY = 0.63
+PROJECT = WORK_TREE  # --project or --snapshot replace it
 ROLLUP_TARGET_S = 5.0
 LATENCY_TARGET_MS = 100.0
 PRESETS = (30, 90, 365)
+POSTGRES_SETTINGS = ("shared_buffers", "work_mem", "autovacuum", "max_parallel_workers")
 # What the public pages read (released figures), then the exact rollups. `rollup` itself
 # only analyzes the last two after a backfill.
 READ_TABLES = ("ingest_publicfigure", "ingest_statsrelease")
@@ -93,7 +97,6 @@ ROLLUP_TABLES = ("ingest_dailyrollup", "ingest_rollupday")
 # already released: public figures kept, exact rollup only (not closed yet))
 ROLLUP_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2}): (\d+) reports, (.+), ([\d.]+)s$")
 RELEASED_NOTES = ("released", "re-released")
-GENERATED_LINE = re.compile(r"Generated ([\d,]+) reports .* in ([\d.]+) s")
 
 
 @dataclass(eq=False)
@@ -109,8 +112,7 @@ class Endpoint:
     size: int = 0
 
     def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+        return percentile(self.latencies_ms, fraction)
 
     @property
     def p95(self) -> float:
@@ -129,89 +131,6 @@ def sql_one(args, sql: str, params=()):
         return conn.execute(sql, params).fetchone()
 
 
-def configure_environment(args) -> None:
-    """The settings every manage.py child and this process's Django read."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": f"{args.pg_url}/{args.db_name}",
-            "SECRET_KEY": "x",
-            "DEBUG": "0",
-            "STATIC_MANIFEST": "0",
-            "ALLOWED_HOSTS": "testserver,127.0.0.1",
-            "REDIS_URL": "",  # local-memory cache, eager Celery: nothing but PostgreSQL
-            "LOG_LEVEL": "ERROR",  # not the embedded-default warning in every child
-        }
-    )
-
-
-def manage(*arguments: str, timeout: float, echo: bool = False) -> tuple[str, float]:
-    """Run a manage.py command; returns (stdout, wall seconds including start-up)."""
-    if echo:
-        log("$ " + shlex.join(["manage.py", *arguments]))
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py {arguments[0]} failed with exit code {done.returncode}")
-    return done.stdout, elapsed
-
-
-def fleet_size(rows: int, days: int, end: date, seed: int) -> int:
-    """Installations for ~``rows`` reports, from the generator's own lifespans.
-
-    The lifespans come from one generator, in order, so the first N are the same
-    for any fleet size: draw them until their expected reports reach ``rows``.
-    """
-    from ingest import synthetic as gen
-
-    dates = [end - timedelta(days=days - 1 - offset) for offset in range(days)]
-    cumulative = [0.0]
-    for day in dates:
-        weight = gen.WEEKEND_ACTIVITY if day.weekday() >= 5 else 1.0
-        cumulative.append(cumulative[-1] + MEAN_ACTIVITY * weight)
-    spans = random.Random(f"{seed}:lifespans")
-    expected, count = 0.0, 0
-    while expected < rows:
-        span = gen.lifespan(spans, days)
-        expected += cumulative[span.last + 1] - cumulative[span.first]
-        count += 1
-    return count
-
-
-def generate(installations: int, days: int, end: date, seed: int) -> dict:
-    out, wall = manage(
-        "generate_telemetry",
-        f"--installations={installations}",
-        f"--days={days}",
-        f"--end-date={end}",
-        f"--seed={seed}",
-        timeout=3 * 3600,
-        echo=True,
-    )
-    match = GENERATED_LINE.search(out)
-    if not match:
-        raise SystemExit(f"unexpected generate_telemetry output: {out!r}")
-    log(out.strip())
-    return {
-        "rows": int(match.group(1).replace(",", "")),
-        "command_s": float(match.group(2)),
-        "wall_s": wall,
-        "installations": installations,
-        "days": days,
-        "seed": seed,
-        "end": end,
-    }
-
-
 def rollup_command(first: date, last: date) -> list[tuple[date, int, float, str]]:
     """``rollup --from --to -v 2``: (day, reports, seconds, note) for every day it printed.
 
@@ -219,7 +138,7 @@ def rollup_command(first: date, last: date) -> list[tuple[date, int, float, str]
     says which (``released``, or ``exact rollup only (not closed yet)``).
     """
     out, wall = manage(
-        "rollup", f"--from={first}", f"--to={last}", "-v", "2", timeout=4 * 3600, echo=True
+        "rollup", f"--from={first}", f"--to={last}", "-v", "2", project=PROJECT, timeout=4 * 3600
     )
     days = []
     for line in out.splitlines():
@@ -277,15 +196,6 @@ def load_results(args, results: dict, endpoints: list[Endpoint]) -> None:
 
 
 # --- Django in this process ----------------------------------------------------------------
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(PROJECT))
-    os.chdir(PROJECT)
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)  # no collectstatic
-    import django
-
-    django.setup()
 
 
 def set_jit(jit: bool | None) -> None:
@@ -516,43 +426,11 @@ def profile(endpoint: Endpoint, runs: int = 10) -> str:
 # --- report -------------------------------------------------------------------------------
 
 
-def machine_lines(args, postgres: bool = True) -> list[str]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )  # fmt: skip
-    memory = next(
-        int(line.split()[1]) // 1024 // 1024
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    from importlib.metadata import version as package_version
-
-    lines = [
-        f"- machine: nproc={os.cpu_count()}, {cpu}, {memory} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-        f"OpenDP {package_version('opendp')}",
-    ]
-    if not postgres:
-        return lines
-    names = ("server_version", "shared_buffers", "work_mem", "autovacuum", "max_parallel_workers")
-    with admin_connection(args) as conn:
-        pg = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}  # fixed names
-    version = pg.pop("server_version")
-    settings = ", ".join(f"{name}={value}" for name, value in pg.items())
-    return [*lines, f"- PostgreSQL {version} on 127.0.0.1 ({settings}), database {args.db_name}"]
-
-
 def summary(values: list[float]) -> str:
     return (
         f"mean {statistics.fmean(values):.3f} s, p50 {statistics.median(values):.3f} s, "
         f"max {max(values):.3f} s"
     )
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "**MISSED**"
 
 
 def endpoint_table(endpoints: list[Endpoint], early: bool = True) -> list[str]:
@@ -684,23 +562,10 @@ def use_project(args) -> str:
     if args.project:
         PROJECT = Path(args.project).resolve()
     elif args.snapshot:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        PROJECT = Path(tempfile.mkdtemp(prefix="bench-stats-"))
-        archive = subprocess.run(
-            ["git", "archive", commit], cwd=repo, capture_output=True, check=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(PROJECT)], input=archive.stdout, check=True)
+        PROJECT, commit = snapshot_head(repo, prefix="bench-stats-")
         return f"commit {commit[:12]} (git archive into {PROJECT})"
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=PROJECT, capture_output=True, text=True, check=False,
-    ).stdout.strip()  # fmt: skip
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"],
-        cwd=PROJECT, capture_output=True, text=True, check=False,
-    ).stdout.strip()  # fmt: skip
+    dirty = git_output(PROJECT, "status", "--porcelain", "--untracked-files=no")
+    commit = git_output(PROJECT, "rev-parse", "--short=12", "HEAD")
     return f"work tree {PROJECT} at {commit}" + (" with local changes" if dirty else "")
 
 
@@ -758,12 +623,14 @@ def load_and_roll_up(args, results: dict, endpoints: list[Endpoint], today: date
 
     log(f"creating database {args.db_name}; load average {loadavg()}")
     recreate_database(args)
-    manage("migrate", "--noinput", "-v", "0", timeout=600, echo=True)
+    manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=600)
 
     first = today - timedelta(days=args.days - 1)
     installations = fleet_size(args.rows, args.days, today, args.seed)
     results["load_avg"]["load"] = loadavg()
-    results["load"] = generate(installations, args.days, today, args.seed)
+    results["load"] = generate_fleet(
+        installations, args.days, today, args.seed, project=PROJECT, timeout=3 * 3600
+    )
     results["vacuum_s"] = timed_sql(args, "VACUUM (ANALYZE) ingest_report")
     log(f"VACUUM (ANALYZE) ingest_report: {results['vacuum_s']:.1f} s (autovacuum is off here)")
 
@@ -792,7 +659,9 @@ def load_and_roll_up(args, results: dict, endpoints: list[Endpoint], today: date
     one_day = results["day"]["day"]
     log(f"one-day fleet on {one_day} ({one_day:%A})")
     size = fleet_size(args.day_rows, 1, one_day, args.seed + 1)
-    results["day_load"] = generate(size, 1, one_day, args.seed + 1)
+    results["day_load"] = generate_fleet(
+        size, 1, one_day, args.seed + 1, project=PROJECT, timeout=3 * 3600
+    )
     save_results(args, results, endpoints)
 
 
@@ -826,7 +695,9 @@ def print_header(args, command: str, code: str, started: float) -> None:
     print(f"## Statistics benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
     print(f"Command: `{command}` (total {time.perf_counter() - started:.0f} s)\n")
     print(f"- code: {code}")
-    print("\n".join(machine_lines(args, postgres=not args.utility_only)))
+    print(machine_line(f"OpenDP {package_version('opendp')}"))
+    if not args.utility_only:
+        print(postgres_line(args, *POSTGRES_SETTINGS))
 
 
 def query_table(variants: list[dict], queries) -> list[str]:
@@ -848,8 +719,10 @@ def main() -> None:
     command = shlex.join([".venv/bin/python", "bench/stats/run.py", *sys.argv[1:]])
     code = use_project(args)
     log(f"measuring {code}")
-    configure_environment(args)
-    setup_django()
+    configure_environment(
+        args, LOG_LEVEL="ERROR"
+    )  # not the embedded-default warning in every child
+    setup_django(PROJECT)
     started = time.perf_counter()
     noise = run_utility(args)
     if args.utility_only:
@@ -872,7 +745,7 @@ def main() -> None:
         if not database_exists(args):
             raise SystemExit(f"--reuse-db: there is no database {args.db_name}")
         log(f"reusing database {args.db_name}")
-        manage("migrate", "--noinput", "-v", "0", timeout=600, echo=True)
+        manage("migrate", "--noinput", "-v", "0", project=PROJECT, timeout=600)
         load_results(args, results, endpoints)
         one_day = results["day"]["day"]
     else:

@@ -20,6 +20,8 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+from harness import percentile, verdict
+
 DIMENSION = "addon"
 # Labels of the public lists, one per group size (fluxcd first): the release treats
 # every public label alike, whatever its name.
@@ -91,11 +93,6 @@ def draw_days(groups: list[Group], days: int, jobs: int) -> float:
     return time.perf_counter() - started
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 @dataclass
 class Utility:
     group: Group
@@ -165,7 +162,7 @@ def _pct(value: float) -> str:
 
 
 def _target(ok: bool | None) -> str:
-    return "-" if ok is None else ("ok" if ok else "**MISSED**")
+    return "-" if ok is None else verdict(ok)
 
 
 def utility_lines(result: dict) -> list[str]:
