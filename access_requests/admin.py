@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from access_requests import services
 from access_requests.forms import ApproveForm, ReasonForm
 from access_requests.models import (
+    REVIEW_PERMISSION,
     AccessRequest,
     DataUseTerms,
     Export,
@@ -194,7 +195,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         can_review = (
             obj is not None
             and obj.is_pending
-            and request.user.has_perm(services.REVIEW_PERMISSION)
+            and request.user.has_perm(REVIEW_PERMISSION)
             and obj.applicant_id != request.user.pk
         )
         return super().change_view(
@@ -202,7 +203,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         )
 
     def _decide(self, request, pk, form_class, title, decide, done, form_kwargs=None, initial=None):
-        if not request.user.has_perm(services.REVIEW_PERMISSION):
+        if not request.user.has_perm(REVIEW_PERMISSION):
             raise PermissionDenied
         access_request = get_object_or_404(AccessRequest, pk=pk)
         form = form_class(request.POST or None, initial=initial, **(form_kwargs or {}))
@@ -316,16 +317,14 @@ class GrantAdmin(ReadOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         can_revoke = (
-            obj is not None
-            and obj.revoked_at is None
-            and request.user.has_perm(services.REVIEW_PERMISSION)
+            obj is not None and obj.revoked_at is None and request.user.has_perm(REVIEW_PERMISSION)
         )
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "can_revoke": can_revoke}
         )
 
     def revoke_view(self, request, pk):
-        if not request.user.has_perm(services.REVIEW_PERMISSION):
+        if not request.user.has_perm(REVIEW_PERMISSION):
             raise PermissionDenied
         grant = get_object_or_404(Grant, pk=pk)
         form = ReasonForm(request.POST or None)

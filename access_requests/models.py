@@ -54,6 +54,10 @@ class Dataset(models.TextChoices):
     ROLLUPS = "rollups", "Daily rollups"
 
 
+# Who may review requests (approve, reject, ask for more information) and revoke grants.
+REVIEW_PERMISSION = "access_requests.review_accessrequest"
+
+
 class AccessRequest(models.Model):
     class Status(models.TextChoices):
         SUBMITTED = "submitted", "Submitted"
@@ -172,6 +176,11 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"Grant #{self.pk} to {self.grantee}"
+
+    @property
+    def is_active(self) -> bool:
+        """Neither revoked nor past its expiry: only then may its data be read or exported."""
+        return self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class ReadToken(models.Model):

@@ -5,20 +5,18 @@ the state machine does not allow and writes the timeline event and the audit
 row in the same transaction. Emails are sent once the transaction commits.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from access_requests import quotas, tokens
 from access_requests.models import (
+    REVIEW_PERMISSION,
     AccessRequest,
     DataUseTerms,
     Grant,
@@ -26,15 +24,13 @@ from access_requests.models import (
     ReadToken,
     RequestEvent,
 )
+from access_requests.notifications import email_send_on_commit, maintainer_emails
 from ingest.selectors import policy_get_published
-from portal.mail import plain_text_render
 from portal.services import audit_event_record
 
-logger = logging.getLogger(__name__)
 Status = AccessRequest.Status
 MAX_DURATION_DAYS = 365
 MIN_JUSTIFICATION_CHARS = 200
-REVIEW_PERMISSION = "access_requests.review_accessrequest"
 
 
 @dataclass(frozen=True)
@@ -58,32 +54,6 @@ PAST_TENSE = {
     "reject": "rejected",
     "withdraw": "withdrawn",
 }
-
-
-# --- emails -------------------------------------------------------------------------------
-
-
-def _send(template: str, recipients: list[str], context: dict) -> None:
-    """Render and send one email after commit; a mail failure never undoes a decision."""
-    if not recipients:
-        return
-    context = {**context, "site_url": settings.PUBLIC_BASE_URL}
-    subject = plain_text_render(f"access_requests/email/{template}_subject.txt", context).strip()
-    body = plain_text_render(f"access_requests/email/{template}.txt", context)
-
-    def deliver() -> None:
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        except Exception:
-            logger.exception("Could not send the %s email", template)
-
-    transaction.on_commit(deliver)
-
-
-def maintainer_emails() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    reviewers = users.filter(groups__name="maintainers") | users.filter(is_superuser=True)
-    return sorted(set(reviewers.values_list("email", flat=True)))
 
 
 # --- profile ------------------------------------------------------------------------------
@@ -153,8 +123,8 @@ def access_request_submit(
             before=None,
             after=_snapshot(request),
         )
-        _send("submitted", [applicant.email], {"request": request})
-        _send("new_request", maintainer_emails(), {"request": request})
+        email_send_on_commit("submitted", [applicant.email], {"request": request})
+        email_send_on_commit("new_request", maintainer_emails(), {"request": request})
     return request
 
 
@@ -230,7 +200,9 @@ def access_request_ask_info(
         request = _transition(
             request=request, action="ask_info", actor=reviewer, message=message.strip()
         )
-        _send("info_requested", [request.applicant.email], {"request": request, "message": message})
+        email_send_on_commit(
+            "info_requested", [request.applicant.email], {"request": request, "message": message}
+        )
     return request
 
 
@@ -243,7 +215,9 @@ def access_request_answer(
         request = _transition(
             request=request, action="answer", actor=applicant, message=message.strip()
         )
-        _send("answered", maintainer_emails(), {"request": request, "message": message})
+        email_send_on_commit(
+            "answered", maintainer_emails(), {"request": request, "message": message}
+        )
     return request
 
 
@@ -252,7 +226,7 @@ def access_request_withdraw(
 ) -> AccessRequest:
     with transaction.atomic():
         request = _transition(request=request, action="withdraw", actor=applicant)
-        _send("withdrawn", [request.applicant.email], {"request": request})
+        email_send_on_commit("withdrawn", [request.applicant.email], {"request": request})
     return request
 
 
@@ -265,7 +239,9 @@ def access_request_reject(
         request = _transition(
             request=request, action="reject", actor=reviewer, message=reason.strip()
         )
-        _send("rejected", [request.applicant.email], {"request": request, "reason": reason})
+        email_send_on_commit(
+            "rejected", [request.applicant.email], {"request": request, "reason": reason}
+        )
     return request
 
 
@@ -306,7 +282,9 @@ def access_request_approve(
             before=None,
             after=_grant_snapshot(grant),
         )
-        _send("approved", [request.applicant.email], {"request": request, "grant": grant})
+        email_send_on_commit(
+            "approved", [request.applicant.email], {"request": request, "grant": grant}
+        )
     return grant
 
 
@@ -361,7 +339,7 @@ def grant_revoke(*, grant: Grant, actor: AbstractBaseUser, reason: str) -> Grant
             after=_grant_snapshot(grant),
             details={"reason": grant.revoke_reason},
         )
-        _send("revoked", [grant.grantee.email], {"grant": grant, "reason": reason})
+        email_send_on_commit("revoked", [grant.grantee.email], {"grant": grant, "reason": reason})
         from access_requests.services_exports import exports_delete_for_grant
 
         exports_delete_for_grant(grant=grant)
@@ -375,7 +353,7 @@ def review_digest_send(*, now=None) -> list[int]:
     overdue = list(access_requests_overdue(now=now))
     if overdue:
         with transaction.atomic():
-            _send(
+            email_send_on_commit(
                 "digest",
                 maintainer_emails(),
                 {"requests": overdue, "sla_days": settings.ACCESS_REVIEW_SLA_DAYS},
@@ -386,18 +364,13 @@ def review_digest_send(*, now=None) -> list[int]:
 # --- read tokens and the audit of reads -------------------------------------------------
 
 
-def grant_is_active(grant: Grant, now=None) -> bool:
-    now = now or timezone.now()
-    return grant.revoked_at is None and grant.expires_at > now
-
-
 def token_mint(
     *, grant: Grant, user: AbstractBaseUser, name: str, expires_at=None
 ) -> tuple[ReadToken, str]:
     """Create a token and return it with its secret, which is never stored nor shown again."""
     if grant.grantee_id != user.pk:
         raise PermissionDenied("Only the grantee mints tokens for a grant.")
-    if not grant_is_active(grant):
+    if not grant.is_active:
         raise ValidationError("This grant is revoked or expired: no new token can be made.")
     if not name.strip():
         raise ValidationError("Name the token, so you know where it is used.")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from access_requests import data, exports, quotas
 from access_requests.models import Export, Grant, ReadToken
-from access_requests.services import _send, grant_is_active
+from access_requests.notifications import email_send_on_commit
 from portal.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def export_request_or_reuse(
     """
     if grant.grantee_id != user.pk:
         raise PermissionDenied("Only the grantee asks for exports of a grant.")
-    if not grant_is_active(grant):
+    if not grant.is_active:
         raise ValidationError("This grant is revoked or expired.")
     if "reports" not in grant.datasets:
         raise data.GrantScopeError("This grant does not include daily reports.")
@@ -85,7 +85,7 @@ def export_request_or_reuse(
     data.check_period(grant, first, last)
     with transaction.atomic():
         grant = quotas.grant_lock(grant=grant)
-        if not grant_is_active(grant):  # revoked while this request was on its way
+        if not grant.is_active:  # revoked while this request was on its way
             raise ValidationError("This grant is revoked or expired.")
         existing = quotas.export_identical(
             grant=grant, file_format=file_format, first=first, last=last
@@ -199,7 +199,7 @@ def _finish(export: Export, attempt: int, built: exports.Built, name: str) -> Ex
             target=current,
             after={"rows": built.rows, "sha256": built.sha256, "size": built.size},
         )
-        _send("export_ready", [current.requested_by.email], {"export": current})
+        email_send_on_commit("export_ready", [current.requested_by.email], {"export": current})
     return current
 
 
@@ -213,7 +213,7 @@ def _fail(export: Export, attempt: int, reason: str) -> Export | None:
         current.finished_at = timezone.now()
         current.save(update_fields=["state", "error", "finished_at"])
         audit_event_record(action="export.failed", target=current, after={"error": current.error})
-        _send("export_failed", [current.requested_by.email], {"export": current})
+        email_send_on_commit("export_failed", [current.requested_by.email], {"export": current})
     return current
 
 

@@ -222,7 +222,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     except Http404:
         _download_refused(request, pk, reason="not_found", status=404)
         raise
-    if not services.grant_is_active(export.grant):
+    if not export.grant.is_active:
         _download_refused(request, pk, reason="grant_inactive", status=302)
         messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
         return redirect("access-home")
