@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from access_requests import data, quotas, services, services_exports, services_refusals
+from access_requests import data, quotas, services
 from access_requests.api.views import ExportGone, export_file_response
 from access_requests.forms import (
     AccessRequestForm,
@@ -187,7 +187,7 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose a format and give the dates as YYYY-MM-DD.")
         return redirect("access-home")
     try:
-        export, created = services_exports.export_request_or_reuse(
+        export, created = services.export_request_or_reuse(
             grant=grant,
             user=request.user,
             file_format=form.cleaned_data["format"],
@@ -227,8 +227,8 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
         return redirect("access-home")
     try:
-        services_exports.export_refuse_if_expired(export=export, via="page")
-    except services_exports.ExportExpired as exc:
+        services.export_refuse_if_expired(export=export, via="page")
+    except services.ExportExpired as exc:
         messages.error(request, str(exc))
         return redirect("access-home")
     if export.state != export.State.READY:
@@ -243,6 +243,6 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _download_refused(request: HttpRequest, pk: int, *, reason: str, status: int) -> None:
     """Audited like the data API's refusals: coalesced per reason and account."""
-    services_refusals.data_read_refused_record(
+    services.data_read_refused_record(
         reason=reason, status=status, endpoint=request.path, user=request.user, export_id=pk
     )

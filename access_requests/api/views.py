@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import data, exports, quotas, services, services_exports, services_refusals
+from access_requests import data, exports, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
 from access_requests.models import Export, ReadToken
@@ -113,10 +113,10 @@ class DataView(APIView):
         return response
 
     def _audit_refusal(self, exc: Exception, status: int) -> None:
-        """Coalesced per reason and token (services_refusals), so a flood stays small."""
+        """Coalesced per reason and token (services/refusals.py), so a flood stays small."""
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         token = getattr(exc, "token", None) or self.request.auth
-        services_refusals.data_read_refused_record(
+        services.data_read_refused_record(
             reason=codes if isinstance(codes, str) else "refused",
             status=status,
             endpoint=self.request.path,
@@ -386,7 +386,7 @@ class ExportsView(DataView):
         first = _body_date(body, "from", grant.period_start)
         last = _body_date(body, "to", grant.period_end)
         try:
-            export, created = services_exports.export_request_or_reuse(
+            export, created = services.export_request_or_reuse(
                 grant=grant,
                 user=request.user,
                 file_format=str(body.get("format", "")),
@@ -486,21 +486,21 @@ def export_file_response(export: Export, user, *, via: str, token=None):
     """The file of a ready, unexpired export, audited; anything else is a clear refusal
     (ExportGone, ExportNotReady)."""
     try:
-        services_exports.export_refuse_if_expired(export=export, via=via)
-    except services_exports.ExportExpired as exc:
+        services.export_refuse_if_expired(export=export, via=via)
+    except services.ExportExpired as exc:
         raise ExportGone(str(exc)) from exc
     if export.state != Export.State.READY:
         raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
-    storage = services_exports.export_storage()
+    storage = services.export_storage()
     if not isinstance(storage, FileSystemStorage):
-        services_exports.export_download_record(export=export, user=user, via=via, token=token)
+        services.export_download_record(export=export, user=user, via=via, token=token)
         return HttpResponseRedirect(_signed_url(storage, export))
     try:
         handle = storage.open(export.file_name, "rb")
     except FileNotFoundError as exc:  # deleted by the clean-up since this request began
         raise ExportGone(f"Export #{export.pk} expired and its file is deleted.") from exc
     try:
-        services_exports.export_download_record(export=export, user=user, via=via, token=token)
+        services.export_download_record(export=export, user=user, via=via, token=token)
     except BaseException:
         handle.close()
         raise

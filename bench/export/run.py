@@ -15,7 +15,7 @@ dropped again at the end unless --keep-db), migrations, then
    /dev/null followed by a CSV export build; then one JSON Lines and one Parquet build,
    and one COPY through psql's ``\\copy`` (the C client, for reference);
 4. every build is ``export_request`` (Celery hand-off disabled) in this process and
-   ``services_exports.export_build(export_id=...)`` in a fresh subprocess -- what the
+   ``services.export_build(export_id=...)`` in a fresh subprocess -- what the
    Celery task runs -- which reports its wall time, its CPU time and its peak RSS
    (``ru_maxrss`` and VmHWM) when done;
 5. prints the machine, the load average and the CPU the rest of the machine used
@@ -125,8 +125,9 @@ def driver(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     export_id = options.export_id
     setup_django()
-    from access_requests import exports, services_exports
+    from access_requests import exports
     from access_requests.models import Export
+    from access_requests.services import exports as export_services
 
     if options.variant != "app":
         sys.path.insert(0, str(SCRIPT.parent))
@@ -158,7 +159,7 @@ def driver(argv: list[str]) -> None:
     print("BEGIN", flush=True)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    services_exports.export_build(export_id=export_id)
+    export_services.export_build(export_id=export_id)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     print("END", flush=True)
@@ -456,12 +457,12 @@ def make_grant(grantee, reviewer, first: date, last: date):
 
 
 def new_export(grant, file_format: str) -> int:
-    from access_requests import services_exports
     from access_requests.models import Export
+    from access_requests.services import exports as export_services
 
     # Every measurement builds anew: an identical request would return the last build.
     Export.objects.filter(grant=grant).update(state=Export.State.EXPIRED)
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant,
         user=grant.grantee,
         file_format=file_format,
@@ -1030,9 +1031,9 @@ def main(argv: list[str]) -> int:
         if args.load_only:
             args.keep_db = True
             return 0
-        from access_requests import services_exports
+        from access_requests.services import exports as export_services
 
-        services_exports.export_enqueue = no_enqueue
+        export_services.export_enqueue = no_enqueue
         counts = day_counts(args)
         setup["total_rows"] = sum(count for _, count in counts)
         grantee, reviewer = make_people()

@@ -1,4 +1,4 @@
-"""Every write of the access process: requests, their review, grants.
+"""Every write of an access request: the profile, filing, the review and its decision.
 
 Each transition of a request goes through ``_transition``, which refuses moves
 the state machine does not allow and writes the timeline event and the audit
@@ -14,17 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests import quotas, tokens
+from access_requests import quotas
 from access_requests.models import (
     REVIEW_PERMISSION,
     AccessRequest,
     DataUseTerms,
     Grant,
     Profile,
-    ReadToken,
     RequestEvent,
 )
 from access_requests.notifications import email_send_on_commit, maintainer_emails
+from access_requests.selectors import access_requests_overdue
+from access_requests.services.grants import grant_snapshot
 from ingest.selectors import policy_get_published
 from portal.services import audit_event_record
 
@@ -280,7 +281,7 @@ def access_request_approve(
             actor=reviewer,
             target=grant,
             before=None,
-            after=_grant_snapshot(grant),
+            after=grant_snapshot(grant),
         )
         email_send_on_commit(
             "approved", [request.applicant.email], {"request": request, "grant": grant}
@@ -301,55 +302,8 @@ def _refuse_widening(request, elements, datasets, period_start, period_end, dura
         raise ValidationError(f"The duration must be 1 to {request.duration_days} days.")
 
 
-def _grant_snapshot(grant: Grant) -> dict:
-    return {
-        "datasets": grant.datasets,
-        "elements": grant.elements,
-        "period": [grant.period_start.isoformat(), grant.period_end.isoformat()],
-        "expires_at": grant.expires_at.isoformat(),
-        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-    }
-
-
-def grant_revoke(*, grant: Grant, actor: AbstractBaseUser, reason: str) -> Grant:
-    if not reason.strip():
-        raise ValidationError("Revoking access needs a reason; it is sent to the grantee.")
-    if not actor.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied("Only maintainers revoke access.")
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant.pk)
-        if grant.revoked_at is not None:
-            raise ValidationError(f"Grant #{grant.pk} is already revoked.")
-        before = _grant_snapshot(grant)
-        grant.revoked_at = timezone.now()
-        grant.revoked_by = actor
-        grant.revoke_reason = reason.strip()
-        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-        RequestEvent.objects.create(
-            request=grant.request,
-            kind=RequestEvent.Kind.GRANT_REVOKED,
-            actor=actor,
-            message=grant.revoke_reason,
-        )
-        audit_event_record(
-            action="grant.revoked",
-            actor=actor,
-            target=grant,
-            before=before,
-            after=_grant_snapshot(grant),
-            details={"reason": grant.revoke_reason},
-        )
-        email_send_on_commit("revoked", [grant.grantee.email], {"grant": grant, "reason": reason})
-        from access_requests.services_exports import exports_delete_for_grant
-
-        exports_delete_for_grant(grant=grant)
-    return grant
-
-
 def review_digest_send(*, now=None) -> list[int]:
     """The daily email to maintainers listing requests pending past the review SLA."""
-    from access_requests.selectors import access_requests_overdue
-
     overdue = list(access_requests_overdue(now=now))
     if overdue:
         with transaction.atomic():
@@ -359,94 +313,3 @@ def review_digest_send(*, now=None) -> list[int]:
                 {"requests": overdue, "sla_days": settings.ACCESS_REVIEW_SLA_DAYS},
             )
     return [request.pk for request in overdue]
-
-
-# --- read tokens and the audit of reads -------------------------------------------------
-
-
-def token_mint(
-    *, grant: Grant, user: AbstractBaseUser, name: str, expires_at=None
-) -> tuple[ReadToken, str]:
-    """Create a token and return it with its secret, which is never stored nor shown again."""
-    if grant.grantee_id != user.pk:
-        raise PermissionDenied("Only the grantee mints tokens for a grant.")
-    if not grant.is_active:
-        raise ValidationError("This grant is revoked or expired: no new token can be made.")
-    if not name.strip():
-        raise ValidationError("Name the token, so you know where it is used.")
-    expires_at = expires_at or grant.expires_at
-    if expires_at > grant.expires_at:
-        raise ValidationError(
-            f"A token cannot outlive its grant ({grant.expires_at:%Y-%m-%d %H:%M} UTC)."
-        )
-    if expires_at <= timezone.now():
-        raise ValidationError("The expiry must be in the future.")
-    secret = tokens.token_generate()
-    with transaction.atomic():
-        quotas.token_quota_check(grant=quotas.grant_lock(grant=grant))
-        token = ReadToken.objects.create(
-            grant=grant,
-            user=user,
-            name=name.strip(),
-            prefix=tokens.token_display_prefix(secret),
-            token_hash=tokens.token_hash(secret),
-            expires_at=expires_at,
-        )
-        audit_event_record(
-            action="token.minted",
-            actor=user,
-            target=token,
-            after={
-                "prefix": token.prefix,
-                "name": token.name,
-                "expires_at": expires_at.isoformat(),
-                "grant": grant.pk,
-            },
-        )
-    return token, secret
-
-
-def token_revoke(*, token: ReadToken, user: AbstractBaseUser) -> ReadToken:
-    if token.user_id != user.pk:
-        raise PermissionDenied("Only the token's owner revokes it here.")
-    with transaction.atomic():
-        token = ReadToken.objects.select_for_update().get(pk=token.pk)
-        if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            audit_event_record(
-                action="token.revoked",
-                actor=user,
-                target=token,
-                before={"revoked_at": None},
-                after={"revoked_at": token.revoked_at.isoformat()},
-            )
-    return token
-
-
-def data_read_record(*, token: ReadToken, endpoint: str, parameters: dict, rows: int) -> None:
-    """Every read through the data API leaves one audit row, with the token's prefix."""
-    with transaction.atomic():
-        ReadToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        audit_event_record(
-            action="data.read",
-            actor=token.user,
-            target=token,
-            details={
-                "token": token.prefix,
-                "grant": token.grant_id,
-                "endpoint": endpoint,
-                "parameters": _storable_parameters(parameters),
-                "rows": rows,
-            },
-        )
-
-
-def _storable_parameters(parameters: dict) -> dict:
-    """The query parameters as the audit row can hold them: PostgreSQL's jsonb refuses
-    NUL, so a parameter holding one (valid or not, it is recorded) shows U+FFFD instead."""
-
-    def storable(text):
-        return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
-
-    return {storable(name): storable(value) for name, value in parameters.items()}
