@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from access_requests import data, quotas, services
+from access_requests import grant_scope, quotas, services
 from access_requests.api.views import ExportGone, export_file_response
 from access_requests.forms import (
     AccessRequestForm,
@@ -66,10 +66,10 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
     )
     terms = services.terms_current()
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data.pop("accept_terms")
+        asked = dict(form.cleaned_data)
+        asked.pop("accept_terms")
         try:
-            created = services.access_request_submit(applicant=request.user, terms=terms, **data)
+            created = services.access_request_submit(applicant=request.user, terms=terms, **asked)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -194,7 +194,7 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
             first=form.cleaned_data["period_from"] or grant.period_start,
             last=form.cleaned_data["period_to"] or grant.period_end,
         )
-    except (ValidationError, PermissionDenied, ValueError, data.GrantScopeError) as exc:
+    except (ValidationError, PermissionDenied, ValueError, grant_scope.GrantScopeError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
         export.refresh_from_db(fields=["state"])

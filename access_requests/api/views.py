@@ -7,7 +7,6 @@ from datetime import date
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.storage import FileSystemStorage
-from django.db import connection
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import data, exports, quotas, services
+from access_requests import exports, grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
 from access_requests.models import Export, ReadToken
@@ -64,10 +63,10 @@ def _date(request: Request, name: str, default: date) -> date:
 
 
 def _limit(request: Request) -> int:
-    value = request.query_params.get("limit", str(data.PAGE_SIZE_MAX))
+    value = request.query_params.get("limit", str(grant_scope.PAGE_SIZE_MAX))
     # ASCII digits only: str.isdigit() also passes '²' or '①', which int() refuses
-    if not LIMIT.fullmatch(value) or not 1 <= int(value) <= data.PAGE_SIZE_MAX:
-        raise BadParameter(f"'limit' must be a whole number from 1 to {data.PAGE_SIZE_MAX}.")
+    if not LIMIT.fullmatch(value) or not 1 <= int(value) <= grant_scope.PAGE_SIZE_MAX:
+        raise BadParameter(f"'limit' must be a whole number from 1 to {grant_scope.PAGE_SIZE_MAX}.")
     return int(value)
 
 
@@ -162,7 +161,7 @@ REPORT_PARAMETERS = [
     ),
     OpenApiParameter(
         "limit",
-        {"type": "integer", "minimum": 1, "maximum": data.PAGE_SIZE_MAX},
+        {"type": "integer", "minimum": 1, "maximum": grant_scope.PAGE_SIZE_MAX},
         description="Rows per page, 1 to 1000 (default 1000).",
     ),
 ]
@@ -191,56 +190,34 @@ class DataReportsView(DataView):
             **REFUSED,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         grant = request.auth.grant
         first = _date(request, "from", grant.period_start)
         last = _date(request, "to", grant.period_end)
         limit = _limit(request)
+        release = _release(request)
+        after = _cursor(request, grant.pk)
         try:
-            reports = data.grant_reports_queryset(
-                grant=grant,
-                first=first,
-                last=last,
-                release=_release(request),
-                after=_cursor(request, grant.pk),
+            reports = grant_scope.grant_reports_queryset(
+                grant=grant, first=first, last=last, release=release, after=after
             )
-        except data.GrantScopeError as exc:
+        except grant_scope.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except ValueError as exc:
             raise BadParameter(str(exc)) from exc
-        if connection.vendor == "postgresql":
-            return self._page_from_database(request, grant, reports, limit)
-        rows = reports.values_list(*data._columns(grant))[: limit + 1]
-        page = list(data.rows_as_dicts(grant, rows))
-        more = len(page) > limit
-        page = page[:limit]
-        self._audit(request, len(page))
-        return Response(
-            {
-                "grant": grant.pk,
-                "fields": data.granted_fields(grant),
-                "count": len(page),
-                "next_cursor": _next_cursor(grant.pk, page[-1][0]) if more else None,
-                "results": [fields for _, fields in page],
-            }
-        )
-
-    def _page_from_database(self, request, grant, reports, limit: int) -> HttpResponse:
-        """The same page, with each row's JSON written by PostgreSQL and joined here."""
-        rows = data.grant_report_page_json(reports=reports, grant=grant, limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        self._audit(request, len(rows))
-        cursor = _next_cursor(grant.pk, (rows[-1][1], rows[-1][2])) if more else None
+        page = grant_scope.grant_report_page(reports=reports, grant=grant, limit=limit)
+        self._audit(request, len(page.rows_json))
+        position = page.next_position
         head = json.dumps(
             {
                 "grant": grant.pk,
-                "fields": data.granted_fields(grant),
-                "count": len(rows),
-                "next_cursor": cursor,
+                "fields": grant_scope.granted_fields(grant),
+                "count": len(page.rows_json),
+                "next_cursor": _next_cursor(grant.pk, position) if position else None,
             }
         )
-        body = f'{head[:-1]}, "results": [{", ".join(row[0] for row in rows)}]}}'
+        # The rows are JSON already (written by the database on PostgreSQL): joined here.
+        body = f'{head[:-1]}, "results": [{", ".join(page.rows_json)}]}}'
         return HttpResponse(body, content_type="application/json")
 
 
@@ -272,11 +249,11 @@ class DataRollupsView(DataView):
         last = _date(request, "to", grant.period_end)
         try:
             rows = list(
-                data.grant_rollups(grant=grant, dimension=dimension, first=first, last=last)
+                grant_scope.grant_rollups(grant=grant, dimension=dimension, first=first, last=last)
             )
         except LookupError as exc:
             raise exceptions.NotFound(f"Unknown dimension '{dimension}'.") from exc
-        except data.GrantScopeError as exc:
+        except grant_scope.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except ValueError as exc:
             raise BadParameter(str(exc)) from exc
@@ -394,7 +371,7 @@ class ExportsView(DataView):
                 last=last,
                 token=request.auth,
             )
-        except data.GrantScopeError as exc:
+        except grant_scope.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except quotas.QuotaExceeded as exc:
             raise QuotaReached(exc.messages[0]) from exc

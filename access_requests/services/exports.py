@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access_requests import data, exports, quotas
+from access_requests import exports, grant_scope, quotas
 from access_requests.models import Export, Grant, ReadToken
 from access_requests.notifications import email_send_on_commit
 from portal.services import audit_event_record
@@ -79,10 +79,10 @@ def export_request_or_reuse(
     if not grant.is_active:
         raise ValidationError("This grant is revoked or expired.")
     if "reports" not in grant.datasets:
-        raise data.GrantScopeError("This grant does not include daily reports.")
+        raise grant_scope.GrantScopeError("This grant does not include daily reports.")
     if file_format not in Export.Format.values:
         raise ValidationError(f"'format' must be one of {', '.join(Export.Format.values)}.")
-    data.check_period(grant, first, last)
+    grant_scope.check_period(grant, first, last)
     with transaction.atomic():
         grant = quotas.grant_lock(grant=grant)
         if not grant.is_active:  # revoked while this request was on its way

@@ -479,10 +479,10 @@ def no_enqueue(*, export_id: int) -> bool:
 
 def copy_columns(grant) -> list[str]:
     """The columns behind the grant's fields: the raw platform ID and date."""
-    from access_requests import data
+    from access_requests import grant_scope
 
     raw = {"installation": "platform_id", "date": "report_date"}
-    return [raw.get(name, name) for name in data.granted_fields(grant)]
+    return [raw.get(name, name) for name in grant_scope.granted_fields(grant)]
 
 
 # --- measurements ------------------------------------------------------------------------------

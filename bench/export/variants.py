@@ -8,7 +8,7 @@ worker use these writers for extra builds, to measure a change before making it 
 The changes:
 
 - pseudonyms: one HMAC per installation in the period, computed by
-  ``data.pseudonym`` (the data API's own function) into a temporary table, joined
+  ``grant_scope.pseudonym`` (the data API's own function) into a temporary table, joined
   with a nested loop and Memoize so that the (report_date, id) index still gives
   the order, instead of two ``sha256()`` per row in SQL;
 - CSV: the formula rule with ``ascii()`` instead of ``left()`` (and, like the app
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from access_requests import data, exports
+from access_requests import exports, grant_scope
 
 BLOCK_BYTES = 1 << 20
 # As the app's Parquet row groups (before fa504f2 they were its fetch batches).
@@ -52,7 +52,7 @@ def _pseudonyms(cursor, export) -> None:
     ).fetchall()
     with cursor.copy(f"COPY {PSEUDONYMS} FROM STDIN") as copy:
         for (platform_id,) in ids:
-            copy.write_row((platform_id, data.pseudonym(export.grant, platform_id)))
+            copy.write_row((platform_id, grant_scope.pseudonym(export.grant, platform_id)))
     cursor.execute(f"ANALYZE {PSEUDONYMS}")
     # The planner would rather hash-join and sort everything again; a nested loop
     # with Memoize keeps the index order and looks each installation up once.
@@ -75,7 +75,7 @@ def _expression(name: str, kind: str) -> str:
 
 
 def _select(export, kind: str) -> tuple[str, list[str]]:
-    fields = data.granted_fields(export.grant)
+    fields = grant_scope.granted_fields(export.grant)
     expressions = [_expression(name, kind) for name in fields]
     if kind == "csv":
         columns = ", ".join(
@@ -112,7 +112,7 @@ def _copy(export, kind: str, options: str):
     raw = exports._raw_connection()
     try:
         with raw.transaction(), raw.cursor() as cursor:
-            if "installation" in data.granted_fields(export.grant):
+            if "installation" in grant_scope.granted_fields(export.grant):
                 _pseudonyms(cursor, export)
             with cursor.copy(
                 f"COPY ({query}) TO STDOUT WITH ({options})",
@@ -182,7 +182,7 @@ def _table(block: bytes, schema: pa.Schema, json_schema: pa.Schema) -> pa.Table:
 
 def write_parquet(export, out, progress) -> int:
     """Row groups of ROW_GROUP_ROWS, parsed PARSE_ROWS lines at a time (Arrow is compact)."""
-    schema = exports.parquet_schema(data.granted_fields(export.grant))
+    schema = exports.parquet_schema(grant_scope.granted_fields(export.grant))
     json_schema = _json_schema(schema)
     rows = 0
     # Arrow's default pool (mimalloc here) keeps freed blocks for reuse; the system
