@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import exports, grant_scope, quotas, services
+from access_requests import export_files, grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
 from access_requests.models import Export, ReadToken
@@ -483,7 +483,7 @@ def export_file_response(export: Export, user, *, via: str, token=None):
         raise
     name = (
         f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
-        + exports.EXTENSIONS[export.format]
+        + export_files.EXTENSIONS[export.format]
     )
     response = FileResponse(
         handle,

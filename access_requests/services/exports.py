@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access_requests import exports, grant_scope, quotas
+from access_requests import export_files, grant_scope, quotas
 from access_requests.models import Export, Grant, ReadToken
 from access_requests.notifications import email_send_on_commit
 from portal.services import audit_event_record
@@ -145,7 +145,7 @@ def export_build(*, export_id: int) -> Export | None:
     if export is None:
         return None
     attempt = export.attempts
-    total = max(1, exports.count_rows(export.grant, export.period_start, export.period_end))
+    total = max(1, export_files.count_rows(export.period_start, export.period_end))
     partial = _partial_dir() / f"{export.pk}-{attempt}-{secrets.token_hex(4)}.part"
 
     def beat(rows: int) -> None:
@@ -154,7 +154,7 @@ def export_build(*, export_id: int) -> Export | None:
         )
 
     try:
-        built = exports.build_file(export, partial, exports.throttled(beat))
+        built = export_files.build_file(export, partial, export_files.throttled(beat))
         name = _publish(export, partial)
     except Exception as exc:
         partial.unlink(missing_ok=True)
@@ -168,7 +168,7 @@ def _publish(export: Export, partial: Path) -> str:
     storage = export_storage()
     name = (
         f"grant-{export.grant_id}/export-{export.pk}-{secrets.token_hex(8)}."
-        f"{exports.EXTENSIONS[export.format]}"
+        f"{export_files.EXTENSIONS[export.format]}"
     )
     if isinstance(storage, FileSystemStorage):
         final = Path(storage.path(name))
@@ -181,7 +181,7 @@ def _publish(export: Export, partial: Path) -> str:
     return stored
 
 
-def _finish(export: Export, attempt: int, built: exports.Built, name: str) -> Export | None:
+def _finish(export: Export, attempt: int, built: export_files.Built, name: str) -> Export | None:
     with transaction.atomic():
         current = Export.objects.select_for_update().get(pk=export.pk)
         if current.attempts != attempt or current.state != State.RUNNING:

@@ -125,7 +125,7 @@ def driver(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     export_id = options.export_id
     setup_django()
-    from access_requests import exports
+    from access_requests import export_files
     from access_requests.models import Export
     from access_requests.services import exports as export_services
 
@@ -135,9 +135,9 @@ def driver(argv: list[str]) -> None:
 
         file_format = Export.objects.get(pk=export_id).format
         writer = variants.WRITERS[f"{file_format} {options.variant}"]
-        exports.WRITERS = {**exports.WRITERS, file_format: writer}
+        export_files.WRITERS = {**export_files.WRITERS, file_format: writer}
     if options.batch_rows:  # the app's writers only: variants.py has its own sizes
-        exports.BATCH_ROWS = options.batch_rows
+        export_files.BATCH_ROWS = options.batch_rows
 
     timings: dict[str, float] = {}
 
@@ -152,8 +152,8 @@ def driver(argv: list[str]) -> None:
         return wrapper
 
     # Timers around two module attributes, looked up by export_build at call time.
-    exports.count_rows = timed("count_s", exports.count_rows)
-    exports.build_file = timed("build_file_s", exports.build_file)
+    export_files.count_rows = timed("count_s", export_files.count_rows)
+    export_files.build_file = timed("build_file_s", export_files.build_file)
     baseline_kib = proc_status_kib("VmRSS")
     baseline_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("BEGIN", flush=True)
@@ -814,7 +814,7 @@ def report(args, results: list[Measure], setup: dict, started: float) -> bool:
         )
     if args.batch_rows:
         lines.append(
-            f"- what-if: exports.BATCH_ROWS = {args.batch_rows:,} in the build workers "
+            f"- what-if: export_files.BATCH_ROWS = {args.batch_rows:,} in the build workers "
             "(the app's writers; Parquet row groups are that size too)"
         )
     lines.append(
@@ -922,7 +922,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--batch-rows",
         type=int,
-        help="what-if: exports.BATCH_ROWS in the build workers (the app's writers only)",
+        help="what-if: export_files.BATCH_ROWS in the build workers (the app's writers only)",
     )
     parser.add_argument(
         "--verify",

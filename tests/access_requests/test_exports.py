@@ -13,7 +13,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from access_requests import exports, services
+from access_requests import export_files, services
 from access_requests.models import Export
 from access_requests.services import exports as export_services
 from ingest.models import Report
@@ -115,7 +115,7 @@ def _parse(file_format: str, blob: bytes) -> list[dict]:
 def _normalise(file_format: str, row: dict) -> dict:
     out = {}
     for key, value in row.items():
-        if file_format == "csv" and key in exports.JSON_FIELDS:
+        if file_format == "csv" and key in export_files.JSON_FIELDS:
             value = json.loads(value) if value else None
         if file_format == "parquet" and key == "addons" and value is not None:
             value = dict(value)
@@ -237,7 +237,7 @@ def test_a_failed_build_says_why(
     def broken(export, out, progress):
         raise OSError("disk full")
 
-    monkeypatch.setitem(exports.WRITERS, "csv", broken)
+    monkeypatch.setitem(export_files.WRITERS, "csv", broken)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         export = _build(
