@@ -29,6 +29,12 @@ def export_get_for_user(*, user, pk: int) -> Export:
     return get_object_or_404(Export, pk=pk, grant__grantee=user)
 
 
+def export_get_for_grant(*, grant: Grant, pk: int) -> Export | None:
+    """An export of this grant (the data API's token's); another grant's is None, as is
+    an id that does not exist: the API answers both alike."""
+    return Export.objects.filter(pk=pk, grant=grant).first()
+
+
 def token_get_for_user(*, user, pk: int) -> ReadToken:
     return get_object_or_404(ReadToken, pk=pk, user=user)
 

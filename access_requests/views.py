@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from access_requests import grant_scope, quotas, services
-from access_requests.api.views import ExportGone, export_file_response
+from access_requests.downloads import ExportGone, export_file_response
 from access_requests.forms import (
     AccessRequestForm,
     ExportForm,

@@ -6,10 +6,8 @@ from datetime import date
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,21 +22,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import export_files, grant_scope, quotas, services
+from access_requests import grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
+from access_requests.downloads import CONTENT_TYPES, export_file_response
 from access_requests.models import Export, ReadToken
+from access_requests.selectors import export_get_for_grant
 from ingest.parsing import VERSION_PART
 from portal.api import api_error, empty_is_default
 
 CURSOR_SALT = "data-reports-cursor"
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LIMIT = re.compile(r"[0-9]{1,9}")
-CONTENT_TYPES = {
-    "csv": "application/gzip",
-    "jsonl": "application/gzip",
-    "parquet": "application/vnd.apache.parquet",
-}
 
 
 class OutsideGrant(exceptions.PermissionDenied):
@@ -400,7 +395,7 @@ def _body_date(body: dict, name: str, default: date) -> date:
 
 
 def _export_of_token(request: Request, pk: int) -> Export:
-    export = Export.objects.filter(pk=pk, grant=request.auth.grant).first()
+    export = export_get_for_grant(grant=request.auth.grant, pk=pk)
     if export is None:
         raise exceptions.NotFound("No export with this id for this token's grant.")
     return export
@@ -447,59 +442,3 @@ class ExportDownloadView(DataView):
     def get(self, request: Request, pk: int):
         export = _export_of_token(request, pk)
         return export_file_response(export, request.user, via="api", token=request.auth)
-
-
-class ExportNotReady(exceptions.APIException):
-    status_code = 409
-    default_code = "export_not_ready"
-
-
-class ExportGone(exceptions.APIException):
-    status_code = 410
-    default_code = "export_expired"
-
-
-def export_file_response(export: Export, user, *, via: str, token=None):
-    """The file of a ready, unexpired export, audited; anything else is a clear refusal
-    (ExportGone, ExportNotReady)."""
-    try:
-        services.export_refuse_if_expired(export=export, via=via)
-    except services.ExportExpired as exc:
-        raise ExportGone(str(exc)) from exc
-    if export.state != Export.State.READY:
-        raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
-    storage = services.export_storage()
-    if not isinstance(storage, FileSystemStorage):
-        services.export_download_record(export=export, user=user, via=via, token=token)
-        return HttpResponseRedirect(_signed_url(storage, export))
-    try:
-        handle = storage.open(export.file_name, "rb")
-    except FileNotFoundError as exc:  # deleted by the clean-up since this request began
-        raise ExportGone(f"Export #{export.pk} expired and its file is deleted.") from exc
-    try:
-        services.export_download_record(export=export, user=user, via=via, token=token)
-    except BaseException:
-        handle.close()
-        raise
-    name = (
-        f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
-        + export_files.EXTENSIONS[export.format]
-    )
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=name,
-        content_type=CONTENT_TYPES[export.format],
-    )
-    response["X-Checksum-SHA256"] = export.sha256
-    return response
-
-
-def _signed_url(storage, export: Export) -> str:
-    """A signed URL of the bucket's file that stops working when the export expires,
-    not up to the storage's own lifetime (an hour by default) after it."""
-    remaining = int((export.expires_at - timezone.now()).total_seconds())
-    lifetime = getattr(storage, "querystring_expire", None)
-    if lifetime is None:
-        return storage.url(export.file_name)
-    return storage.url(export.file_name, expire=max(1, min(lifetime, remaining)))
