@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from access_requests import services
+from access_requests.errors import error_text
 from access_requests.forms import ApproveForm, ReasonForm
 from access_requests.models import (
     REVIEW_PERMISSION,
@@ -211,9 +212,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             try:
                 decide(access_request, form.cleaned_data)
             except (ValidationError, PermissionDenied) as exc:
-                self.message_user(
-                    request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
-                )
+                self.message_user(request, error_text(exc), messages.ERROR)
             else:
                 self.message_user(request, f"Request #{pk}: {done}")
             return redirect("admin:access_requests_accessrequest_change", pk)
@@ -334,9 +333,7 @@ class GrantAdmin(ReadOnlyAdmin):
                     grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except (ValidationError, PermissionDenied) as exc:
-                self.message_user(
-                    request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
-                )
+                self.message_user(request, error_text(exc), messages.ERROR)
             else:
                 self.message_user(request, f"Grant #{pk} is revoked.")
             return redirect("admin:access_requests_grant_change", pk)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from access_requests import grant_scope, quotas, services
 from access_requests.downloads import ExportGone, export_file_response
+from access_requests.errors import error_text
 from access_requests.forms import (
     AccessRequestForm,
     ExportForm,
@@ -87,7 +88,7 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
     try:
         action(access_request)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, error_text(exc))
     return redirect("access-home")
 
 
@@ -160,7 +161,7 @@ def token_mint(request: HttpRequest, pk: int) -> HttpResponse:
             grant=grant, user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, error_text(exc))
         return redirect("access-home")
     response = render(
         request, "access_requests/token_created.html", {"token": token, "secret": secret}
@@ -195,7 +196,7 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
             last=form.cleaned_data["period_to"] or grant.period_end,
         )
     except (ValidationError, PermissionDenied, ValueError, grant_scope.GrantScopeError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, error_text(exc))
     else:
         export.refresh_from_db(fields=["state"])
         if not created:

@@ -26,6 +26,7 @@ from access_requests import grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
 from access_requests.api.throttles import ReadTokenRateThrottle
 from access_requests.downloads import CONTENT_TYPES, export_file_response
+from access_requests.errors import error_text
 from access_requests.models import Export, ReadToken
 from access_requests.selectors import export_get_for_grant
 from ingest.parsing import VERSION_PART
@@ -371,7 +372,7 @@ class ExportsView(DataView):
         except quotas.QuotaExceeded as exc:
             raise QuotaReached(exc.messages[0]) from exc
         except (ValueError, DjangoValidationError) as exc:
-            raise BadParameter(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
+            raise BadParameter(error_text(exc)) from exc
         return Response(export_document(export, request), status=202 if created else 200)
 
 
