@@ -29,6 +29,10 @@ from access_requests.models import (
     ReadToken,
     RequestEvent,
 )
+from access_requests.selectors import (
+    access_requests_overdue_condition,
+    access_requests_with_overdue,
+)
 from portal.admin import ReadOnlyAdmin
 
 
@@ -46,10 +50,7 @@ class AgeFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "overdue":
-            return queryset.filter(
-                status__in=AccessRequest.PENDING,
-                created_at__lt=now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS),
-            )
+            return queryset.filter(access_requests_overdue_condition(now=now))
         if self.value() == "week":
             return queryset.filter(created_at__gte=now - timedelta(days=7))
         if self.value() == "month":
@@ -136,8 +137,10 @@ class AccessRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Overdue", boolean=True)
     def overdue(self, obj: AccessRequest) -> bool:
-        limit = timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
-        return obj.is_pending and timezone.now() - obj.created_at > limit
+        return obj.is_overdue
+
+    def get_queryset(self, request):
+        return access_requests_with_overdue(super().get_queryset(request))
 
     @admin.display(description="The applicant's other requests and grants")
     def history(self, obj: AccessRequest):
@@ -192,13 +195,13 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         return own + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        can_review = (
-            obj is not None
-            and obj.is_pending
-            and request.user.has_perm(REVIEW_PERMISSION)
-            and obj.applicant_id != request.user.pk
-        )
+        access_request = self.get_object(request, object_id)
+        can_review = access_request is not None and access_request.is_pending
+        if can_review:
+            refusal = services.access_request_review_refusal(
+                access_request=access_request, reviewer=request.user
+            )
+            can_review = refusal is None
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "can_review": can_review}
         )

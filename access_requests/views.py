@@ -1,6 +1,5 @@
 from datetime import UTC, datetime, time
 
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,14 +43,12 @@ def access_home(request: HttpRequest) -> HttpResponse:
     return render(request, "access_requests/home.html", context)
 
 
-def _has_verified_email(user) -> bool:
-    return EmailAddress.objects.filter(user=user, verified=True).exists()
-
-
 @login_required
 def access_request_new(request: HttpRequest) -> HttpResponse:
-    if not _has_verified_email(request.user):
-        messages.error(request, "Verify your email address before filing a request.")
+    try:  # before the form is filled in; access_request_submit checks again
+        services.applicant_email_verified_check(applicant=request.user)
+    except services.EmailNotVerified as exc:
+        messages.error(request, error_text(exc))
         return redirect("account_email")
     over_quota = quotas.request_quota_message(applicant=request.user)
     if over_quota and request.method != "POST":  # say so before the form is filled in
@@ -192,8 +189,8 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
             grant=grant,
             user=request.user,
             file_format=form.cleaned_data["format"],
-            first=form.cleaned_data["period_from"] or grant.period_start,
-            last=form.cleaned_data["period_to"] or grant.period_end,
+            first=form.cleaned_data["period_from"],
+            last=form.cleaned_data["period_to"],
         )
     except (ValidationError, PermissionDenied, ValueError, grant_scope.GrantScopeError) as exc:
         messages.error(request, error_text(exc))

@@ -356,8 +356,8 @@ class ExportsView(DataView):
     def post(self, request: Request) -> Response:
         grant = request.auth.grant
         body = request.data if isinstance(request.data, dict) else {}
-        first = _body_date(body, "from", grant.period_start)
-        last = _body_date(body, "to", grant.period_end)
+        first = _body_date(body, "from")
+        last = _body_date(body, "to")
         try:
             export, created = services.export_request_or_reuse(
                 grant=grant,
@@ -381,11 +381,11 @@ class QuotaReached(exceptions.APIException):
     default_code = quotas.CODE
 
 
-def _body_date(body: dict, name: str, default: date) -> date:
-    """A date of the request body: absent, the grant's bound; present, a YYYY-MM-DD string
-    (an empty string, a null or a number is refused, not read as absent)."""
+def _body_date(body: dict, name: str) -> date | None:
+    """A date of the request body: absent, None (the grant's bound); present, a YYYY-MM-DD
+    string (an empty string, a null or a number is refused, not read as absent)."""
     if name not in body:
-        return default
+        return None
     value = body[name]
     try:
         if isinstance(value, str) and ISO_DATE.fullmatch(value):

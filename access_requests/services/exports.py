@@ -45,13 +45,14 @@ def export_request(
     grant: Grant,
     user: AbstractBaseUser,
     file_format: str,
-    first: date,
-    last: date,
+    first: date | None = None,
+    last: date | None = None,
     token: ReadToken | None = None,
 ) -> Export:
     """Record the request and enqueue the build once committed; a broker outage only delays it.
 
     An identical request returns the export already made for it (see export_request_or_reuse).
+    Without ``first`` or ``last``, the grant's period bounds the export.
     """
     export, _ = export_request_or_reuse(
         grant=grant, user=user, file_format=file_format, first=first, last=last, token=token
@@ -64,8 +65,8 @@ def export_request_or_reuse(
     grant: Grant,
     user: AbstractBaseUser,
     file_format: str,
-    first: date,
-    last: date,
+    first: date | None = None,
+    last: date | None = None,
     token: ReadToken | None = None,
 ) -> tuple[Export, bool]:
     """The export for this request and whether it is new.
@@ -73,7 +74,10 @@ def export_request_or_reuse(
     Same grant, format and period as an export still queued, running, or ready and
     unexpired: that export, and nothing is built again. Otherwise a new one, unless the
     grant already has EXPORT_MAX_QUEUED_PER_GRANT exports waiting (QuotaExceeded).
+    Without ``first`` or ``last``, the grant's period bounds the export.
     """
+    first = grant.period_start if first is None else first
+    last = grant.period_end if last is None else last
     if grant.grantee_id != user.pk:
         raise PermissionDenied("Only the grantee asks for exports of a grant.")
     if not grant.is_active:

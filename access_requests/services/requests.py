@@ -8,6 +8,7 @@ row in the same transaction. Emails are sent once the transaction commits.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -75,6 +76,15 @@ def terms_current() -> DataUseTerms:
     return DataUseTerms.objects.order_by("-version").first()
 
 
+class EmailNotVerified(ValidationError):
+    """Decisions and questions reach the applicant by email: the address must be verified."""
+
+
+def applicant_email_verified_check(*, applicant: AbstractBaseUser) -> None:
+    if not EmailAddress.objects.filter(user=applicant, verified=True).exists():
+        raise EmailNotVerified("Verify your email address before filing a request.")
+
+
 def access_request_submit(
     *,
     applicant: AbstractBaseUser,
@@ -90,6 +100,7 @@ def access_request_submit(
     duration_days: int,
     terms: DataUseTerms,
 ) -> AccessRequest:
+    applicant_email_verified_check(applicant=applicant)
     policy = policy_get_published()
     _validate_scope(policy, datasets, elements, period_start, period_end, duration_days)
     if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
@@ -157,6 +168,18 @@ def _snapshot(request: AccessRequest) -> dict:
 # --- the one transition service ---------------------------------------------------------
 
 
+def access_request_review_refusal(
+    *, access_request: AccessRequest, reviewer: AbstractBaseUser
+) -> str | None:
+    """Why ``reviewer`` may not review this request, or None if they may: maintainers
+    review, and never their own request. The admin asks before offering the decisions."""
+    if not reviewer.has_perm(REVIEW_PERMISSION):
+        return "Only maintainers review access requests."
+    if reviewer.pk == access_request.applicant_id:
+        return "Nobody reviews their own request."
+    return None
+
+
 def _transition(
     *, request: AccessRequest, action: str, actor: AbstractBaseUser, message: str = ""
 ) -> AccessRequest:
@@ -169,10 +192,9 @@ def _transition(
             f"{PAST_TENSE[action]} now."
         )
     if rule.by_reviewer:
-        if not actor.has_perm(REVIEW_PERMISSION):
-            raise PermissionDenied("Only maintainers review access requests.")
-        if actor.pk == request.applicant_id:
-            raise PermissionDenied("Nobody reviews their own request.")
+        refusal = access_request_review_refusal(access_request=request, reviewer=actor)
+        if refusal:
+            raise PermissionDenied(refusal)
     elif actor.pk != request.applicant_id:
         raise PermissionDenied("Only the applicant can do this.")
     before = _snapshot(request)

@@ -204,6 +204,7 @@ def load(args, end: date) -> dict:
 
 def grant_and_token(first: date, last: date):
     """A grantee, a maintainer, an approved request for the whole period, and a token."""
+    from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -213,6 +214,7 @@ def grant_and_token(first: date, last: date):
     users = get_user_model()
     suffix = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     grantee = users.objects.create_user(f"grantee-{suffix}", f"grantee-{suffix}@example.org")
+    EmailAddress.objects.create(user=grantee, email=grantee.email, verified=True, primary=True)
     maintainer = users.objects.create_user(
         f"maintainer-{suffix}", f"maintainer-{suffix}@example.org", is_staff=True
     )

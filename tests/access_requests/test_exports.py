@@ -210,6 +210,16 @@ def test_a_queued_export_is_not_downloadable(client, reports, granted, manual_bu
     assert state.json()["state"] == "queued" and "download_url" not in state.json()
 
 
+def test_without_dates_an_export_covers_the_grants_period(reports, granted, manual_builds):
+    grant, _ = granted
+    export = export_services.export_request(grant=grant, user=grant.grantee, file_format="csv")
+    assert (export.period_start, export.period_end) == (grant.period_start, grant.period_end)
+    only_first = export_services.export_request(
+        grant=grant, user=grant.grantee, file_format="jsonl", first=PERIOD[0]
+    )
+    assert (only_first.period_start, only_first.period_end) == (PERIOD[0], grant.period_end)
+
+
 def test_downloads_are_audited_and_emails_sent(
     client, reports, granted, celery_eager, django_capture_on_commit_callbacks
 ):

@@ -58,6 +58,13 @@ def test_a_request_outside_the_rules_is_refused(applicant, overrides, message):
     assert not AuditEvent.objects.exists()
 
 
+def test_an_unverified_applicant_cannot_file_even_through_the_service(unverified):
+    with pytest.raises(services.EmailNotVerified, match="Verify your email address"):
+        file_request(unverified)
+    assert not AccessRequest.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
 def test_every_transition_leaves_one_audit_row_with_actor_before_and_after(
     filed, applicant, maintainer, django_capture_on_commit_callbacks
 ):
