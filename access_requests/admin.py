@@ -22,6 +22,7 @@ from access_requests.forms import ApproveForm, ReasonForm
 from access_requests.models import (
     REVIEW_PERMISSION,
     AccessRequest,
+    Dataset,
     DataUseTerms,
     Export,
     Grant,
@@ -63,10 +64,10 @@ class DataAskedFilter(admin.SimpleListFilter):
     parameter_name = "data"
 
     def lookups(self, request, model_admin):
-        return [("reports", "Daily reports"), ("rollups", "Daily rollups")]
+        return [(Dataset.REPORTS, "Daily reports"), (Dataset.ROLLUPS, "Daily rollups")]
 
     def queryset(self, request, queryset):
-        if self.value() in ("reports", "rollups"):
+        if self.value() in Dataset.values:
             return queryset.filter(datasets__icontains=self.value())
         return queryset
 

@@ -14,7 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import QuerySet
 
-from access_requests.models import Grant
+from access_requests.models import Dataset, Grant
 from ingest.catalogue import CATALOGUE
 from ingest.dimensions import DIMENSIONS
 from ingest.models import DailyRollup, Report
@@ -101,7 +101,7 @@ def grant_reports_queryset(
     after: tuple[date, int] | None = None,
 ) -> QuerySet:
     """The grant's reports in [first, last], in (date, id) order, after a keyset position."""
-    if "reports" not in grant.datasets:
+    if Dataset.REPORTS not in grant.datasets:
         raise GrantScopeError("This grant does not include daily reports.")
     check_period(grant, first, last)
     reports = Report.objects.filter(report_date__range=(first, last))
@@ -193,7 +193,7 @@ def rows_as_dicts(grant: Grant, rows) -> Iterator[tuple[tuple[date, int], dict]]
 
 
 def grant_rollups(*, grant: Grant, dimension: str, first: date, last: date) -> QuerySet:
-    if "rollups" not in grant.datasets:
+    if Dataset.ROLLUPS not in grant.datasets:
         raise GrantScopeError("This grant does not include daily rollups.")
     spec = DIMENSIONS.get(dimension)
     if spec is None:

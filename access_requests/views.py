@@ -29,6 +29,7 @@ from access_requests.selectors import (
     grants_public_register,
     token_get_for_user,
 )
+from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
 
 
@@ -55,7 +56,8 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, over_quota)
         return redirect("access-home")
     policy = policy_get_published()
-    elements = sorted(policy.elements.filter(decision="approved").values_list("key", flat=True))
+    approved = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
+    elements = sorted(approved.values_list("key", flat=True))
     profile = Profile.objects.filter(user=request.user).first()
     form = AccessRequestForm(
         request.POST or None,

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from access_requests import export_files, grant_scope, quotas
-from access_requests.models import Export, Grant, ReadToken
+from access_requests.models import Dataset, Export, Grant, ReadToken
 from access_requests.notifications import email_send_on_commit
 from portal.services import audit_event_record
 
@@ -82,7 +82,7 @@ def export_request_or_reuse(
         raise PermissionDenied("Only the grantee asks for exports of a grant.")
     if not grant.is_active:
         raise ValidationError("This grant is revoked or expired.")
-    if "reports" not in grant.datasets:
+    if Dataset.REPORTS not in grant.datasets:
         raise grant_scope.GrantScopeError("This grant does not include daily reports.")
     if file_format not in Export.Format.values:
         raise ValidationError(f"'format' must be one of {', '.join(Export.Format.values)}.")

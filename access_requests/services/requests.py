@@ -19,6 +19,7 @@ from access_requests import quotas
 from access_requests.models import (
     REVIEW_PERMISSION,
     AccessRequest,
+    Dataset,
     DataUseTerms,
     Grant,
     Profile,
@@ -27,6 +28,7 @@ from access_requests.models import (
 from access_requests.notifications import email_send_on_commit, maintainer_emails
 from access_requests.selectors import access_requests_overdue
 from access_requests.services.grants import grant_snapshot
+from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
 from portal.services import audit_event_record
 
@@ -141,13 +143,14 @@ def access_request_submit(
 
 
 def _validate_scope(policy, datasets, elements, period_start, period_end, duration_days):
-    approved = set(policy.elements.filter(decision="approved").values_list("key", flat=True))
+    approved_elements = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
+    approved = set(approved_elements.values_list("key", flat=True))
     unknown = sorted(set(elements) - approved)
     if unknown:
         raise ValidationError(f"Not in the published policy: {', '.join(unknown)}.")
     if not elements:
         raise ValidationError("Choose at least one data element.")
-    if not datasets or set(datasets) - {"reports", "rollups"}:
+    if not datasets or set(datasets) - set(Dataset.values):
         raise ValidationError("Choose daily reports, daily rollups, or both.")
     if period_start > period_end:
         raise ValidationError("The period must start before it ends.")
