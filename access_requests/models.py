@@ -249,6 +249,14 @@ class Export(models.Model):
         return f"Export #{self.pk} ({self.format}, {self.state})"
 
     @property
+    def current_state(self) -> str:
+        """The state at this instant: past its expires_at a ready export is expired,
+        whether or not the hourly task has run."""
+        if self.state == self.State.READY and not self.is_downloadable:
+            return self.State.EXPIRED
+        return self.state
+
+    @property
     def is_downloadable(self) -> bool:
         """Ready and within its time to live: expiry is this instant, not the hourly task."""
         return (

@@ -7,15 +7,13 @@ from datetime import date
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,6 +22,12 @@ from rest_framework.views import APIView
 
 from access_requests import grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
+from access_requests.api.serializers import (
+    ExportRequestSerializer,
+    ExportSerializer,
+    ReportPageSerializer,
+    RollupRowsSerializer,
+)
 from access_requests.api.throttles import ReadTokenRateThrottle
 from access_requests.downloads import CONTENT_TYPES, export_file_response
 from access_requests.errors import error_text
@@ -171,16 +175,7 @@ class DataReportsView(DataView):
         tags=["data"],
         parameters=REPORT_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "ReportPage",
-                {
-                    "grant": serializers.IntegerField(),
-                    "fields": serializers.ListField(child=serializers.CharField()),
-                    "count": serializers.IntegerField(),
-                    "next_cursor": serializers.CharField(allow_null=True),
-                    "results": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
+            200: ReportPageSerializer,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             **REFUSED,
@@ -204,16 +199,19 @@ class DataReportsView(DataView):
         page = grant_scope.grant_report_page(reports=reports, grant=grant, limit=limit)
         self._audit(request, len(page.rows_json))
         position = page.next_position
-        head = json.dumps(
+        shape = ReportPageSerializer(
             {
                 "grant": grant.pk,
                 "fields": grant_scope.granted_fields(grant),
                 "count": len(page.rows_json),
                 "next_cursor": _next_cursor(grant.pk, position) if position else None,
+                "results": [],
             }
         )
-        # The rows are JSON already (written by the database on PostgreSQL): joined here.
-        body = f'{head[:-1]}, "results": [{", ".join(page.rows_json)}]}}'
+        # The rows are JSON text already (grant_report_page): the page's results, its last
+        # key, are rendered empty and filled with them here.
+        empty = json.dumps(shape.data)
+        body = f"{empty.removesuffix('[]}')}[{', '.join(page.rows_json)}]}}"
         return HttpResponse(body, content_type="application/json")
 
 
@@ -225,14 +223,7 @@ class DataRollupsView(DataView):
         tags=["data"],
         parameters=REPORT_PARAMETERS[:2],
         responses={
-            200: inline_serializer(
-                "RollupRows",
-                {
-                    "grant": serializers.IntegerField(),
-                    "dimension": serializers.CharField(),
-                    "results": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
+            200: RollupRowsSerializer,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             404: api_error("Unknown dimension."),
@@ -254,7 +245,7 @@ class DataRollupsView(DataView):
         except ValueError as exc:
             raise BadParameter(str(exc)) from exc
         self._audit(request, len(rows))
-        return Response(
+        shape = RollupRowsSerializer(
             {
                 "grant": grant.pk,
                 "dimension": dimension,
@@ -264,58 +255,10 @@ class DataRollupsView(DataView):
                 ],
             }
         )
+        return Response(shape.data)
 
 
 # --- exports ------------------------------------------------------------------------------
-
-
-def export_document(export: Export, request: Request) -> dict:
-    document = {
-        "id": export.pk,
-        "format": export.format,
-        "from": export.period_start,
-        "to": export.period_end,
-        # Past its expires_at a ready export is expired, whether or not the hourly task ran.
-        "state": Export.State.EXPIRED
-        if export.state == Export.State.READY and not export.is_downloadable
-        else export.state,
-        "progress": export.progress,
-        "rows": export.rows,
-        "size_bytes": export.size_bytes,
-        "sha256": export.sha256 or None,
-        "error": export.error or None,
-        "created_at": export.created_at,
-        "finished_at": export.finished_at,
-        "expires_at": export.expires_at,
-        "url": request.build_absolute_uri(reverse("api-export", args=[export.pk])),
-    }
-    if export.is_downloadable:
-        document["download_url"] = request.build_absolute_uri(
-            reverse("api-export-download", args=[export.pk])
-        )
-    return document
-
-
-EXPORT_DOCUMENT = inline_serializer(
-    "Export",
-    {
-        "id": serializers.IntegerField(),
-        "format": serializers.CharField(),
-        "from": serializers.DateField(),
-        "to": serializers.DateField(),
-        "state": serializers.CharField(),
-        "progress": serializers.IntegerField(),
-        "rows": serializers.IntegerField(allow_null=True),
-        "size_bytes": serializers.IntegerField(allow_null=True),
-        "sha256": serializers.CharField(allow_null=True),
-        "error": serializers.CharField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-        "finished_at": serializers.DateTimeField(allow_null=True),
-        "expires_at": serializers.DateTimeField(allow_null=True),
-        "url": serializers.URLField(),
-        "download_url": serializers.URLField(required=False),
-    },
-)
 
 
 class ExportsView(DataView):
@@ -328,21 +271,14 @@ class ExportsView(DataView):
     @extend_schema(
         operation_id="exports_create",
         tags=["exports"],
-        request=inline_serializer(
-            "ExportRequest",
-            {
-                "format": serializers.ChoiceField(choices=Export.Format.values),
-                "from": serializers.DateField(required=False),
-                "to": serializers.DateField(required=False),
-            },
-        ),
+        request=ExportRequestSerializer,
         responses={
             200: OpenApiResponse(
-                EXPORT_DOCUMENT,
+                ExportSerializer,
                 description="An identical export (same format and period) is queued, "
                 "running, or ready and unexpired: that export; nothing new is built.",
             ),
-            202: EXPORT_DOCUMENT,
+            202: ExportSerializer,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             415: api_error("The body is not JSON (Content-Type: application/json)."),
@@ -373,7 +309,8 @@ class ExportsView(DataView):
             raise QuotaReached(exc.messages[0]) from exc
         except (ValueError, DjangoValidationError) as exc:
             raise BadParameter(error_text(exc)) from exc
-        return Response(export_document(export, request), status=202 if created else 200)
+        document = ExportSerializer(export, context={"request": request}).data
+        return Response(document, status=202 if created else 200)
 
 
 class QuotaReached(exceptions.APIException):
@@ -408,10 +345,11 @@ class ExportView(DataView):
     @extend_schema(
         operation_id="exports_retrieve",
         tags=["exports"],
-        responses={200: EXPORT_DOCUMENT, 404: NO_EXPORT, **REFUSED},
+        responses={200: ExportSerializer, 404: NO_EXPORT, **REFUSED},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(export_document(_export_of_token(request, pk), request))
+        export = _export_of_token(request, pk)
+        return Response(ExportSerializer(export, context={"request": request}).data)
 
 
 class ExportDownloadView(DataView):
