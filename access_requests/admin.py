@@ -98,6 +98,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         "overdue",
         "created_at",
     )
+    list_select_related = ("applicant",)
     list_filter = ("status", AgeFilter, DataAskedFilter)
     search_fields = ("applicant__email", "applicant__username", "affiliation", "purpose")
     ordering = ("created_at",)
@@ -289,6 +290,7 @@ class GrantAdmin(ReadOnlyAdmin):
         "revoked_at",
     )
     list_filter = ("revoked_at", "expires_at")
+    list_select_related = ("grantee", "request")
     search_fields = ("grantee__email", "grantee__username")
     exclude = ("pseudonym_key",)
     readonly_fields = (
@@ -355,6 +357,7 @@ class GrantAdmin(ReadOnlyAdmin):
 @admin.register(Profile)
 class ProfileAdmin(ReadOnlyAdmin):
     list_display = ("user", "display_name", "affiliation")
+    list_select_related = ("user",)
     search_fields = ("user__email", "display_name", "affiliation")
 
 
@@ -376,6 +379,7 @@ class ReadTokenAdmin(ReadOnlyAdmin):
         "revoked_at",
     )
     exclude = ("token_hash",)
+    list_select_related = ("user", "grant__grantee")  # a grant is shown with its grantee
     search_fields = ("prefix", "user__email", "name")
 
 
@@ -392,3 +396,4 @@ class ExportAdmin(ReadOnlyAdmin):
         "expires_at",
     )
     list_filter = ("state", "format")
+    list_select_related = ("grant__grantee",)
