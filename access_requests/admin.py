@@ -86,8 +86,52 @@ class RequestEventInline(admin.TabularInline):
         return False
 
 
+class DecisionViewMixin:
+    """A decision (approve, reject, ask for information, revoke) is a small form on its
+    own page: a valid POST calls one service, whose refusal is shown as the admin's error
+    message, and goes back to the row's page. Only reviewers open the form."""
+
+    decision_template = "admin/access_requests/decision_form.html"
+
+    def decision_view(
+        self,
+        request,
+        pk,
+        *,
+        form_class,
+        title: str,
+        button: str,
+        decide,
+        done: str,
+        form_kwargs=None,
+        initial=None,
+    ):
+        if not request.user.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied
+        obj = get_object_or_404(self.model, pk=pk)
+        form = form_class(request.POST or None, initial=initial, **(form_kwargs or {}))
+        if request.method == "POST" and form.is_valid():
+            try:
+                decide(obj, form.cleaned_data)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, error_text(exc), messages.ERROR)
+            else:
+                self.message_user(request, done)
+            opts = self.model._meta
+            return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "form": form,
+            "original": obj,
+            "button": button,
+        }
+        return TemplateResponse(request, self.decision_template, context)
+
+
 @admin.register(AccessRequest)
-class AccessRequestAdmin(ReadOnlyAdmin):
+class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
     list_display = (
         "id",
         "purpose",
@@ -208,28 +252,16 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             request, object_id, form_url, {**(extra_context or {}), "can_review": can_review}
         )
 
-    def _decide(self, request, pk, form_class, title, decide, done, form_kwargs=None, initial=None):
-        if not request.user.has_perm(REVIEW_PERMISSION):
-            raise PermissionDenied
-        access_request = get_object_or_404(AccessRequest, pk=pk)
-        form = form_class(request.POST or None, initial=initial, **(form_kwargs or {}))
-        if request.method == "POST" and form.is_valid():
-            try:
-                decide(access_request, form.cleaned_data)
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(request, error_text(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Request #{pk}: {done}")
-            return redirect("admin:access_requests_accessrequest_change", pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"{title}: request #{pk}",
-            "form": form,
-            "original": access_request,
-            "button": title,
-        }
-        return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
+    def _review_view(self, request, pk, title: str, decide, done: str, **form):
+        return self.decision_view(
+            request,
+            pk,
+            title=f"{title}: request #{pk}",
+            button=title,
+            decide=decide,
+            done=f"Request #{pk}: {done}",
+            **form,
+        )
 
     def approve_view(self, request, pk):
         access_request = get_object_or_404(AccessRequest, pk=pk)
@@ -240,46 +272,46 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             "period_end": access_request.period_end,
             "duration_days": access_request.duration_days,
         }
-        return self._decide(
+        return self._review_view(
             request,
             pk,
-            ApproveForm,
             "Approve",
-            lambda r, data: services.access_request_approve(
-                request=r, reviewer=request.user, **data
+            lambda access_request, decision: services.access_request_approve(
+                request=access_request, reviewer=request.user, **decision
             ),
             "approved. The grant is active and the applicant has been emailed.",
-            form_kwargs={"request": access_request},
+            form_class=ApproveForm,
+            form_kwargs={"access_request": access_request},
             initial=initial,
         )
 
     def reject_view(self, request, pk):
-        return self._decide(
+        return self._review_view(
             request,
             pk,
-            ReasonForm,
             "Reject",
-            lambda r, data: services.access_request_reject(
-                request=r, reviewer=request.user, reason=data["reason"]
+            lambda access_request, decision: services.access_request_reject(
+                request=access_request, reviewer=request.user, reason=decision["reason"]
             ),
             "rejected. The applicant has been emailed the reason.",
+            form_class=ReasonForm,
         )
 
     def ask_info_view(self, request, pk):
-        return self._decide(
+        return self._review_view(
             request,
             pk,
-            ReasonForm,
             "Ask for more information",
-            lambda r, data: services.access_request_ask_info(
-                request=r, reviewer=request.user, message=data["reason"]
+            lambda access_request, decision: services.access_request_ask_info(
+                request=access_request, reviewer=request.user, message=decision["reason"]
             ),
             "the applicant has been emailed your question; the request waits for the answer.",
+            form_class=ReasonForm,
         )
 
 
 @admin.register(Grant)
-class GrantAdmin(ReadOnlyAdmin):
+class GrantAdmin(DecisionViewMixin, ReadOnlyAdmin):
     list_display = (
         "id",
         "grantee",
@@ -329,29 +361,17 @@ class GrantAdmin(ReadOnlyAdmin):
         )
 
     def revoke_view(self, request, pk):
-        if not request.user.has_perm(REVIEW_PERMISSION):
-            raise PermissionDenied
-        grant = get_object_or_404(Grant, pk=pk)
-        form = ReasonForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.grant_revoke(
-                    grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(request, error_text(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Grant #{pk} is revoked.")
-            return redirect("admin:access_requests_grant_change", pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"Revoke grant #{pk}",
-            "form": form,
-            "original": grant,
-            "button": "Revoke",
-        }
-        return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
+        return self.decision_view(
+            request,
+            pk,
+            form_class=ReasonForm,
+            title=f"Revoke grant #{pk}",
+            button="Revoke",
+            decide=lambda grant, decision: services.grant_revoke(
+                grant=grant, actor=request.user, reason=decision["reason"]
+            ),
+            done=f"Grant #{pk} is revoked.",
+        )
 
 
 @admin.register(Profile)

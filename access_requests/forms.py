@@ -86,15 +86,17 @@ class ApproveForm(forms.Form):
         help_text="Optional note to the applicant.",
     )
 
-    def __init__(self, *args, request, **kwargs):
+    def __init__(self, *args, access_request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["elements"].choices = [(key, key) for key in request.elements]
-        self.fields["datasets"].choices = [c for c in Dataset.choices if c[0] in request.datasets]
+        self.fields["elements"].choices = [(key, key) for key in access_request.elements]
+        self.fields["datasets"].choices = [
+            c for c in Dataset.choices if c[0] in access_request.datasets
+        ]
         # The field's max_value (MAX_DURATION_DAYS) is fixed when it is built; a grant may
         # not outlast what was asked, which access_request_approve enforces and this shows.
         duration = self.fields["duration_days"]
-        duration.validators.append(MaxValueValidator(request.duration_days))
-        duration.widget.attrs["max"] = request.duration_days
+        duration.validators.append(MaxValueValidator(access_request.duration_days))
+        duration.widget.attrs["max"] = access_request.duration_days
 
 
 class ReasonForm(forms.Form):

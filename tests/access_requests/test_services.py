@@ -155,7 +155,7 @@ def test_the_approve_form_offers_no_longer_access_than_was_asked(filed):
             "period_end": filed.period_end,
             "duration_days": duration_days,
         }
-        return ApproveForm(fields, request=filed)
+        return ApproveForm(fields, access_request=filed)
 
     assert form(filed.duration_days).is_valid()
     longer = form(filed.duration_days + 1)
