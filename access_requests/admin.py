@@ -17,15 +17,22 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from access_requests import services
+from access_requests.errors import error_text
 from access_requests.forms import ApproveForm, ReasonForm
 from access_requests.models import (
+    REVIEW_PERMISSION,
     AccessRequest,
+    Dataset,
     DataUseTerms,
     Export,
     Grant,
     Profile,
     ReadToken,
     RequestEvent,
+)
+from access_requests.selectors import (
+    access_requests_overdue_condition,
+    access_requests_with_overdue,
 )
 from portal.admin import ReadOnlyAdmin
 
@@ -44,10 +51,7 @@ class AgeFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "overdue":
-            return queryset.filter(
-                status__in=AccessRequest.PENDING,
-                created_at__lt=now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS),
-            )
+            return queryset.filter(access_requests_overdue_condition(now=now))
         if self.value() == "week":
             return queryset.filter(created_at__gte=now - timedelta(days=7))
         if self.value() == "month":
@@ -60,10 +64,10 @@ class DataAskedFilter(admin.SimpleListFilter):
     parameter_name = "data"
 
     def lookups(self, request, model_admin):
-        return [("reports", "Daily reports"), ("rollups", "Daily rollups")]
+        return [(Dataset.REPORTS, "Daily reports"), (Dataset.ROLLUPS, "Daily rollups")]
 
     def queryset(self, request, queryset):
-        if self.value() in ("reports", "rollups"):
+        if self.value() in Dataset.values:
             return queryset.filter(datasets__icontains=self.value())
         return queryset
 
@@ -82,8 +86,52 @@ class RequestEventInline(admin.TabularInline):
         return False
 
 
+class DecisionViewMixin:
+    """A decision (approve, reject, ask for information, revoke) is a small form on its
+    own page: a valid POST calls one service, whose refusal is shown as the admin's error
+    message, and goes back to the row's page. Only reviewers open the form."""
+
+    decision_template = "admin/access_requests/decision_form.html"
+
+    def decision_view(
+        self,
+        request,
+        pk,
+        *,
+        form_class,
+        title: str,
+        button: str,
+        decide,
+        done: str,
+        form_kwargs=None,
+        initial=None,
+    ):
+        if not request.user.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied
+        obj = get_object_or_404(self.model, pk=pk)
+        form = form_class(request.POST or None, initial=initial, **(form_kwargs or {}))
+        if request.method == "POST" and form.is_valid():
+            try:
+                decide(obj, form.cleaned_data)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, error_text(exc), messages.ERROR)
+            else:
+                self.message_user(request, done)
+            opts = self.model._meta
+            return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "form": form,
+            "original": obj,
+            "button": button,
+        }
+        return TemplateResponse(request, self.decision_template, context)
+
+
 @admin.register(AccessRequest)
-class AccessRequestAdmin(ReadOnlyAdmin):
+class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
     list_display = (
         "id",
         "purpose",
@@ -94,6 +142,7 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         "overdue",
         "created_at",
     )
+    list_select_related = ("applicant",)
     list_filter = ("status", AgeFilter, DataAskedFilter)
     search_fields = ("applicant__email", "applicant__username", "affiliation", "purpose")
     ordering = ("created_at",)
@@ -134,8 +183,10 @@ class AccessRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Overdue", boolean=True)
     def overdue(self, obj: AccessRequest) -> bool:
-        limit = timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
-        return obj.is_pending and timezone.now() - obj.created_at > limit
+        return obj.is_overdue
+
+    def get_queryset(self, request):
+        return access_requests_with_overdue(super().get_queryset(request))
 
     @admin.display(description="The applicant's other requests and grants")
     def history(self, obj: AccessRequest):
@@ -190,41 +241,27 @@ class AccessRequestAdmin(ReadOnlyAdmin):
         return own + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        can_review = (
-            obj is not None
-            and obj.is_pending
-            and request.user.has_perm(services.REVIEW_PERMISSION)
-            and obj.applicant_id != request.user.pk
-        )
+        access_request = self.get_object(request, object_id)
+        can_review = access_request is not None and access_request.is_pending
+        if can_review:
+            refusal = services.access_request_review_refusal(
+                access_request=access_request, reviewer=request.user
+            )
+            can_review = refusal is None
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "can_review": can_review}
         )
 
-    def _decide(self, request, pk, form_class, title, decide, done, form_kwargs=None, initial=None):
-        if not request.user.has_perm(services.REVIEW_PERMISSION):
-            raise PermissionDenied
-        access_request = get_object_or_404(AccessRequest, pk=pk)
-        form = form_class(request.POST or None, initial=initial, **(form_kwargs or {}))
-        if request.method == "POST" and form.is_valid():
-            try:
-                decide(access_request, form.cleaned_data)
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(
-                    request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
-                )
-            else:
-                self.message_user(request, f"Request #{pk}: {done}")
-            return redirect("admin:access_requests_accessrequest_change", pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"{title}: request #{pk}",
-            "form": form,
-            "original": access_request,
-            "button": title,
-        }
-        return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
+    def _review_view(self, request, pk, title: str, decide, done: str, **form):
+        return self.decision_view(
+            request,
+            pk,
+            title=f"{title}: request #{pk}",
+            button=title,
+            decide=decide,
+            done=f"Request #{pk}: {done}",
+            **form,
+        )
 
     def approve_view(self, request, pk):
         access_request = get_object_or_404(AccessRequest, pk=pk)
@@ -235,46 +272,46 @@ class AccessRequestAdmin(ReadOnlyAdmin):
             "period_end": access_request.period_end,
             "duration_days": access_request.duration_days,
         }
-        return self._decide(
+        return self._review_view(
             request,
             pk,
-            ApproveForm,
             "Approve",
-            lambda r, data: services.access_request_approve(
-                request=r, reviewer=request.user, **data
+            lambda access_request, decision: services.access_request_approve(
+                request=access_request, reviewer=request.user, **decision
             ),
             "approved. The grant is active and the applicant has been emailed.",
-            form_kwargs={"request": access_request},
+            form_class=ApproveForm,
+            form_kwargs={"access_request": access_request},
             initial=initial,
         )
 
     def reject_view(self, request, pk):
-        return self._decide(
+        return self._review_view(
             request,
             pk,
-            ReasonForm,
             "Reject",
-            lambda r, data: services.access_request_reject(
-                request=r, reviewer=request.user, reason=data["reason"]
+            lambda access_request, decision: services.access_request_reject(
+                request=access_request, reviewer=request.user, reason=decision["reason"]
             ),
             "rejected. The applicant has been emailed the reason.",
+            form_class=ReasonForm,
         )
 
     def ask_info_view(self, request, pk):
-        return self._decide(
+        return self._review_view(
             request,
             pk,
-            ReasonForm,
             "Ask for more information",
-            lambda r, data: services.access_request_ask_info(
-                request=r, reviewer=request.user, message=data["reason"]
+            lambda access_request, decision: services.access_request_ask_info(
+                request=access_request, reviewer=request.user, message=decision["reason"]
             ),
             "the applicant has been emailed your question; the request waits for the answer.",
+            form_class=ReasonForm,
         )
 
 
 @admin.register(Grant)
-class GrantAdmin(ReadOnlyAdmin):
+class GrantAdmin(DecisionViewMixin, ReadOnlyAdmin):
     list_display = (
         "id",
         "grantee",
@@ -285,6 +322,7 @@ class GrantAdmin(ReadOnlyAdmin):
         "revoked_at",
     )
     list_filter = ("revoked_at", "expires_at")
+    list_select_related = ("grantee", "request")
     search_fields = ("grantee__email", "grantee__username")
     exclude = ("pseudonym_key",)
     readonly_fields = (
@@ -316,45 +354,30 @@ class GrantAdmin(ReadOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         can_revoke = (
-            obj is not None
-            and obj.revoked_at is None
-            and request.user.has_perm(services.REVIEW_PERMISSION)
+            obj is not None and obj.revoked_at is None and request.user.has_perm(REVIEW_PERMISSION)
         )
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "can_revoke": can_revoke}
         )
 
     def revoke_view(self, request, pk):
-        if not request.user.has_perm(services.REVIEW_PERMISSION):
-            raise PermissionDenied
-        grant = get_object_or_404(Grant, pk=pk)
-        form = ReasonForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.grant_revoke(
-                    grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(
-                    request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
-                )
-            else:
-                self.message_user(request, f"Grant #{pk} is revoked.")
-            return redirect("admin:access_requests_grant_change", pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"Revoke grant #{pk}",
-            "form": form,
-            "original": grant,
-            "button": "Revoke",
-        }
-        return TemplateResponse(request, "admin/access_requests/decision_form.html", context)
+        return self.decision_view(
+            request,
+            pk,
+            form_class=ReasonForm,
+            title=f"Revoke grant #{pk}",
+            button="Revoke",
+            decide=lambda grant, decision: services.grant_revoke(
+                grant=grant, actor=request.user, reason=decision["reason"]
+            ),
+            done=f"Grant #{pk} is revoked.",
+        )
 
 
 @admin.register(Profile)
 class ProfileAdmin(ReadOnlyAdmin):
     list_display = ("user", "display_name", "affiliation")
+    list_select_related = ("user",)
     search_fields = ("user__email", "display_name", "affiliation")
 
 
@@ -376,6 +399,7 @@ class ReadTokenAdmin(ReadOnlyAdmin):
         "revoked_at",
     )
     exclude = ("token_hash",)
+    list_select_related = ("user", "grant__grantee")  # a grant is shown with its grantee
     search_fields = ("prefix", "user__email", "name")
 
 
@@ -392,3 +416,4 @@ class ExportAdmin(ReadOnlyAdmin):
         "expires_at",
     )
     list_filter = ("state", "format")
+    list_select_related = ("grant__grantee",)

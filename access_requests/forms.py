@@ -1,6 +1,7 @@
 from django import forms
+from django.core.validators import MaxValueValidator
 
-from access_requests.models import Dataset
+from access_requests.models import Dataset, Export
 from access_requests.services import MAX_DURATION_DAYS, MIN_JUSTIFICATION_CHARS
 
 
@@ -85,11 +86,17 @@ class ApproveForm(forms.Form):
         help_text="Optional note to the applicant.",
     )
 
-    def __init__(self, *args, request, **kwargs):
+    def __init__(self, *args, access_request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["elements"].choices = [(key, key) for key in request.elements]
-        self.fields["datasets"].choices = [c for c in Dataset.choices if c[0] in request.datasets]
-        self.fields["duration_days"].max_value = request.duration_days
+        self.fields["elements"].choices = [(key, key) for key in access_request.elements]
+        self.fields["datasets"].choices = [
+            c for c in Dataset.choices if c[0] in access_request.datasets
+        ]
+        # The field's max_value (MAX_DURATION_DAYS) is fixed when it is built; a grant may
+        # not outlast what was asked, which access_request_approve enforces and this shows.
+        duration = self.fields["duration_days"]
+        duration.validators.append(MaxValueValidator(access_request.duration_days))
+        duration.widget.attrs["max"] = access_request.duration_days
 
 
 class ReasonForm(forms.Form):
@@ -102,12 +109,6 @@ class TokenForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(
-        choices=[
-            ("csv", "CSV (gzip)"),
-            ("jsonl", "JSON Lines (gzip)"),
-            ("parquet", "Parquet (zstd)"),
-        ]
-    )
+    format = forms.ChoiceField(choices=Export.Format.choices)
     period_from = forms.DateField(required=False, widget=DateInput)
     period_to = forms.DateField(required=False, widget=DateInput)

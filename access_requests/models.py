@@ -54,6 +54,10 @@ class Dataset(models.TextChoices):
     ROLLUPS = "rollups", "Daily rollups"
 
 
+# Who may review requests (approve, reject, ask for more information) and revoke grants.
+REVIEW_PERMISSION = "access_requests.review_accessrequest"
+
+
 class AccessRequest(models.Model):
     class Status(models.TextChoices):
         SUBMITTED = "submitted", "Submitted"
@@ -173,6 +177,11 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"Grant #{self.pk} to {self.grantee}"
 
+    @property
+    def is_active(self) -> bool:
+        """Neither revoked nor past its expiry: only then may its data be read or exported."""
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
 
 class ReadToken(models.Model):
     """A grantee's token for the data API; only its SHA-256 is stored."""
@@ -238,6 +247,14 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export #{self.pk} ({self.format}, {self.state})"
+
+    @property
+    def current_state(self) -> str:
+        """The state at this instant: past its expires_at a ready export is expired,
+        whether or not the hourly task has run."""
+        if self.state == self.State.READY and not self.is_downloadable:
+            return self.State.EXPIRED
+        return self.state
 
     @property
     def is_downloadable(self) -> bool:

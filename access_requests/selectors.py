@@ -4,7 +4,7 @@ from datetime import timedelta
 from statistics import median
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -29,6 +29,12 @@ def export_get_for_user(*, user, pk: int) -> Export:
     return get_object_or_404(Export, pk=pk, grant__grantee=user)
 
 
+def export_get_for_grant(*, grant: Grant, pk: int) -> Export | None:
+    """An export of this grant (the data API's token's); another grant's is None, as is
+    an id that does not exist: the API answers both alike."""
+    return Export.objects.filter(pk=pk, grant=grant).first()
+
+
 def token_get_for_user(*, user, pk: int) -> ReadToken:
     return get_object_or_404(ReadToken, pk=pk, user=user)
 
@@ -48,12 +54,24 @@ def access_request_get_for_user(*, user, pk: int) -> AccessRequest:
     return get_object_or_404(AccessRequest, pk=pk, applicant=user)
 
 
-def access_requests_overdue(*, now=None) -> QuerySet[AccessRequest]:
+def access_requests_overdue_condition(*, now=None) -> Q:
+    """Pending for longer than the review SLA: the one definition of "overdue", used by
+    the maintainers' digest, the admin's filter and the admin's column."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
-    return AccessRequest.objects.filter(
-        status__in=AccessRequest.PENDING, created_at__lt=cutoff
-    ).order_by("created_at", "pk")
+    return Q(status__in=AccessRequest.PENDING, created_at__lt=cutoff)
+
+
+def access_requests_with_overdue(queryset: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+    """The requests, each with ``is_overdue`` computed by the database."""
+    overdue = ExpressionWrapper(access_requests_overdue_condition(), output_field=BooleanField())
+    return queryset.annotate(is_overdue=overdue)
+
+
+def access_requests_overdue(*, now=None) -> QuerySet[AccessRequest]:
+    return AccessRequest.objects.filter(access_requests_overdue_condition(now=now)).order_by(
+        "created_at", "pk"
+    )
 
 
 def grants_public_register() -> QuerySet[Grant]:

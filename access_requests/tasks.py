@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from access_requests import services, services_exports
+from access_requests import services
 
 
 @shared_task
@@ -12,14 +12,14 @@ def review_digest_send() -> list[int]:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def export_build(export_id: int) -> None:
-    services_exports.export_build(export_id=export_id)
+    services.export_build(export_id=export_id)
 
 
 @shared_task
 def exports_sweep() -> list[int]:
-    return services_exports.exports_sweep()
+    return services.exports_sweep()
 
 
 @shared_task
 def exports_expire_due() -> int:
-    return services_exports.exports_expire_due()
+    return services.exports_expire_due()

@@ -1,6 +1,5 @@
 from datetime import UTC, datetime, time
 
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from access_requests import data, quotas, services, services_exports, services_refusals
-from access_requests.api.views import ExportGone, export_file_response
+from access_requests import grant_scope, quotas, services
+from access_requests.downloads import ExportGone, export_file_response
+from access_requests.errors import error_text
 from access_requests.forms import (
     AccessRequestForm,
     ExportForm,
@@ -29,6 +29,7 @@ from access_requests.selectors import (
     grants_public_register,
     token_get_for_user,
 )
+from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
 
 
@@ -43,21 +44,20 @@ def access_home(request: HttpRequest) -> HttpResponse:
     return render(request, "access_requests/home.html", context)
 
 
-def _has_verified_email(user) -> bool:
-    return EmailAddress.objects.filter(user=user, verified=True).exists()
-
-
 @login_required
 def access_request_new(request: HttpRequest) -> HttpResponse:
-    if not _has_verified_email(request.user):
-        messages.error(request, "Verify your email address before filing a request.")
+    try:  # before the form is filled in; access_request_submit checks again
+        services.applicant_email_verified_check(applicant=request.user)
+    except services.EmailNotVerified as exc:
+        messages.error(request, error_text(exc))
         return redirect("account_email")
     over_quota = quotas.request_quota_message(applicant=request.user)
     if over_quota and request.method != "POST":  # say so before the form is filled in
         messages.error(request, over_quota)
         return redirect("access-home")
     policy = policy_get_published()
-    elements = sorted(policy.elements.filter(decision="approved").values_list("key", flat=True))
+    approved = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
+    elements = sorted(approved.values_list("key", flat=True))
     profile = Profile.objects.filter(user=request.user).first()
     form = AccessRequestForm(
         request.POST or None,
@@ -66,10 +66,10 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
     )
     terms = services.terms_current()
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data.pop("accept_terms")
+        asked = dict(form.cleaned_data)
+        asked.pop("accept_terms")
         try:
-            created = services.access_request_submit(applicant=request.user, terms=terms, **data)
+            created = services.access_request_submit(applicant=request.user, terms=terms, **asked)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -87,7 +87,7 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
     try:
         action(access_request)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, error_text(exc))
     return redirect("access-home")
 
 
@@ -160,7 +160,7 @@ def token_mint(request: HttpRequest, pk: int) -> HttpResponse:
             grant=grant, user=request.user, name=form.cleaned_data["name"], expires_at=expires_at
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        messages.error(request, error_text(exc))
         return redirect("access-home")
     response = render(
         request, "access_requests/token_created.html", {"token": token, "secret": secret}
@@ -187,15 +187,15 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose a format and give the dates as YYYY-MM-DD.")
         return redirect("access-home")
     try:
-        export, created = services_exports.export_request_or_reuse(
+        export, created = services.export_request_or_reuse(
             grant=grant,
             user=request.user,
             file_format=form.cleaned_data["format"],
-            first=form.cleaned_data["period_from"] or grant.period_start,
-            last=form.cleaned_data["period_to"] or grant.period_end,
+            first=form.cleaned_data["period_from"],
+            last=form.cleaned_data["period_to"],
         )
-    except (ValidationError, PermissionDenied, ValueError, data.GrantScopeError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    except (ValidationError, PermissionDenied, ValueError, grant_scope.GrantScopeError) as exc:
+        messages.error(request, error_text(exc))
     else:
         export.refresh_from_db(fields=["state"])
         if not created:
@@ -222,13 +222,13 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     except Http404:
         _download_refused(request, pk, reason="not_found", status=404)
         raise
-    if not services.grant_is_active(export.grant):
+    if not export.grant.is_active:
         _download_refused(request, pk, reason="grant_inactive", status=302)
         messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
         return redirect("access-home")
     try:
-        services_exports.export_refuse_if_expired(export=export, via="page")
-    except services_exports.ExportExpired as exc:
+        services.export_refuse_if_expired(export=export, via="page")
+    except services.ExportExpired as exc:
         messages.error(request, str(exc))
         return redirect("access-home")
     if export.state != export.State.READY:
@@ -243,6 +243,6 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _download_refused(request: HttpRequest, pk: int, *, reason: str, status: int) -> None:
     """Audited like the data API's refusals: coalesced per reason and account."""
-    services_refusals.data_read_refused_record(
+    services.data_read_refused_record(
         reason=reason, status=status, endpoint=request.path, user=request.user, export_id=pk
     )

@@ -57,6 +57,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     """Drafts are edited here; publishing goes through the audited service."""
 
     list_display = ("number", "status", "approved_on", "published_at", "published_by")
+    list_select_related = ("published_by",)
     list_filter = ("status",)
     inlines = [PolicyElementInline]
     actions = ["draft_from_selected", "publish_selected"]

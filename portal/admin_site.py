@@ -39,6 +39,7 @@ class AuthenticatorAdmin(admin.ModelAdmin):
     """
 
     list_display = ("user", "type", "created_at", "last_used_at")
+    list_select_related = ("user",)
     list_filter = ("type",)
     search_fields = ("user__email",)
     fields = ("user", "type", "created_at", "last_used_at")

@@ -3,7 +3,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from access_requests import views as access_views
-from access_requests.api import views as data_api
 from portal import views
 
 handler404 = "portal.api.not_found"
@@ -16,14 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include("ingest.api.urls")),
-    path("api/v1/data/", include("access_requests.api.urls")),
-    path("api/v1/exports", data_api.ExportsView.as_view(), name="api-exports"),
-    path("api/v1/exports/<int:pk>", data_api.ExportView.as_view(), name="api-export"),
-    path(
-        "api/v1/exports/<int:pk>/download",
-        data_api.ExportDownloadView.as_view(),
-        name="api-export-download",
-    ),
+    path("api/v1/", include("access_requests.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

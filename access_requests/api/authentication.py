@@ -59,12 +59,13 @@ class ReadTokenAuthentication(authentication.BaseAuthentication):
                 f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC.",
                 token,
             )
-        if token.grant.revoked_at is not None:
-            raise TokenRefused("grant_revoked", "The grant of this token was revoked.", token)
-        if token.grant.expires_at <= now:
+        grant = token.grant
+        if not grant.is_active:
+            if grant.revoked_at is not None:
+                raise TokenRefused("grant_revoked", "The grant of this token was revoked.", token)
             raise TokenRefused(
                 "grant_expired",
-                f"The grant of this token expired on {token.grant.expires_at:%Y-%m-%d %H:%M} UTC.",
+                f"The grant of this token expired on {grant.expires_at:%Y-%m-%d %H:%M} UTC.",
                 token,
             )
         if not token.user.is_active:

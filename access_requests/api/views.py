@@ -6,40 +6,35 @@ from datetime import date
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.files.storage import FileSystemStorage
-from django.db import connection
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
-from django.utils import timezone
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access_requests import data, exports, quotas, services, services_exports, services_refusals
+from access_requests import grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication
+from access_requests.api.serializers import (
+    ExportRequestSerializer,
+    ExportSerializer,
+    ReportPageSerializer,
+    RollupRowsSerializer,
+)
 from access_requests.api.throttles import ReadTokenRateThrottle
+from access_requests.downloads import CONTENT_TYPES, export_file_response
+from access_requests.errors import error_text
 from access_requests.models import Export, ReadToken
+from access_requests.selectors import export_get_for_grant
 from ingest.parsing import VERSION_PART
 from portal.api import api_error, empty_is_default
 
 CURSOR_SALT = "data-reports-cursor"
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LIMIT = re.compile(r"[0-9]{1,9}")
-CONTENT_TYPES = {
-    "csv": "application/gzip",
-    "jsonl": "application/gzip",
-    "parquet": "application/vnd.apache.parquet",
-}
 
 
 class OutsideGrant(exceptions.PermissionDenied):
@@ -64,10 +59,10 @@ def _date(request: Request, name: str, default: date) -> date:
 
 
 def _limit(request: Request) -> int:
-    value = request.query_params.get("limit", str(data.PAGE_SIZE_MAX))
+    value = request.query_params.get("limit", str(grant_scope.PAGE_SIZE_MAX))
     # ASCII digits only: str.isdigit() also passes '²' or '①', which int() refuses
-    if not LIMIT.fullmatch(value) or not 1 <= int(value) <= data.PAGE_SIZE_MAX:
-        raise BadParameter(f"'limit' must be a whole number from 1 to {data.PAGE_SIZE_MAX}.")
+    if not LIMIT.fullmatch(value) or not 1 <= int(value) <= grant_scope.PAGE_SIZE_MAX:
+        raise BadParameter(f"'limit' must be a whole number from 1 to {grant_scope.PAGE_SIZE_MAX}.")
     return int(value)
 
 
@@ -113,10 +108,10 @@ class DataView(APIView):
         return response
 
     def _audit_refusal(self, exc: Exception, status: int) -> None:
-        """Coalesced per reason and token (services_refusals), so a flood stays small."""
+        """Coalesced per reason and token (services/refusals.py), so a flood stays small."""
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         token = getattr(exc, "token", None) or self.request.auth
-        services_refusals.data_read_refused_record(
+        services.data_read_refused_record(
             reason=codes if isinstance(codes, str) else "refused",
             status=status,
             endpoint=self.request.path,
@@ -162,7 +157,7 @@ REPORT_PARAMETERS = [
     ),
     OpenApiParameter(
         "limit",
-        {"type": "integer", "minimum": 1, "maximum": data.PAGE_SIZE_MAX},
+        {"type": "integer", "minimum": 1, "maximum": grant_scope.PAGE_SIZE_MAX},
         description="Rows per page, 1 to 1000 (default 1000).",
     ),
 ]
@@ -176,71 +171,43 @@ class DataReportsView(DataView):
         tags=["data"],
         parameters=REPORT_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "ReportPage",
-                {
-                    "grant": serializers.IntegerField(),
-                    "fields": serializers.ListField(child=serializers.CharField()),
-                    "count": serializers.IntegerField(),
-                    "next_cursor": serializers.CharField(allow_null=True),
-                    "results": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
+            200: ReportPageSerializer,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             **REFUSED,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         grant = request.auth.grant
         first = _date(request, "from", grant.period_start)
         last = _date(request, "to", grant.period_end)
         limit = _limit(request)
+        release = _release(request)
+        after = _cursor(request, grant.pk)
         try:
-            reports = data.grant_reports_queryset(
-                grant=grant,
-                first=first,
-                last=last,
-                release=_release(request),
-                after=_cursor(request, grant.pk),
+            reports = grant_scope.grant_reports_queryset(
+                grant=grant, first=first, last=last, release=release, after=after
             )
-        except data.GrantScopeError as exc:
+        except grant_scope.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except ValueError as exc:
             raise BadParameter(str(exc)) from exc
-        if connection.vendor == "postgresql":
-            return self._page_from_database(request, grant, reports, limit)
-        rows = reports.values_list(*data._columns(grant))[: limit + 1]
-        page = list(data.rows_as_dicts(grant, rows))
-        more = len(page) > limit
-        page = page[:limit]
-        self._audit(request, len(page))
-        return Response(
+        page = grant_scope.grant_report_page(reports=reports, grant=grant, limit=limit)
+        self._audit(request, len(page.rows_json))
+        position = page.next_position
+        shape = ReportPageSerializer(
             {
                 "grant": grant.pk,
-                "fields": data.granted_fields(grant),
-                "count": len(page),
-                "next_cursor": _next_cursor(grant.pk, page[-1][0]) if more else None,
-                "results": [fields for _, fields in page],
+                "fields": grant_scope.granted_fields(grant),
+                "count": len(page.rows_json),
+                "next_cursor": _next_cursor(grant.pk, position) if position else None,
+                "results": [],
             }
         )
-
-    def _page_from_database(self, request, grant, reports, limit: int) -> HttpResponse:
-        """The same page, with each row's JSON written by PostgreSQL and joined here."""
-        rows = data.grant_report_page_json(reports=reports, grant=grant, limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        self._audit(request, len(rows))
-        cursor = _next_cursor(grant.pk, (rows[-1][1], rows[-1][2])) if more else None
-        head = json.dumps(
-            {
-                "grant": grant.pk,
-                "fields": data.granted_fields(grant),
-                "count": len(rows),
-                "next_cursor": cursor,
-            }
-        )
-        body = f'{head[:-1]}, "results": [{", ".join(row[0] for row in rows)}]}}'
+        # The rows are JSON text already (grant_report_page): the page's results, its last
+        # key, are rendered empty and filled with them here.
+        empty = json.dumps(shape.data)
+        body = f"{empty.removesuffix('[]}')}[{', '.join(page.rows_json)}]}}"
         return HttpResponse(body, content_type="application/json")
 
 
@@ -252,14 +219,7 @@ class DataRollupsView(DataView):
         tags=["data"],
         parameters=REPORT_PARAMETERS[:2],
         responses={
-            200: inline_serializer(
-                "RollupRows",
-                {
-                    "grant": serializers.IntegerField(),
-                    "dimension": serializers.CharField(),
-                    "results": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
+            200: RollupRowsSerializer,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             404: api_error("Unknown dimension."),
@@ -272,16 +232,16 @@ class DataRollupsView(DataView):
         last = _date(request, "to", grant.period_end)
         try:
             rows = list(
-                data.grant_rollups(grant=grant, dimension=dimension, first=first, last=last)
+                grant_scope.grant_rollups(grant=grant, dimension=dimension, first=first, last=last)
             )
         except LookupError as exc:
             raise exceptions.NotFound(f"Unknown dimension '{dimension}'.") from exc
-        except data.GrantScopeError as exc:
+        except grant_scope.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except ValueError as exc:
             raise BadParameter(str(exc)) from exc
         self._audit(request, len(rows))
-        return Response(
+        shape = RollupRowsSerializer(
             {
                 "grant": grant.pk,
                 "dimension": dimension,
@@ -291,58 +251,10 @@ class DataRollupsView(DataView):
                 ],
             }
         )
+        return Response(shape.data)
 
 
 # --- exports ------------------------------------------------------------------------------
-
-
-def export_document(export: Export, request: Request) -> dict:
-    document = {
-        "id": export.pk,
-        "format": export.format,
-        "from": export.period_start,
-        "to": export.period_end,
-        # Past its expires_at a ready export is expired, whether or not the hourly task ran.
-        "state": Export.State.EXPIRED
-        if export.state == Export.State.READY and not export.is_downloadable
-        else export.state,
-        "progress": export.progress,
-        "rows": export.rows,
-        "size_bytes": export.size_bytes,
-        "sha256": export.sha256 or None,
-        "error": export.error or None,
-        "created_at": export.created_at,
-        "finished_at": export.finished_at,
-        "expires_at": export.expires_at,
-        "url": request.build_absolute_uri(reverse("api-export", args=[export.pk])),
-    }
-    if export.is_downloadable:
-        document["download_url"] = request.build_absolute_uri(
-            reverse("api-export-download", args=[export.pk])
-        )
-    return document
-
-
-EXPORT_DOCUMENT = inline_serializer(
-    "Export",
-    {
-        "id": serializers.IntegerField(),
-        "format": serializers.CharField(),
-        "from": serializers.DateField(),
-        "to": serializers.DateField(),
-        "state": serializers.CharField(),
-        "progress": serializers.IntegerField(),
-        "rows": serializers.IntegerField(allow_null=True),
-        "size_bytes": serializers.IntegerField(allow_null=True),
-        "sha256": serializers.CharField(allow_null=True),
-        "error": serializers.CharField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-        "finished_at": serializers.DateTimeField(allow_null=True),
-        "expires_at": serializers.DateTimeField(allow_null=True),
-        "url": serializers.URLField(),
-        "download_url": serializers.URLField(required=False),
-    },
-)
 
 
 class ExportsView(DataView):
@@ -355,21 +267,14 @@ class ExportsView(DataView):
     @extend_schema(
         operation_id="exports_create",
         tags=["exports"],
-        request=inline_serializer(
-            "ExportRequest",
-            {
-                "format": serializers.ChoiceField(choices=Export.Format.values),
-                "from": serializers.DateField(required=False),
-                "to": serializers.DateField(required=False),
-            },
-        ),
+        request=ExportRequestSerializer,
         responses={
             200: OpenApiResponse(
-                EXPORT_DOCUMENT,
+                ExportSerializer,
                 description="An identical export (same format and period) is queued, "
                 "running, or ready and unexpired: that export; nothing new is built.",
             ),
-            202: EXPORT_DOCUMENT,
+            202: ExportSerializer,
             400: BAD_PARAMETER,
             403: OUTSIDE_GRANT,
             415: api_error("The body is not JSON (Content-Type: application/json)."),
@@ -383,10 +288,10 @@ class ExportsView(DataView):
     def post(self, request: Request) -> Response:
         grant = request.auth.grant
         body = request.data if isinstance(request.data, dict) else {}
-        first = _body_date(body, "from", grant.period_start)
-        last = _body_date(body, "to", grant.period_end)
+        first = _body_date(body, "from")
+        last = _body_date(body, "to")
         try:
-            export, created = services_exports.export_request_or_reuse(
+            export, created = services.export_request_or_reuse(
                 grant=grant,
                 user=request.user,
                 file_format=str(body.get("format", "")),
@@ -394,13 +299,14 @@ class ExportsView(DataView):
                 last=last,
                 token=request.auth,
             )
-        except data.GrantScopeError as exc:
+        except grant_scope.GrantScopeError as exc:
             raise OutsideGrant(str(exc)) from exc
         except quotas.QuotaExceeded as exc:
             raise QuotaReached(exc.messages[0]) from exc
         except (ValueError, DjangoValidationError) as exc:
-            raise BadParameter(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
-        return Response(export_document(export, request), status=202 if created else 200)
+            raise BadParameter(error_text(exc)) from exc
+        document = ExportSerializer(export, context={"request": request}).data
+        return Response(document, status=202 if created else 200)
 
 
 class QuotaReached(exceptions.APIException):
@@ -408,11 +314,11 @@ class QuotaReached(exceptions.APIException):
     default_code = quotas.CODE
 
 
-def _body_date(body: dict, name: str, default: date) -> date:
-    """A date of the request body: absent, the grant's bound; present, a YYYY-MM-DD string
-    (an empty string, a null or a number is refused, not read as absent)."""
+def _body_date(body: dict, name: str) -> date | None:
+    """A date of the request body: absent, None (the grant's bound); present, a YYYY-MM-DD
+    string (an empty string, a null or a number is refused, not read as absent)."""
     if name not in body:
-        return default
+        return None
     value = body[name]
     try:
         if isinstance(value, str) and ISO_DATE.fullmatch(value):
@@ -423,7 +329,7 @@ def _body_date(body: dict, name: str, default: date) -> date:
 
 
 def _export_of_token(request: Request, pk: int) -> Export:
-    export = Export.objects.filter(pk=pk, grant=request.auth.grant).first()
+    export = export_get_for_grant(grant=request.auth.grant, pk=pk)
     if export is None:
         raise exceptions.NotFound("No export with this id for this token's grant.")
     return export
@@ -435,10 +341,11 @@ class ExportView(DataView):
     @extend_schema(
         operation_id="exports_retrieve",
         tags=["exports"],
-        responses={200: EXPORT_DOCUMENT, 404: NO_EXPORT, **REFUSED},
+        responses={200: ExportSerializer, 404: NO_EXPORT, **REFUSED},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(export_document(_export_of_token(request, pk), request))
+        export = _export_of_token(request, pk)
+        return Response(ExportSerializer(export, context={"request": request}).data)
 
 
 class ExportDownloadView(DataView):
@@ -470,59 +377,3 @@ class ExportDownloadView(DataView):
     def get(self, request: Request, pk: int):
         export = _export_of_token(request, pk)
         return export_file_response(export, request.user, via="api", token=request.auth)
-
-
-class ExportNotReady(exceptions.APIException):
-    status_code = 409
-    default_code = "export_not_ready"
-
-
-class ExportGone(exceptions.APIException):
-    status_code = 410
-    default_code = "export_expired"
-
-
-def export_file_response(export: Export, user, *, via: str, token=None):
-    """The file of a ready, unexpired export, audited; anything else is a clear refusal
-    (ExportGone, ExportNotReady)."""
-    try:
-        services_exports.export_refuse_if_expired(export=export, via=via)
-    except services_exports.ExportExpired as exc:
-        raise ExportGone(str(exc)) from exc
-    if export.state != Export.State.READY:
-        raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
-    storage = services_exports.export_storage()
-    if not isinstance(storage, FileSystemStorage):
-        services_exports.export_download_record(export=export, user=user, via=via, token=token)
-        return HttpResponseRedirect(_signed_url(storage, export))
-    try:
-        handle = storage.open(export.file_name, "rb")
-    except FileNotFoundError as exc:  # deleted by the clean-up since this request began
-        raise ExportGone(f"Export #{export.pk} expired and its file is deleted.") from exc
-    try:
-        services_exports.export_download_record(export=export, user=user, via=via, token=token)
-    except BaseException:
-        handle.close()
-        raise
-    name = (
-        f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
-        + exports.EXTENSIONS[export.format]
-    )
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=name,
-        content_type=CONTENT_TYPES[export.format],
-    )
-    response["X-Checksum-SHA256"] = export.sha256
-    return response
-
-
-def _signed_url(storage, export: Export) -> str:
-    """A signed URL of the bucket's file that stops working when the export expires,
-    not up to the storage's own lifetime (an hour by default) after it."""
-    remaining = int((export.expires_at - timezone.now()).total_seconds())
-    lifetime = getattr(storage, "querystring_expire", None)
-    if lifetime is None:
-        return storage.url(export.file_name)
-    return storage.url(export.file_name, expire=max(1, min(lifetime, remaining)))

@@ -15,7 +15,7 @@ dropped again at the end unless --keep-db), migrations, then
    /dev/null followed by a CSV export build; then one JSON Lines and one Parquet build,
    and one COPY through psql's ``\\copy`` (the C client, for reference);
 4. every build is ``export_request`` (Celery hand-off disabled) in this process and
-   ``services_exports.export_build(export_id=...)`` in a fresh subprocess -- what the
+   ``services.export_build(export_id=...)`` in a fresh subprocess -- what the
    Celery task runs -- which reports its wall time, its CPU time and its peak RSS
    (``ru_maxrss`` and VmHWM) when done;
 5. prints the machine, the load average and the CPU the rest of the machine used
@@ -114,8 +114,9 @@ def driver(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     export_id = options.export_id
     setup_django(PROJECT)
-    from access_requests import exports, services_exports
+    from access_requests import export_files
     from access_requests.models import Export
+    from access_requests.services import exports as export_services
 
     if options.variant != "app":
         sys.path.insert(0, str(SCRIPT.parent))
@@ -123,9 +124,9 @@ def driver(argv: list[str]) -> None:
 
         file_format = Export.objects.get(pk=export_id).format
         writer = variants.WRITERS[f"{file_format} {options.variant}"]
-        exports.WRITERS = {**exports.WRITERS, file_format: writer}
+        export_files.WRITERS = {**export_files.WRITERS, file_format: writer}
     if options.batch_rows:  # the app's writers only: variants.py has its own sizes
-        exports.BATCH_ROWS = options.batch_rows
+        export_files.BATCH_ROWS = options.batch_rows
 
     timings: dict[str, float] = {}
 
@@ -140,14 +141,14 @@ def driver(argv: list[str]) -> None:
         return wrapper
 
     # Timers around two module attributes, looked up by export_build at call time.
-    exports.count_rows = timed("count_s", exports.count_rows)
-    exports.build_file = timed("build_file_s", exports.build_file)
+    export_files.count_rows = timed("count_s", export_files.count_rows)
+    export_files.build_file = timed("build_file_s", export_files.build_file)
     baseline_kib = proc_status_kib("VmRSS")
     baseline_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("BEGIN", flush=True)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    services_exports.export_build(export_id=export_id)
+    export_services.export_build(export_id=export_id)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     print("END", flush=True)
@@ -358,12 +359,12 @@ def every_approved_element() -> list[str]:
 
 
 def new_export(grant, file_format: str) -> int:
-    from access_requests import services_exports
     from access_requests.models import Export
+    from access_requests.services import exports as export_services
 
     # Every measurement builds anew: an identical request would return the last build.
     Export.objects.filter(grant=grant).update(state=Export.State.EXPIRED)
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant,
         user=grant.grantee,
         file_format=file_format,
@@ -380,10 +381,10 @@ def no_enqueue(*, export_id: int) -> bool:
 
 def copy_columns(grant) -> list[str]:
     """The columns behind the grant's fields: the raw platform ID and date."""
-    from access_requests import data
+    from access_requests import grant_scope
 
     raw = {"installation": "platform_id", "date": "report_date"}
-    return [raw.get(name, name) for name in data.granted_fields(grant)]
+    return [raw.get(name, name) for name in grant_scope.granted_fields(grant)]
 
 
 # --- measurements ------------------------------------------------------------------------------
@@ -695,7 +696,7 @@ def report(args, results: list[Measure], setup: dict, started: float) -> bool:
         )
     if args.batch_rows:
         lines.append(
-            f"- what-if: exports.BATCH_ROWS = {args.batch_rows:,} in the build workers "
+            f"- what-if: export_files.BATCH_ROWS = {args.batch_rows:,} in the build workers "
             "(the app's writers; Parquet row groups are that size too)"
         )
     lines.append(
@@ -803,7 +804,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--batch-rows",
         type=int,
-        help="what-if: exports.BATCH_ROWS in the build workers (the app's writers only)",
+        help="what-if: export_files.BATCH_ROWS in the build workers (the app's writers only)",
     )
     parser.add_argument(
         "--verify",
@@ -914,9 +915,9 @@ def main(argv: list[str]) -> int:
         if args.load_only:
             args.keep_db = True
             return 0
-        from access_requests import services_exports
+        from access_requests.services import exports as export_services
 
-        services_exports.export_enqueue = no_enqueue
+        export_services.export_enqueue = no_enqueue
         counts = day_counts(args)
         setup["total_rows"] = sum(count for _, count in counts)
         grantee, reviewer = make_people()

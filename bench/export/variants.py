@@ -2,13 +2,13 @@
 
 Nothing in the portal uses this module. ``run.py --variant fast`` makes the build
 worker use these writers for extra builds, to measure a change before making it in
-``access_requests/exports.py``; ``--verify`` checks that they write the same data
+``access_requests/export_files.py``; ``--verify`` checks that they write the same data
 (the same CSV bytes, equal JSON objects, an equal Parquet table).
 
 The changes:
 
 - pseudonyms: one HMAC per installation in the period, computed by
-  ``data.pseudonym`` (the data API's own function) into a temporary table, joined
+  ``grant_scope.pseudonym`` (the data API's own function) into a temporary table, joined
   with a nested loop and Memoize so that the (report_date, id) index still gives
   the order, instead of two ``sha256()`` per row in SQL;
 - CSV: the formula rule with ``ascii()`` instead of ``left()`` (and, like the app
@@ -28,11 +28,11 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from access_requests import data, exports
+from access_requests import export_files, grant_scope
 
 BLOCK_BYTES = 1 << 20
 # As the app's Parquet row groups (before fa504f2 they were its fetch batches).
-ROW_GROUP_ROWS = getattr(exports, "ROW_GROUP_ROWS", exports.BATCH_ROWS)
+ROW_GROUP_ROWS = getattr(export_files, "ROW_GROUP_ROWS", export_files.BATCH_ROWS)
 PARSE_ROWS = 8192
 FORMULA_CODES = "61, 43, 45, 64, 9, 13"  # = + - @ TAB CR, as portal.csv_safety
 # CSV quoting that never applies to a JSON text: COPY then writes each value as is.
@@ -52,7 +52,7 @@ def _pseudonyms(cursor, export) -> None:
     ).fetchall()
     with cursor.copy(f"COPY {PSEUDONYMS} FROM STDIN") as copy:
         for (platform_id,) in ids:
-            copy.write_row((platform_id, data.pseudonym(export.grant, platform_id)))
+            copy.write_row((platform_id, grant_scope.pseudonym(export.grant, platform_id)))
     cursor.execute(f"ANALYZE {PSEUDONYMS}")
     # The planner would rather hash-join and sort everything again; a nested loop
     # with Memoize keeps the index order and looks each installation up once.
@@ -66,7 +66,7 @@ def _expression(name: str, kind: str) -> str:
     if name == "date":
         return "r.report_date"
     column = f"r.{name}"
-    if kind == "csv" and name in exports.TEXT_FIELDS:
+    if kind == "csv" and name in export_files.TEXT_FIELDS:
         return (
             f"CASE WHEN ascii({column}) IN ({FORMULA_CODES}) THEN '''' || {column} "
             f"ELSE {column} END"
@@ -75,7 +75,7 @@ def _expression(name: str, kind: str) -> str:
 
 
 def _select(export, kind: str) -> tuple[str, list[str]]:
-    fields = data.granted_fields(export.grant)
+    fields = grant_scope.granted_fields(export.grant)
     expressions = [_expression(name, kind) for name in fields]
     if kind == "csv":
         columns = ", ".join(
@@ -109,10 +109,10 @@ def _select(export, kind: str) -> tuple[str, list[str]]:
 def _copy(export, kind: str, options: str):
     """COPY the export's rows (one chunk per row, as libpq gives them) in a transaction."""
     query, _ = _select(export, kind)
-    raw = exports._raw_connection()
+    raw = export_files._raw_connection()
     try:
         with raw.transaction(), raw.cursor() as cursor:
-            if "installation" in data.granted_fields(export.grant):
+            if "installation" in grant_scope.granted_fields(export.grant):
                 _pseudonyms(cursor, export)
             with cursor.copy(
                 f"COPY ({query}) TO STDOUT WITH ({options})",
@@ -137,7 +137,9 @@ def _blocks(chunks, limit: int = BLOCK_BYTES):
 
 def _gzip_lines(export, out, progress, kind: str, options: str) -> int:
     lines = 0
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=exports.GZIP_LEVEL, mtime=0) as zipped:
+    with gzip.GzipFile(
+        fileobj=out, mode="wb", compresslevel=export_files.GZIP_LEVEL, mtime=0
+    ) as zipped:
         for block in _blocks(_copy(export, kind, options)):
             zipped.write(block)
             lines += block.count(b"\n")
@@ -182,7 +184,7 @@ def _table(block: bytes, schema: pa.Schema, json_schema: pa.Schema) -> pa.Table:
 
 def write_parquet(export, out, progress) -> int:
     """Row groups of ROW_GROUP_ROWS, parsed PARSE_ROWS lines at a time (Arrow is compact)."""
-    schema = exports.parquet_schema(data.granted_fields(export.grant))
+    schema = export_files.parquet_schema(grant_scope.granted_fields(export.grant))
     json_schema = _json_schema(schema)
     rows = 0
     # Arrow's default pool (mimalloc here) keeps freed blocks for reuse; the system

@@ -82,6 +82,7 @@ def policy_version_publish(
         version.published_by = actor
         version.approved_on = approved_on or version.approved_on or timezone.now().date()
         version.save(update_fields=["status", "published_at", "published_by", "approved_on"])
+        approved = version.elements.filter(decision=PolicyElement.Decision.APPROVED)
         audit_event_record(
             action="policy.published",
             actor=actor,
@@ -89,9 +90,7 @@ def policy_version_publish(
             before={"published_version": previous.number if previous else None},
             after={
                 "published_version": version.number,
-                "approved_elements": sorted(
-                    version.elements.filter(decision="approved").values_list("key", flat=True)
-                ),
+                "approved_elements": sorted(approved.values_list("key", flat=True)),
             },
         )
         transaction.on_commit(policy_cache_clear)

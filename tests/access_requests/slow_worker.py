@@ -16,10 +16,10 @@ import django
 
 django.setup()
 
-from access_requests import exports  # noqa: E402
+from access_requests import export_files  # noqa: E402
 
-exports.BATCH_ROWS = int(os.environ.get("SLOW_WORKER_BATCH_ROWS", "500"))
-_batches = exports._batches
+export_files.BATCH_ROWS = int(os.environ.get("SLOW_WORKER_BATCH_ROWS", "500"))
+_batches = export_files._batches
 
 
 def _slow_batches(export):
@@ -28,7 +28,7 @@ def _slow_batches(export):
         yield batch
 
 
-exports._batches = _slow_batches
+export_files._batches = _slow_batches
 
 from celery.__main__ import main  # noqa: E402
 

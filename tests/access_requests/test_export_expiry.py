@@ -8,8 +8,8 @@ import pytest
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from access_requests import services_exports
 from access_requests.models import Export
+from access_requests.services import exports as export_services
 from portal.models import AuditEvent
 from tests.access_requests.test_data_api import PERIOD
 from tests.access_requests.test_exports import granted, manual_builds, reports  # noqa: F401
@@ -27,10 +27,10 @@ def _media(export_media):
 def lapsed(reports, granted, manual_builds, export_media):  # noqa: F811
     """A built, ready export whose expires_at passed a second ago; beat has not run."""
     grant, secret = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
-    services_exports.export_build(export_id=export.pk)
+    export_services.export_build(export_id=export.pk)
     Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     export.refresh_from_db()
     assert export.state == Export.State.READY and export.file_name
@@ -72,7 +72,7 @@ def test_the_api_refuses_an_export_past_its_expiry_with_410(client, lapsed, expo
     again = _api(client, secret, f"/api/v1/exports/{export.pk}/download")
     assert again.status_code == 410 and again.json()["error"] == "export_expired"
     assert len(_expired_rows(export)) == 1
-    assert services_exports.exports_expire_due() == 0  # nothing left for the hourly task
+    assert export_services.exports_expire_due() == 0  # nothing left for the hourly task
 
 
 def test_the_page_refuses_an_export_past_its_expiry(client, lapsed, export_media):
@@ -102,14 +102,14 @@ def test_the_export_document_says_expired_and_offers_no_download(client, lapsed)
 
 def test_an_expired_export_is_refused_with_410_after_the_hourly_task(client, lapsed):
     export, secret = lapsed
-    assert services_exports.exports_expire_due() == 1
+    assert export_services.exports_expire_due() == 1
     response = _api(client, secret, f"/api/v1/exports/{export.pk}/download")
     assert response.status_code == 410 and response.json()["error"] == "export_expired"
 
 
 def test_a_request_identical_to_an_expired_export_makes_a_new_one(lapsed):
     export, _ = lapsed
-    again, created = services_exports.export_request_or_reuse(
+    again, created = export_services.export_request_or_reuse(
         grant=export.grant,
         user=export.requested_by,
         file_format="csv",

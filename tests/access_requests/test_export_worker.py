@@ -17,8 +17,9 @@ from datetime import date, timedelta
 import pytest
 from django.conf import settings
 
-from access_requests import services, services_exports
+from access_requests import services
 from access_requests.models import Export
+from access_requests.services import exports as export_services
 from ingest.models import Report
 from portal.celery import app as celery_app
 from tests.access_requests.test_data_api import _grant, _report
@@ -245,7 +246,7 @@ def test_a_killed_worker_export_is_run_again_and_never_served_half_done(
 
     workers.start()
     time.sleep(settings.EXPORT_STALE_SECONDS + 0.5)
-    assert export_id in services_exports.exports_sweep()
+    assert export_id in export_services.exports_sweep()
     export = _wait(
         export_id,
         lambda e: e.state in ("ready", "failed"),
@@ -267,7 +268,7 @@ def test_with_redis_down_the_request_is_kept_and_runs_once_redis_is_back(
     redis_server.start()
     celery_app._after_fork()
     workers.start()
-    assert export_id in services_exports.exports_sweep()
+    assert export_id in export_services.exports_sweep()
     export = _wait(export_id, lambda e: e.state in ("ready", "failed"), workers=workers)
     assert export.state == "ready", export.error
     _verify(client, secret, export, "csv")

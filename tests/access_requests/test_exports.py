@@ -13,8 +13,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from access_requests import exports, services, services_exports
+from access_requests import export_files, services
 from access_requests.models import Export
+from access_requests.services import exports as export_services
 from ingest.models import Report
 from portal.models import AuditEvent
 from tests.access_requests.test_data_api import PERIOD, _get, _grant, _report
@@ -34,7 +35,7 @@ def manual_builds(monkeypatch):
     """Requests are recorded but not handed to Celery: the test drives the build."""
     enqueued = []
     monkeypatch.setattr(
-        services_exports, "export_enqueue", lambda *, export_id: enqueued.append(export_id) or True
+        export_services, "export_enqueue", lambda *, export_id: enqueued.append(export_id) or True
     )
     return enqueued
 
@@ -114,7 +115,7 @@ def _parse(file_format: str, blob: bytes) -> list[dict]:
 def _normalise(file_format: str, row: dict) -> dict:
     out = {}
     for key, value in row.items():
-        if file_format == "csv" and key in exports.JSON_FIELDS:
+        if file_format == "csv" and key in export_files.JSON_FIELDS:
             value = json.loads(value) if value else None
         if file_format == "parquet" and key == "addons" and value is not None:
             value = dict(value)
@@ -185,7 +186,7 @@ def test_an_export_of_another_grant_is_not_found(
     grant, _ = granted
     theirs = _grant(other_applicant, maintainer)
     _, their_secret = services.token_mint(grant=theirs, user=other_applicant, name="bob")
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
     for path in (f"/api/v1/exports/{export.pk}", f"/api/v1/exports/{export.pk}/download"):
@@ -197,7 +198,7 @@ def test_an_export_of_another_grant_is_not_found(
 
 def test_a_queued_export_is_not_downloadable(client, reports, granted, manual_builds):
     grant, secret = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
     response = client.get(
@@ -207,6 +208,16 @@ def test_a_queued_export_is_not_downloadable(client, reports, granted, manual_bu
     assert response.json()["error"] == "export_not_ready"
     state = client.get(f"/api/v1/exports/{export.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert state.json()["state"] == "queued" and "download_url" not in state.json()
+
+
+def test_without_dates_an_export_covers_the_grants_period(reports, granted, manual_builds):
+    grant, _ = granted
+    export = export_services.export_request(grant=grant, user=grant.grantee, file_format="csv")
+    assert (export.period_start, export.period_end) == (grant.period_start, grant.period_end)
+    only_first = export_services.export_request(
+        grant=grant, user=grant.grantee, file_format="jsonl", first=PERIOD[0]
+    )
+    assert (only_first.period_start, only_first.period_end) == (PERIOD[0], grant.period_end)
 
 
 def test_downloads_are_audited_and_emails_sent(
@@ -236,7 +247,7 @@ def test_a_failed_build_says_why(
     def broken(export, out, progress):
         raise OSError("disk full")
 
-    monkeypatch.setitem(exports.WRITERS, "csv", broken)
+    monkeypatch.setitem(export_files.WRITERS, "csv", broken)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         export = _build(
@@ -245,16 +256,16 @@ def test_a_failed_build_says_why(
     export.refresh_from_db()
     assert (export.state, export.error) == ("failed", "disk full")
     assert any("failed" in m.subject for m in mail.outbox)
-    assert not list((Path(services_exports._partial_dir())).iterdir())
+    assert not list((Path(export_services._partial_dir())).iterdir())
 
 
 def test_building_is_idempotent(reports, granted, tmp_path, manual_builds):
     grant, _ = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="parquet", first=PERIOD[0], last=PERIOD[1]
     )
-    first = services_exports.export_build(export_id=export.pk)
-    again = services_exports.export_build(export_id=export.pk)
+    first = export_services.export_build(export_id=export.pk)
+    again = export_services.export_build(export_id=export.pk)
     assert first.state == "ready" and again is None
     export.refresh_from_db()
     assert export.attempts == 1
@@ -264,25 +275,25 @@ def test_building_is_idempotent(reports, granted, tmp_path, manual_builds):
 
 def test_a_stale_running_export_is_taken_over(reports, granted, settings, manual_builds):
     grant, _ = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
     Export.objects.filter(pk=export.pk).update(
         state="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=10)
     )
-    built = services_exports.export_build(export_id=export.pk)
+    built = export_services.export_build(export_id=export.pk)
     assert built.state == "ready" and built.attempts == 2
 
 
 def test_a_fresh_running_export_is_left_to_its_worker(reports, granted, manual_builds):
     grant, _ = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
     Export.objects.filter(pk=export.pk).update(
         state="running", attempts=1, heartbeat_at=timezone.now()
     )
-    assert services_exports.export_build(export_id=export.pk) is None
+    assert export_services.export_build(export_id=export.pk) is None
 
 
 def test_with_the_broker_down_the_request_is_kept_and_the_sweeper_enqueues_it(
@@ -305,22 +316,22 @@ def test_with_the_broker_down_the_request_is_kept_and_the_sweeper_enqueues_it(
     sent = []
     monkeypatch.setattr(tasks.export_build, "delay", lambda export_id: sent.append(export_id))
     settings.EXPORT_QUEUED_GRACE_SECONDS = 0
-    assert services_exports.exports_sweep() == [export.pk]
+    assert export_services.exports_sweep() == [export.pk]
     assert sent == [export.pk]
 
 
 def test_expired_files_are_deleted(reports, granted, tmp_path, manual_builds):
     grant, _ = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
-    services_exports.export_build(export_id=export.pk)
+    export_services.export_build(export_id=export.pk)
     assert list((tmp_path / "exports").rglob("*.csv.gz"))
     Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     from django.db import transaction
 
     with transaction.atomic():
-        assert services_exports.exports_expire_due() == 1
+        assert export_services.exports_expire_due() == 1
     export.refresh_from_db()
     assert export.state == "expired" and export.file_name == ""
 
@@ -329,14 +340,14 @@ def test_files_of_a_grant_that_has_ended_are_deleted(
     reports, granted, tmp_path, manual_builds, django_capture_on_commit_callbacks
 ):
     grant, _ = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
-    services_exports.export_build(export_id=export.pk)
-    assert services_exports.exports_expire_due() == 0  # grant and file both still current
+    export_services.export_build(export_id=export.pk)
+    assert export_services.exports_expire_due() == 0  # grant and file both still current
     type(grant).objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert services_exports.exports_expire_due() == 1
+        assert export_services.exports_expire_due() == 1
     export.refresh_from_db()
     assert export.state == "expired" and export.file_name == ""
     assert not list((tmp_path / "exports").rglob("*.csv.gz"))
@@ -348,10 +359,10 @@ def test_revoking_the_grant_deletes_its_exports(
     reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks, manual_builds
 ):
     grant, _ = granted
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
-    services_exports.export_build(export_id=export.pk)
+    export_services.export_build(export_id=export.pk)
     with django_capture_on_commit_callbacks(execute=True):
         services.grant_revoke(grant=grant, actor=maintainer, reason="Ended.")
     export.refresh_from_db()

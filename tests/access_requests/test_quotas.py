@@ -14,8 +14,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from access_requests import quotas, services, services_exports
+from access_requests import quotas, services
 from access_requests.models import AccessRequest, Export, ReadToken
+from access_requests.services import exports as export_services
 from portal.models import AuditEvent
 from tests.access_requests.factories import file_request
 from tests.access_requests.test_data_api import PERIOD, _grant
@@ -35,7 +36,7 @@ PERIODS = [
 @pytest.fixture(autouse=True)
 def _no_builds(monkeypatch, export_media):
     """Requests are recorded and stay queued: nothing is handed to Celery."""
-    monkeypatch.setattr(services_exports, "export_enqueue", lambda *, export_id: True)
+    monkeypatch.setattr(export_services, "export_enqueue", lambda *, export_id: True)
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def secret(grant, applicant):
 
 
 def _ask(grant, period=PERIOD, file_format="csv"):
-    return services_exports.export_request_or_reuse(
+    return export_services.export_request_or_reuse(
         grant=grant, user=grant.grantee, file_format=file_format, first=period[0], last=period[1]
     )
 

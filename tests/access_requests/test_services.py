@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from access_requests import services
+from access_requests.forms import ApproveForm
 from access_requests.models import AccessRequest, Grant, RequestEvent
 from portal.models import AuditEvent
 from tests.access_requests.factories import JUSTIFICATION, file_request
@@ -54,6 +55,13 @@ def test_filing_records_the_request_the_terms_and_emails_both_sides(filed, appli
 def test_a_request_outside_the_rules_is_refused(applicant, overrides, message):
     with pytest.raises(ValidationError, match=message):
         file_request(applicant, **overrides)
+    assert not AccessRequest.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_unverified_applicant_cannot_file_even_through_the_service(unverified):
+    with pytest.raises(services.EmailNotVerified, match="Verify your email address"):
+        file_request(unverified)
     assert not AccessRequest.objects.exists()
     assert not AuditEvent.objects.exists()
 
@@ -136,6 +144,23 @@ def test_approval_cannot_widen_the_request(filed, maintainer, widening):
     with pytest.raises(ValidationError, match=r"narrow|duration"):
         services.access_request_approve(request=filed, reviewer=maintainer, **widening)
     assert _state(filed) == before
+
+
+def test_the_approve_form_offers_no_longer_access_than_was_asked(filed):
+    def form(duration_days):
+        fields = {
+            "datasets": filed.datasets,
+            "elements": filed.elements,
+            "period_start": filed.period_start,
+            "period_end": filed.period_end,
+            "duration_days": duration_days,
+        }
+        return ApproveForm(fields, access_request=filed)
+
+    assert form(filed.duration_days).is_valid()
+    longer = form(filed.duration_days + 1)
+    assert not longer.is_valid() and list(longer.errors) == ["duration_days"]
+    assert f'max="{filed.duration_days}"' in str(longer["duration_days"])
 
 
 def test_nobody_reviews_their_own_request(maintainer):

@@ -31,8 +31,9 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from access_requests import services, services_exports
+from access_requests import services
 from access_requests.models import Export
+from access_requests.services import exports as export_services
 from ingest.dimensions import DIMENSIONS
 from ingest.models import Report
 from tests.access_requests.factories import UserFactory, file_request
@@ -192,8 +193,8 @@ def grantee(seeded, monkeypatch):
     ready = Export.objects.get(pk=built.json()["id"])
     assert ready.state == Export.State.READY, ready.error
     with monkeypatch.context() as patch:
-        patch.setattr(services_exports, "export_enqueue", lambda *, export_id: True)
-        queued = services_exports.export_request(
+        patch.setattr(export_services, "export_enqueue", lambda *, export_id: True)
+        queued = export_services.export_request(
             grant=grant, user=applicant, file_format="parquet", first=first, last=last
         )
     page = client.get("/api/v1/data/reports", {"limit": 5}, **headers).json()

@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.core.signals import request_started
 from playwright.sync_api import expect
 
-from access_requests import data
+from access_requests import grant_scope
 from access_requests.models import AccessRequest, Export
 from ingest.models import Report
 from tests.access_requests.factories import JUSTIFICATION
@@ -358,7 +358,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     api_rows = page_of_rows["results"]
     expected_rows = [
         {
-            "installation": data.pseudonym(grant, row.platform_id),
+            "installation": grant_scope.pseudonym(grant, row.platform_id),
             "date": row.report_date,
             "release": row.release,
             "git_commit": row.git_commit,

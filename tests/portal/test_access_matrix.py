@@ -82,8 +82,9 @@ from django.test.client import ClientHandler
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
-from access_requests import exports, services, services_exports
+from access_requests import export_files, services
 from access_requests.models import AccessRequest, DataUseTerms, Export, Grant, ReadToken
+from access_requests.services import exports as export_services
 from ingest.models import DailyRollup, DiscardedFieldCount, PolicyVersion, Report
 from ingest.services import policy_version_draft, stats_release_day
 from portal.models import AuditEvent
@@ -666,12 +667,12 @@ class _LentConnection:
 
 
 def _ready_export(grant: Grant, user) -> Export:
-    export = services_exports.export_request(
+    export = export_services.export_request(
         grant=grant, user=user, file_format="csv", first=grant.period_start, last=grant.period_end
     )
     shared = _LentConnection(connection.connection)
-    with mock.patch.object(exports, "_raw_connection", lambda: shared):
-        services_exports.export_build(export_id=export.pk)
+    with mock.patch.object(export_files, "_raw_connection", lambda: shared):
+        export_services.export_build(export_id=export.pk)
     export.refresh_from_db()
     assert export.state == Export.State.READY, export.error
     return export

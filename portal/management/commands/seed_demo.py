@@ -8,6 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from access_requests import services
+from access_requests.models import AccessRequest, DataUseTerms
+
 DEMO_ACCOUNTS = [
     # username, password, role: superuser, a group name, or "member"
     ("admin", "admin-demo-password", "superuser"),
@@ -66,9 +69,6 @@ class Command(BaseCommand):
 
     def _ensure_pending_request(self, today) -> None:
         """One request from the member waiting in the maintainers' queue, to review."""
-        from access_requests import services
-        from access_requests.models import AccessRequest, DataUseTerms
-
         member = get_user_model().objects.get(username="member")
         if AccessRequest.objects.filter(applicant=member).exists():
             return

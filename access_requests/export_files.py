@@ -4,7 +4,7 @@ On PostgreSQL the database does the heavy lifting: CSV comes straight from
 ``COPY (SELECT ...) TO STDOUT``, with the per-grant pseudonym computed in SQL as
 an HMAC-SHA256 built from the built-in ``sha256()``; JSON Lines and Parquet read
 a server-side cursor in batches. Elsewhere (the SQLite development default) the
-same rows come from ``access_requests.data``. Memory stays flat: nothing holds
+same rows come from ``access_requests.grant_scope``. Memory stays flat: nothing holds
 more than one batch.
 """
 
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from django.db import connection
 from psycopg.types.json import JsonbLoader
 
-from access_requests import data
+from access_requests import grant_scope
 from access_requests.models import Export, Grant
 from ingest.catalogue import REPORT_CATALOGUE, Catalogue
 from ingest.models import Report
@@ -84,9 +84,9 @@ class Built:
 def _select(grant: Grant, first: date, last: date, *, for_csv: bool) -> tuple[str, list]:
     """SELECT of the granted fields, in the data API's order, pseudonymised in SQL."""
     expressions = []
-    for name in data.granted_fields(grant):
+    for name in grant_scope.granted_fields(grant):
         if name == "installation":
-            sql = data.PSEUDONYM_SQL
+            sql = grant_scope.PSEUDONYM_SQL
         elif name == "date":
             sql = "report_date"
         elif for_csv and name in TEXT_FIELDS:
@@ -98,11 +98,13 @@ def _select(grant: Grant, first: date, last: date, *, for_csv: bool) -> tuple[st
         f"SELECT {', '.join(expressions)} FROM {Report._meta.db_table} "  # noqa: S608 - identifiers from the model and code  # nosec B608
         "WHERE report_date BETWEEN %s AND %s ORDER BY report_date, id"
     )
-    pads = list(data.hmac_pads(grant)) if "installation" in data.granted_fields(grant) else []
+    pseudonymised = "installation" in grant_scope.granted_fields(grant)
+    pads = list(grant_scope.hmac_pads(grant)) if pseudonymised else []
     return query, [*pads, first, last]
 
 
-def count_rows(grant: Grant, first: date, last: date) -> int:
+def count_rows(first: date, last: date) -> int:
+    """The rows an export of the period holds: a grant narrows the fields, never the rows."""
     return Report.objects.filter(report_date__range=(first, last)).count()
 
 
@@ -110,8 +112,8 @@ def count_rows(grant: Grant, first: date, last: date) -> int:
 
 
 def _python_rows(grant: Grant, first: date, last: date) -> Iterator[dict]:
-    rows = data.grant_reports(grant=grant, first=first, last=last).iterator(chunk_size=5000)
-    for _, fields in data.rows_as_dicts(grant, rows):
+    rows = grant_scope.grant_reports(grant=grant, first=first, last=last).iterator(chunk_size=5000)
+    for _, fields in grant_scope.rows_as_dicts(grant, rows):
         yield fields
 
 
@@ -126,7 +128,7 @@ def write_csv(export: Export, out: HashingFile, progress: Progress) -> int:
         if connection.vendor == "postgresql":
             return _copy_csv(export, zipped, progress)
         text = io.TextIOWrapper(zipped, encoding="utf-8", newline="")
-        fields = data.granted_fields(export.grant)
+        fields = grant_scope.granted_fields(export.grant)
         writer = csv.writer(text)
         writer.writerow(fields)
         rows = 0
@@ -172,16 +174,16 @@ def _copy_csv(export: Export, zipped, progress: Progress) -> int:
 
 
 def _write_block(zipped, block: list) -> int:
-    data = b"".join(block)
-    zipped.write(data)
-    return data.count(b"\n")
+    joined = b"".join(block)
+    zipped.write(joined)
+    return joined.count(b"\n")
 
 
 def _batches(export: Export) -> Iterator[tuple[list[str], list[tuple]]]:
     """Rows in batches, as (field names, tuples), from a server-side cursor."""
     grant = export.grant
     if connection.vendor != "postgresql":
-        fields = data.granted_fields(grant)
+        fields = grant_scope.granted_fields(grant)
         batch: list[tuple] = []
         for row in _python_rows(grant, export.period_start, export.period_end):
             batch.append(tuple(row[name] for name in fields))
@@ -222,7 +224,7 @@ def parquet_schema(fields: list[str]) -> pa.Schema:
 
 
 def write_parquet(export: Export, out: HashingFile, progress: Progress) -> int:
-    fields = data.granted_fields(export.grant)
+    fields = grant_scope.granted_fields(export.grant)
     schema = parquet_schema(fields)
     rows, pending, pending_rows = 0, [], 0
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:

@@ -1,40 +1,40 @@
-"""Every write of the access process: requests, their review, grants.
+"""Every write of an access request: the profile, filing, the review and its decision.
 
 Each transition of a request goes through ``_transition``, which refuses moves
 the state machine does not allow and writes the timeline event and the audit
 row in the same transaction. Emails are sent once the transaction commits.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests import quotas, tokens
+from access_requests import quotas
 from access_requests.models import (
+    REVIEW_PERMISSION,
     AccessRequest,
+    Dataset,
     DataUseTerms,
     Grant,
     Profile,
-    ReadToken,
     RequestEvent,
 )
+from access_requests.notifications import email_send_on_commit, maintainer_emails
+from access_requests.selectors import access_requests_overdue
+from access_requests.services.grants import grant_snapshot
+from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
-from portal.mail import plain_text_render
 from portal.services import audit_event_record
 
-logger = logging.getLogger(__name__)
 Status = AccessRequest.Status
 MAX_DURATION_DAYS = 365
 MIN_JUSTIFICATION_CHARS = 200
-REVIEW_PERMISSION = "access_requests.review_accessrequest"
 
 
 @dataclass(frozen=True)
@@ -60,32 +60,6 @@ PAST_TENSE = {
 }
 
 
-# --- emails -------------------------------------------------------------------------------
-
-
-def _send(template: str, recipients: list[str], context: dict) -> None:
-    """Render and send one email after commit; a mail failure never undoes a decision."""
-    if not recipients:
-        return
-    context = {**context, "site_url": settings.PUBLIC_BASE_URL}
-    subject = plain_text_render(f"access_requests/email/{template}_subject.txt", context).strip()
-    body = plain_text_render(f"access_requests/email/{template}.txt", context)
-
-    def deliver() -> None:
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        except Exception:
-            logger.exception("Could not send the %s email", template)
-
-    transaction.on_commit(deliver)
-
-
-def maintainer_emails() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    reviewers = users.filter(groups__name="maintainers") | users.filter(is_superuser=True)
-    return sorted(set(reviewers.values_list("email", flat=True)))
-
-
 # --- profile ------------------------------------------------------------------------------
 
 
@@ -104,6 +78,15 @@ def terms_current() -> DataUseTerms:
     return DataUseTerms.objects.order_by("-version").first()
 
 
+class EmailNotVerified(ValidationError):
+    """Decisions and questions reach the applicant by email: the address must be verified."""
+
+
+def applicant_email_verified_check(*, applicant: AbstractBaseUser) -> None:
+    if not EmailAddress.objects.filter(user=applicant, verified=True).exists():
+        raise EmailNotVerified("Verify your email address before filing a request.")
+
+
 def access_request_submit(
     *,
     applicant: AbstractBaseUser,
@@ -119,6 +102,7 @@ def access_request_submit(
     duration_days: int,
     terms: DataUseTerms,
 ) -> AccessRequest:
+    applicant_email_verified_check(applicant=applicant)
     policy = policy_get_published()
     _validate_scope(policy, datasets, elements, period_start, period_end, duration_days)
     if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
@@ -153,19 +137,20 @@ def access_request_submit(
             before=None,
             after=_snapshot(request),
         )
-        _send("submitted", [applicant.email], {"request": request})
-        _send("new_request", maintainer_emails(), {"request": request})
+        email_send_on_commit("submitted", [applicant.email], {"request": request})
+        email_send_on_commit("new_request", maintainer_emails(), {"request": request})
     return request
 
 
 def _validate_scope(policy, datasets, elements, period_start, period_end, duration_days):
-    approved = set(policy.elements.filter(decision="approved").values_list("key", flat=True))
+    approved_elements = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
+    approved = set(approved_elements.values_list("key", flat=True))
     unknown = sorted(set(elements) - approved)
     if unknown:
         raise ValidationError(f"Not in the published policy: {', '.join(unknown)}.")
     if not elements:
         raise ValidationError("Choose at least one data element.")
-    if not datasets or set(datasets) - {"reports", "rollups"}:
+    if not datasets or set(datasets) - set(Dataset.values):
         raise ValidationError("Choose daily reports, daily rollups, or both.")
     if period_start > period_end:
         raise ValidationError("The period must start before it ends.")
@@ -186,6 +171,18 @@ def _snapshot(request: AccessRequest) -> dict:
 # --- the one transition service ---------------------------------------------------------
 
 
+def access_request_review_refusal(
+    *, access_request: AccessRequest, reviewer: AbstractBaseUser
+) -> str | None:
+    """Why ``reviewer`` may not review this request, or None if they may: maintainers
+    review, and never their own request. The admin asks before offering the decisions."""
+    if not reviewer.has_perm(REVIEW_PERMISSION):
+        return "Only maintainers review access requests."
+    if reviewer.pk == access_request.applicant_id:
+        return "Nobody reviews their own request."
+    return None
+
+
 def _transition(
     *, request: AccessRequest, action: str, actor: AbstractBaseUser, message: str = ""
 ) -> AccessRequest:
@@ -198,10 +195,9 @@ def _transition(
             f"{PAST_TENSE[action]} now."
         )
     if rule.by_reviewer:
-        if not actor.has_perm(REVIEW_PERMISSION):
-            raise PermissionDenied("Only maintainers review access requests.")
-        if actor.pk == request.applicant_id:
-            raise PermissionDenied("Nobody reviews their own request.")
+        refusal = access_request_review_refusal(access_request=request, reviewer=actor)
+        if refusal:
+            raise PermissionDenied(refusal)
     elif actor.pk != request.applicant_id:
         raise PermissionDenied("Only the applicant can do this.")
     before = _snapshot(request)
@@ -230,7 +226,9 @@ def access_request_ask_info(
         request = _transition(
             request=request, action="ask_info", actor=reviewer, message=message.strip()
         )
-        _send("info_requested", [request.applicant.email], {"request": request, "message": message})
+        email_send_on_commit(
+            "info_requested", [request.applicant.email], {"request": request, "message": message}
+        )
     return request
 
 
@@ -243,7 +241,9 @@ def access_request_answer(
         request = _transition(
             request=request, action="answer", actor=applicant, message=message.strip()
         )
-        _send("answered", maintainer_emails(), {"request": request, "message": message})
+        email_send_on_commit(
+            "answered", maintainer_emails(), {"request": request, "message": message}
+        )
     return request
 
 
@@ -252,7 +252,7 @@ def access_request_withdraw(
 ) -> AccessRequest:
     with transaction.atomic():
         request = _transition(request=request, action="withdraw", actor=applicant)
-        _send("withdrawn", [request.applicant.email], {"request": request})
+        email_send_on_commit("withdrawn", [request.applicant.email], {"request": request})
     return request
 
 
@@ -265,7 +265,9 @@ def access_request_reject(
         request = _transition(
             request=request, action="reject", actor=reviewer, message=reason.strip()
         )
-        _send("rejected", [request.applicant.email], {"request": request, "reason": reason})
+        email_send_on_commit(
+            "rejected", [request.applicant.email], {"request": request, "reason": reason}
+        )
     return request
 
 
@@ -304,9 +306,11 @@ def access_request_approve(
             actor=reviewer,
             target=grant,
             before=None,
-            after=_grant_snapshot(grant),
+            after=grant_snapshot(grant),
         )
-        _send("approved", [request.applicant.email], {"request": request, "grant": grant})
+        email_send_on_commit(
+            "approved", [request.applicant.email], {"request": request, "grant": grant}
+        )
     return grant
 
 
@@ -323,157 +327,14 @@ def _refuse_widening(request, elements, datasets, period_start, period_end, dura
         raise ValidationError(f"The duration must be 1 to {request.duration_days} days.")
 
 
-def _grant_snapshot(grant: Grant) -> dict:
-    return {
-        "datasets": grant.datasets,
-        "elements": grant.elements,
-        "period": [grant.period_start.isoformat(), grant.period_end.isoformat()],
-        "expires_at": grant.expires_at.isoformat(),
-        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-    }
-
-
-def grant_revoke(*, grant: Grant, actor: AbstractBaseUser, reason: str) -> Grant:
-    if not reason.strip():
-        raise ValidationError("Revoking access needs a reason; it is sent to the grantee.")
-    if not actor.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied("Only maintainers revoke access.")
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant.pk)
-        if grant.revoked_at is not None:
-            raise ValidationError(f"Grant #{grant.pk} is already revoked.")
-        before = _grant_snapshot(grant)
-        grant.revoked_at = timezone.now()
-        grant.revoked_by = actor
-        grant.revoke_reason = reason.strip()
-        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-        RequestEvent.objects.create(
-            request=grant.request,
-            kind=RequestEvent.Kind.GRANT_REVOKED,
-            actor=actor,
-            message=grant.revoke_reason,
-        )
-        audit_event_record(
-            action="grant.revoked",
-            actor=actor,
-            target=grant,
-            before=before,
-            after=_grant_snapshot(grant),
-            details={"reason": grant.revoke_reason},
-        )
-        _send("revoked", [grant.grantee.email], {"grant": grant, "reason": reason})
-        from access_requests.services_exports import exports_delete_for_grant
-
-        exports_delete_for_grant(grant=grant)
-    return grant
-
-
 def review_digest_send(*, now=None) -> list[int]:
     """The daily email to maintainers listing requests pending past the review SLA."""
-    from access_requests.selectors import access_requests_overdue
-
     overdue = list(access_requests_overdue(now=now))
     if overdue:
         with transaction.atomic():
-            _send(
+            email_send_on_commit(
                 "digest",
                 maintainer_emails(),
                 {"requests": overdue, "sla_days": settings.ACCESS_REVIEW_SLA_DAYS},
             )
     return [request.pk for request in overdue]
-
-
-# --- read tokens and the audit of reads -------------------------------------------------
-
-
-def grant_is_active(grant: Grant, now=None) -> bool:
-    now = now or timezone.now()
-    return grant.revoked_at is None and grant.expires_at > now
-
-
-def token_mint(
-    *, grant: Grant, user: AbstractBaseUser, name: str, expires_at=None
-) -> tuple[ReadToken, str]:
-    """Create a token and return it with its secret, which is never stored nor shown again."""
-    if grant.grantee_id != user.pk:
-        raise PermissionDenied("Only the grantee mints tokens for a grant.")
-    if not grant_is_active(grant):
-        raise ValidationError("This grant is revoked or expired: no new token can be made.")
-    if not name.strip():
-        raise ValidationError("Name the token, so you know where it is used.")
-    expires_at = expires_at or grant.expires_at
-    if expires_at > grant.expires_at:
-        raise ValidationError(
-            f"A token cannot outlive its grant ({grant.expires_at:%Y-%m-%d %H:%M} UTC)."
-        )
-    if expires_at <= timezone.now():
-        raise ValidationError("The expiry must be in the future.")
-    secret = tokens.token_generate()
-    with transaction.atomic():
-        quotas.token_quota_check(grant=quotas.grant_lock(grant=grant))
-        token = ReadToken.objects.create(
-            grant=grant,
-            user=user,
-            name=name.strip(),
-            prefix=tokens.token_display_prefix(secret),
-            token_hash=tokens.token_hash(secret),
-            expires_at=expires_at,
-        )
-        audit_event_record(
-            action="token.minted",
-            actor=user,
-            target=token,
-            after={
-                "prefix": token.prefix,
-                "name": token.name,
-                "expires_at": expires_at.isoformat(),
-                "grant": grant.pk,
-            },
-        )
-    return token, secret
-
-
-def token_revoke(*, token: ReadToken, user: AbstractBaseUser) -> ReadToken:
-    if token.user_id != user.pk:
-        raise PermissionDenied("Only the token's owner revokes it here.")
-    with transaction.atomic():
-        token = ReadToken.objects.select_for_update().get(pk=token.pk)
-        if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            audit_event_record(
-                action="token.revoked",
-                actor=user,
-                target=token,
-                before={"revoked_at": None},
-                after={"revoked_at": token.revoked_at.isoformat()},
-            )
-    return token
-
-
-def data_read_record(*, token: ReadToken, endpoint: str, parameters: dict, rows: int) -> None:
-    """Every read through the data API leaves one audit row, with the token's prefix."""
-    with transaction.atomic():
-        ReadToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        audit_event_record(
-            action="data.read",
-            actor=token.user,
-            target=token,
-            details={
-                "token": token.prefix,
-                "grant": token.grant_id,
-                "endpoint": endpoint,
-                "parameters": _storable_parameters(parameters),
-                "rows": rows,
-            },
-        )
-
-
-def _storable_parameters(parameters: dict) -> dict:
-    """The query parameters as the audit row can hold them: PostgreSQL's jsonb refuses
-    NUL, so a parameter holding one (valid or not, it is recorded) shows U+FFFD instead."""
-
-    def storable(text):
-        return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
-
-    return {storable(name): storable(value) for name, value in parameters.items()}

@@ -21,9 +21,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access_requests import data, exports, quotas
-from access_requests.models import Export, Grant, ReadToken
-from access_requests.services import _send, grant_is_active
+from access_requests import export_files, grant_scope, quotas
+from access_requests.models import Dataset, Export, Grant, ReadToken
+from access_requests.notifications import email_send_on_commit
 from portal.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -45,13 +45,14 @@ def export_request(
     grant: Grant,
     user: AbstractBaseUser,
     file_format: str,
-    first: date,
-    last: date,
+    first: date | None = None,
+    last: date | None = None,
     token: ReadToken | None = None,
 ) -> Export:
     """Record the request and enqueue the build once committed; a broker outage only delays it.
 
     An identical request returns the export already made for it (see export_request_or_reuse).
+    Without ``first`` or ``last``, the grant's period bounds the export.
     """
     export, _ = export_request_or_reuse(
         grant=grant, user=user, file_format=file_format, first=first, last=last, token=token
@@ -64,8 +65,8 @@ def export_request_or_reuse(
     grant: Grant,
     user: AbstractBaseUser,
     file_format: str,
-    first: date,
-    last: date,
+    first: date | None = None,
+    last: date | None = None,
     token: ReadToken | None = None,
 ) -> tuple[Export, bool]:
     """The export for this request and whether it is new.
@@ -73,19 +74,22 @@ def export_request_or_reuse(
     Same grant, format and period as an export still queued, running, or ready and
     unexpired: that export, and nothing is built again. Otherwise a new one, unless the
     grant already has EXPORT_MAX_QUEUED_PER_GRANT exports waiting (QuotaExceeded).
+    Without ``first`` or ``last``, the grant's period bounds the export.
     """
+    first = grant.period_start if first is None else first
+    last = grant.period_end if last is None else last
     if grant.grantee_id != user.pk:
         raise PermissionDenied("Only the grantee asks for exports of a grant.")
-    if not grant_is_active(grant):
+    if not grant.is_active:
         raise ValidationError("This grant is revoked or expired.")
-    if "reports" not in grant.datasets:
-        raise data.GrantScopeError("This grant does not include daily reports.")
+    if Dataset.REPORTS not in grant.datasets:
+        raise grant_scope.GrantScopeError("This grant does not include daily reports.")
     if file_format not in Export.Format.values:
         raise ValidationError(f"'format' must be one of {', '.join(Export.Format.values)}.")
-    data.check_period(grant, first, last)
+    grant_scope.check_period(grant, first, last)
     with transaction.atomic():
         grant = quotas.grant_lock(grant=grant)
-        if not grant_is_active(grant):  # revoked while this request was on its way
+        if not grant.is_active:  # revoked while this request was on its way
             raise ValidationError("This grant is revoked or expired.")
         existing = quotas.export_identical(
             grant=grant, file_format=file_format, first=first, last=last
@@ -145,7 +149,7 @@ def export_build(*, export_id: int) -> Export | None:
     if export is None:
         return None
     attempt = export.attempts
-    total = max(1, exports.count_rows(export.grant, export.period_start, export.period_end))
+    total = max(1, export_files.count_rows(export.period_start, export.period_end))
     partial = _partial_dir() / f"{export.pk}-{attempt}-{secrets.token_hex(4)}.part"
 
     def beat(rows: int) -> None:
@@ -154,7 +158,7 @@ def export_build(*, export_id: int) -> Export | None:
         )
 
     try:
-        built = exports.build_file(export, partial, exports.throttled(beat))
+        built = export_files.build_file(export, partial, export_files.throttled(beat))
         name = _publish(export, partial)
     except Exception as exc:
         partial.unlink(missing_ok=True)
@@ -168,7 +172,7 @@ def _publish(export: Export, partial: Path) -> str:
     storage = export_storage()
     name = (
         f"grant-{export.grant_id}/export-{export.pk}-{secrets.token_hex(8)}."
-        f"{exports.EXTENSIONS[export.format]}"
+        f"{export_files.EXTENSIONS[export.format]}"
     )
     if isinstance(storage, FileSystemStorage):
         final = Path(storage.path(name))
@@ -181,7 +185,7 @@ def _publish(export: Export, partial: Path) -> str:
     return stored
 
 
-def _finish(export: Export, attempt: int, built: exports.Built, name: str) -> Export | None:
+def _finish(export: Export, attempt: int, built: export_files.Built, name: str) -> Export | None:
     with transaction.atomic():
         current = Export.objects.select_for_update().get(pk=export.pk)
         if current.attempts != attempt or current.state != State.RUNNING:
@@ -199,7 +203,7 @@ def _finish(export: Export, attempt: int, built: exports.Built, name: str) -> Ex
             target=current,
             after={"rows": built.rows, "sha256": built.sha256, "size": built.size},
         )
-        _send("export_ready", [current.requested_by.email], {"export": current})
+        email_send_on_commit("export_ready", [current.requested_by.email], {"export": current})
     return current
 
 
@@ -213,7 +217,7 @@ def _fail(export: Export, attempt: int, reason: str) -> Export | None:
         current.finished_at = timezone.now()
         current.save(update_fields=["state", "error", "finished_at"])
         audit_event_record(action="export.failed", target=current, after={"error": current.error})
-        _send("export_failed", [current.requested_by.email], {"export": current})
+        email_send_on_commit("export_failed", [current.requested_by.email], {"export": current})
     return current
 
 

@@ -1,0 +1,90 @@
+"""The data API's shapes, each declared once: what a view answers is what the schema says.
+
+The serializers carry comments, not docstrings: drf-spectacular publishes a serializer's
+docstring as its schema's description.
+"""
+
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.fields import SkipField
+
+from access_requests.models import Export
+
+
+class ReportPageSerializer(serializers.Serializer):
+    # One page of DataReportsView. Its results are JSON text already (PostgreSQL writes
+    # each row), so the view renders the page with the results empty and fills them in.
+    grant = serializers.IntegerField()
+    fields = serializers.ListField(child=serializers.CharField())
+    count = serializers.IntegerField()
+    next_cursor = serializers.CharField(allow_null=True)
+    results = serializers.ListField(child=serializers.DictField())
+
+
+class RollupRowsSerializer(serializers.Serializer):
+    grant = serializers.IntegerField()
+    dimension = serializers.CharField()
+    results = serializers.ListField(child=serializers.DictField())
+
+
+class BlankAsNullField(serializers.CharField):
+    # The row stores "" for "none"; the API says null.
+    def to_representation(self, value):
+        return super().to_representation(value) or None
+
+
+class ExportUrlField(serializers.URLField):
+    """The absolute URL of one of an export's API routes, built from the request.
+
+    ``when``: the name of the export's property that must hold for the URL to be given;
+    otherwise the key is left out of the document.
+    """
+
+    def __init__(self, view_name: str, *, when: str | None = None, **kwargs):
+        self.view_name, self.when = view_name, when
+        super().__init__(**kwargs)
+
+    def get_attribute(self, export: Export) -> int:
+        if self.when is not None and not getattr(export, self.when):
+            raise SkipField
+        return export.pk
+
+    def to_representation(self, pk: int) -> str:
+        return self.context["request"].build_absolute_uri(reverse(self.view_name, args=[pk]))
+
+
+class ExportSerializer(serializers.Serializer):
+    # An export, as the export API answers it. "from" and "to" are Python keywords, so
+    # the fields are built by get_fields rather than declared as class attributes.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "id": serializers.IntegerField(),
+            "format": serializers.CharField(),
+            "from": serializers.DateField(source="period_start"),
+            "to": serializers.DateField(source="period_end"),
+            "state": serializers.CharField(source="current_state"),
+            "progress": serializers.IntegerField(),
+            "rows": serializers.IntegerField(allow_null=True),
+            "size_bytes": serializers.IntegerField(allow_null=True),
+            "sha256": BlankAsNullField(allow_null=True),
+            "error": BlankAsNullField(allow_null=True),
+            "created_at": serializers.DateTimeField(),
+            "finished_at": serializers.DateTimeField(allow_null=True),
+            "expires_at": serializers.DateTimeField(allow_null=True),
+            "url": ExportUrlField("api-export"),
+            "download_url": ExportUrlField(
+                "api-export-download", when="is_downloadable", required=False
+            ),
+        }
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    # The body of a request for an export, for the schema. ExportsView reads it by hand:
+    # a date must be written YYYY-MM-DD (DRF's DateField reads more), and the format is
+    # checked by export_request_or_reuse after the grant's own refusals, in that order.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "format": serializers.ChoiceField(choices=Export.Format.values),
+            "from": serializers.DateField(required=False),
+            "to": serializers.DateField(required=False),
+        }

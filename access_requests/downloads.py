@@ -1,0 +1,76 @@
+"""An export's file, to the grantee: from the download page and from the data API alike.
+
+Both paths refuse the same way (expired, not ready, file gone) and audit each download;
+the refusals are DRF exceptions, which the API answers in its error shape and the page
+turns into a message.
+"""
+
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, HttpResponseRedirect
+from django.utils import timezone
+from rest_framework import exceptions
+
+from access_requests import export_files, services
+from access_requests.models import Export
+
+CONTENT_TYPES = {
+    "csv": "application/gzip",
+    "jsonl": "application/gzip",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+class ExportNotReady(exceptions.APIException):
+    status_code = 409
+    default_code = "export_not_ready"
+
+
+class ExportGone(exceptions.APIException):
+    status_code = 410
+    default_code = "export_expired"
+
+
+def export_file_response(export: Export, user, *, via: str, token=None):
+    """The file of a ready, unexpired export, audited; anything else is a clear refusal
+    (ExportGone, ExportNotReady)."""
+    try:
+        services.export_refuse_if_expired(export=export, via=via)
+    except services.ExportExpired as exc:
+        raise ExportGone(str(exc)) from exc
+    if export.state != Export.State.READY:
+        raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
+    storage = services.export_storage()
+    if not isinstance(storage, FileSystemStorage):
+        services.export_download_record(export=export, user=user, via=via, token=token)
+        return HttpResponseRedirect(_signed_url(storage, export))
+    try:
+        handle = storage.open(export.file_name, "rb")
+    except FileNotFoundError as exc:  # deleted by the clean-up since this request began
+        raise ExportGone(f"Export #{export.pk} expired and its file is deleted.") from exc
+    try:
+        services.export_download_record(export=export, user=user, via=via, token=token)
+    except BaseException:
+        handle.close()
+        raise
+    name = (
+        f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
+        + export_files.EXTENSIONS[export.format]
+    )
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=name,
+        content_type=CONTENT_TYPES[export.format],
+    )
+    response["X-Checksum-SHA256"] = export.sha256
+    return response
+
+
+def _signed_url(storage, export: Export) -> str:
+    """A signed URL of the bucket's file that stops working when the export expires,
+    not up to the storage's own lifetime (an hour by default) after it."""
+    remaining = int((export.expires_at - timezone.now()).total_seconds())
+    lifetime = getattr(storage, "querystring_expire", None)
+    if lifetime is None:
+        return storage.url(export.file_name)
+    return storage.url(export.file_name, expire=max(1, min(lifetime, remaining)))

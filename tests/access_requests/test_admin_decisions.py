@@ -1,0 +1,72 @@
+"""The admin's decision forms: each calls its service and says what happened or why not."""
+
+import pytest
+from django.contrib.messages import get_messages
+
+from access_requests import services
+from access_requests.models import AccessRequest, Grant
+from tests.access_requests.factories import file_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_approving_in_the_admin_creates_the_grant_and_says_so(client, applicant, maintainer):
+    filed = file_request(applicant)
+    client.force_login(maintainer)
+    url = f"/admin/access_requests/accessrequest/{filed.pk}/approve/"
+    form = client.get(url)
+    assert form.status_code == 200 and form.context["title"] == f"Approve: request #{filed.pk}"
+    response = client.post(
+        url,
+        {
+            "datasets": filed.datasets,
+            "elements": filed.elements,
+            "period_start": filed.period_start,
+            "period_end": filed.period_end,
+            "duration_days": 30,
+        },
+    )
+    assert response["Location"] == f"/admin/access_requests/accessrequest/{filed.pk}/change/"
+    assert _messages(response) == [
+        f"Request #{filed.pk}: approved. The grant is active and the applicant has been emailed."
+    ]
+    assert Grant.objects.get(request=filed).elements == sorted(filed.elements)
+
+
+def test_a_refused_decision_shows_the_services_reason(client, maintainer):
+    own = file_request(maintainer)
+    client.force_login(maintainer)
+    response = client.post(
+        f"/admin/access_requests/accessrequest/{own.pk}/reject/", {"reason": "Not needed."}
+    )
+    assert response["Location"] == f"/admin/access_requests/accessrequest/{own.pk}/change/"
+    assert _messages(response) == ["Nobody reviews their own request."]
+    own.refresh_from_db()
+    assert own.status == AccessRequest.Status.SUBMITTED
+
+
+def test_revoking_in_the_admin_revokes_the_grant(client, applicant, maintainer):
+    grant = services.access_request_approve(request=file_request(applicant), reviewer=maintainer)
+    client.force_login(maintainer)
+    url = f"/admin/access_requests/grant/{grant.pk}/revoke/"
+    assert client.get(url).context["title"] == f"Revoke grant #{grant.pk}"
+    response = client.post(url, {"reason": "The study ended."})
+    assert response["Location"] == f"/admin/access_requests/grant/{grant.pk}/change/"
+    assert _messages(response) == [f"Grant #{grant.pk} is revoked."]
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None and grant.revoke_reason == "The study ended."
+
+
+def test_an_auditor_cannot_open_a_decision_form(client, applicant, auditor):
+    filed = file_request(applicant)
+    client.force_login(auditor)
+    for action in ("approve", "reject", "ask-info"):
+        url = f"/admin/access_requests/accessrequest/{filed.pk}/{action}/"
+        assert client.get(url).status_code == 403
+    assert client.post(url, {"reason": "Why?"}).status_code == 403
+    filed.refresh_from_db()
+    assert filed.status == AccessRequest.Status.SUBMITTED
