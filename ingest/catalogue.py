@@ -86,7 +86,7 @@ class ColumnKind(Enum):
         return self in (ColumnKind.NAME_LIST, ColumnKind.NAME_MAP)
 
 
-# Parquet types by pyarrow's names (access_requests.exports turns them into types).
+# Parquet types by pyarrow's names (access_requests.export_files turns them into types).
 PARQUET_OF_KIND = {
     ColumnKind.TEXT: "string",
     ColumnKind.INTEGER: "int32",

@@ -13,7 +13,7 @@ import pytest
 from django.db import models
 from drf_spectacular.generators import SchemaGenerator
 
-from access_requests import data, exports
+from access_requests import export_files, grant_scope
 from ingest import synthetic
 from ingest.api.schema import REPORT, report_schema
 from ingest.catalogue import (
@@ -85,10 +85,10 @@ def test_the_live_tables_are_derived_from_the_catalogue():
     assert reports.JSON_COLUMNS == JSON_COLUMNS
     assert reports.upsert_sql(REPORT_COLUMNS) == reports.UPSERT_SQL
     assert rollups.DEFINITION_COLUMNS == DEFINITION_COLUMNS
-    assert REPORT_CATALOGUE.element_fields() == data.ELEMENT_FIELDS
-    assert REPORT_CATALOGUE.json_fields() == exports.JSON_FIELDS
-    assert REPORT_CATALOGUE.csv_neutralised_fields() == exports.TEXT_FIELDS
-    assert exports.parquet_types(REPORT_CATALOGUE) == exports.PARQUET_TYPES
+    assert REPORT_CATALOGUE.element_fields() == grant_scope.ELEMENT_FIELDS
+    assert REPORT_CATALOGUE.json_fields() == export_files.JSON_FIELDS
+    assert REPORT_CATALOGUE.csv_neutralised_fields() == export_files.TEXT_FIELDS
+    assert export_files.parquet_types(REPORT_CATALOGUE) == export_files.PARQUET_TYPES
     assert report_schema(REPORT_CATALOGUE) == REPORT
     assert synthetic.column_groups(REPORT_CATALOGUE) == synthetic.COLUMN_GROUPS
 
@@ -111,11 +111,14 @@ def test_an_extra_element_reaches_every_derived_table(extra):
     assert f"{column.name} = EXCLUDED.{column.name}" in upsert
     assert (column.name in catalogue.json_columns()) == column.kind.is_json
     # the data API and exports
-    assert catalogue.element_fields() == {**data.ELEMENT_FIELDS, element.key: (column.output,)}
+    assert catalogue.element_fields() == {
+        **grant_scope.ELEMENT_FIELDS,
+        element.key: (column.output,),
+    }
     assert (column.output in catalogue.json_fields()) == column.kind.is_json
     assert (column.output in catalogue.csv_neutralised_fields()) == column.csv_neutralised
-    parquet = exports.parquet_types(catalogue)
-    assert parquet == {**exports.PARQUET_TYPES, column.output: parquet[column.output]}
+    parquet = export_files.parquet_types(catalogue)
+    assert parquet == {**export_files.PARQUET_TYPES, column.output: parquet[column.output]}
     expected = pa.string() if column.kind is ColumnKind.TEXT else pa.list_(pa.string())
     assert parquet[column.output] == expected
     # the payload schema
