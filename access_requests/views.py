@@ -58,6 +58,9 @@ def access_request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.error(request, over_quota)
         return redirect("access-home")
     policy = policy_get_published()
+    # A migration publishes policy v1, and publishing a version supersedes the one before,
+    # so one is always published.
+    assert policy is not None, "no published policy"
     approved = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
     elements = sorted(approved.values_list("key", flat=True))
     profile = Profile.objects.filter(user=request.user).first()
@@ -70,6 +73,7 @@ def access_request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         asked = dict(form.cleaned_data)
         asked.pop("accept_terms")
+        assert terms is not None, "no data-use terms"  # a migration seeds version 1
         try:
             created = services.access_request_submit(applicant=request.user, terms=terms, **asked)
         except ValidationError as exc:

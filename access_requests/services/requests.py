@@ -74,7 +74,8 @@ def profile_update(*, user: User, display_name: str, affiliation: str) -> Profil
 # --- applying -----------------------------------------------------------------------------
 
 
-def terms_current() -> DataUseTerms:
+def terms_current() -> DataUseTerms | None:
+    """The terms an applicant accepts now; a migration seeds version 1."""
     return DataUseTerms.objects.order_by("-version").first()
 
 
@@ -104,6 +105,9 @@ def access_request_submit(
 ) -> AccessRequest:
     applicant_email_verified_check(applicant=applicant)
     policy = policy_get_published()
+    # A migration publishes policy v1, and publishing a version supersedes the one before,
+    # so one is always published.
+    assert policy is not None, "no published policy"
     _validate_scope(policy, datasets, elements, period_start, period_end, duration_days)
     if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
         raise ValidationError(
