@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from statistics import median
+from typing import TypedDict
 
 from django.conf import settings
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -60,6 +61,12 @@ def access_requests_overdue_condition(*, now=None) -> Q:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ACCESS_REVIEW_SLA_DAYS)
     return Q(status__in=AccessRequest.PENDING, created_at__lt=cutoff)
+
+
+class OverdueAnnotation(TypedDict):
+    """What access_requests_with_overdue adds to each request (for the type checker)."""
+
+    is_overdue: bool
 
 
 def access_requests_with_overdue(queryset: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
