@@ -43,10 +43,13 @@ run: install
 test: install-dev browser nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, the import contracts and mypy (its Django plugin imports the settings,
+## which DEBUG=1 lets load without a SECRET_KEY)
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(DEV_ENV) $(BIN)/mypy
 
 ## lock: re-resolve the pinned dependencies from pyproject.toml
 lock: $(BIN)/python

@@ -6,6 +6,7 @@ checked against the state machine and audited in the same transaction.
 """
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -35,6 +36,11 @@ from access_requests.selectors import (
     access_requests_with_overdue,
 )
 from portal.admin import ReadOnlyAdmin
+
+if TYPE_CHECKING:  # django-stubs' helper, a development dependency
+    from django_stubs_ext import WithAnnotations
+
+    from access_requests.selectors import OverdueAnnotation
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -86,7 +92,7 @@ class RequestEventInline(admin.TabularInline):
         return False
 
 
-class DecisionViewMixin:
+class DecisionViewMixin(admin.ModelAdmin):
     """A decision (approve, reject, ask for information, revoke) is a small form on its
     own page: a valid POST calls one service, whose refusal is shown as the admin's error
     message, and goes back to the row's page. Only reviewers open the form."""
@@ -182,7 +188,7 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
         return (timezone.now() - obj.created_at).days
 
     @admin.display(description="Overdue", boolean=True)
-    def overdue(self, obj: AccessRequest) -> bool:
+    def overdue(self, obj: "WithAnnotations[AccessRequest, OverdueAnnotation]") -> bool:
         return obj.is_overdue
 
     def get_queryset(self, request):
@@ -242,8 +248,8 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         access_request = self.get_object(request, object_id)
-        can_review = access_request is not None and access_request.is_pending
-        if can_review:
+        can_review = False
+        if access_request is not None and access_request.is_pending:
             refusal = services.access_request_review_refusal(
                 access_request=access_request, reviewer=request.user
             )

@@ -5,6 +5,9 @@ the refusals are DRF exceptions, which the API answers in its error shape and th
 turns into a message.
 """
 
+from datetime import datetime
+from typing import cast
+
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -69,7 +72,9 @@ def export_file_response(export: Export, user, *, via: str, token=None):
 def _signed_url(storage, export: Export) -> str:
     """A signed URL of the bucket's file that stops working when the export expires,
     not up to the storage's own lifetime (an hour by default) after it."""
-    remaining = int((export.expires_at - timezone.now()).total_seconds())
+    # Only a ready export is downloaded, and _finish sets expires_at as it makes one ready.
+    expires_at = cast(datetime, export.expires_at)
+    remaining = int((expires_at - timezone.now()).total_seconds())
     lifetime = getattr(storage, "querystring_expire", None)
     if lifetime is None:
         return storage.url(export.file_name)

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 from django.core.validators import MaxValueValidator
 
@@ -51,10 +53,13 @@ class AccessRequestForm(forms.Form):
 
     def __init__(self, *args, elements: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["elements"].choices = [(key, key) for key in elements]
+        # self.fields holds a copy of each declared field: "elements" is the one above.
+        field = cast(forms.MultipleChoiceField, self.fields["elements"])
+        field.choices = [(key, key) for key in elements]
 
     def clean(self):
-        cleaned = super().clean()
+        # Form.clean returns cleaned_data; the stubs allow the None an override may return.
+        cleaned = cast(dict[str, Any], super().clean())
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and start > end:
             self.add_error("period_end", "The period must end after it starts.")
@@ -88,10 +93,11 @@ class ApproveForm(forms.Form):
 
     def __init__(self, *args, access_request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["elements"].choices = [(key, key) for key in access_request.elements]
-        self.fields["datasets"].choices = [
-            c for c in Dataset.choices if c[0] in access_request.datasets
-        ]
+        # self.fields holds a copy of each declared field: these are the two above.
+        elements = cast(forms.MultipleChoiceField, self.fields["elements"])
+        elements.choices = [(key, key) for key in access_request.elements]
+        datasets = cast(forms.MultipleChoiceField, self.fields["datasets"])
+        datasets.choices = [c for c in Dataset.choices if c[0] in access_request.datasets]
         # The field's max_value (MAX_DURATION_DAYS) is fixed when it is built; a grant may
         # not outlast what was asked, which access_request_approve enforces and this shows.
         duration = self.fields["duration_days"]

@@ -11,7 +11,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -37,7 +37,7 @@ def grant_lock(*, grant: Grant) -> Grant:
     return Grant.objects.select_for_update().get(pk=grant.pk)
 
 
-def member_lock(*, user: AbstractBaseUser) -> None:
+def member_lock(*, user: User) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
 
 
@@ -87,13 +87,13 @@ def token_quota_check(*, grant: Grant) -> None:
 # --- access requests ----------------------------------------------------------------------
 
 
-def requests_open_count(*, applicant: AbstractBaseUser) -> int:
+def requests_open_count(*, applicant: User) -> int:
     return AccessRequest.objects.filter(
         applicant=applicant, status__in=AccessRequest.PENDING
     ).count()
 
 
-def request_quota_message(*, applicant: AbstractBaseUser) -> str | None:
+def request_quota_message(*, applicant: User) -> str | None:
     """Why the member may not file another request now, or None if they may."""
     limit = settings.ACCESS_REQUEST_MAX_OPEN_PER_MEMBER
     count = requests_open_count(applicant=applicant)
@@ -105,7 +105,7 @@ def request_quota_message(*, applicant: AbstractBaseUser) -> str | None:
     )
 
 
-def request_quota_check(*, applicant: AbstractBaseUser) -> None:
+def request_quota_check(*, applicant: User) -> None:
     message = request_quota_message(applicant=applicant)
     if message:
         raise QuotaExceeded(message)

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, time
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,11 +32,12 @@ from access_requests.selectors import (
 )
 from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
+from portal.http import AuthenticatedHttpRequest
 
 
 def access_home(request: HttpRequest) -> HttpResponse:
     """How to get access; for a signed-in member, their requests and their timelines."""
-    context = {"terms": services.terms_current()}
+    context: dict[str, Any] = {"terms": services.terms_current()}
     if request.user.is_authenticated:
         context["requests"] = access_requests_for_user(user=request.user)
         context["answer_form"] = MessageForm()
@@ -45,7 +47,7 @@ def access_home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def access_request_new(request: HttpRequest) -> HttpResponse:
+def access_request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:  # before the form is filled in; access_request_submit checks again
         services.applicant_email_verified_check(applicant=request.user)
     except services.EmailNotVerified as exc:
@@ -56,6 +58,9 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, over_quota)
         return redirect("access-home")
     policy = policy_get_published()
+    # A migration publishes policy v1, and publishing a version supersedes the one before,
+    # so one is always published.
+    assert policy is not None, "no published policy"
     approved = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
     elements = sorted(approved.values_list("key", flat=True))
     profile = Profile.objects.filter(user=request.user).first()
@@ -68,6 +73,7 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         asked = dict(form.cleaned_data)
         asked.pop("accept_terms")
+        assert terms is not None, "no data-use terms"  # a migration seeds version 1
         try:
             created = services.access_request_submit(applicant=request.user, terms=terms, **asked)
         except ValidationError as exc:
@@ -82,7 +88,7 @@ def access_request_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _act(request: AuthenticatedHttpRequest, pk: int, action) -> HttpResponse:
     access_request = access_request_get_for_user(user=request.user, pk=pk)
     try:
         action(access_request)
@@ -93,7 +99,7 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 @login_required
 @require_POST
-def access_request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def access_request_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def withdraw(access_request):
         services.access_request_withdraw(request=access_request, applicant=request.user)
         messages.success(request, f"Request #{access_request.pk} is withdrawn.")
@@ -103,7 +109,7 @@ def access_request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def access_request_answer(request: HttpRequest, pk: int) -> HttpResponse:
+def access_request_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = MessageForm(request.POST)
 
     def answer(access_request):
@@ -129,7 +135,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     current = Profile.objects.filter(user=request.user).first()
     form = ProfileForm(
         request.POST or None,
@@ -147,7 +153,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_mint(request: HttpRequest, pk: int) -> HttpResponse:
+def token_mint(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     grant = grant_get_for_user(user=request.user, pk=pk)
     form = TokenForm(request.POST)
     if not form.is_valid():
@@ -171,7 +177,7 @@ def token_mint(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     token = token_get_for_user(user=request.user, pk=pk)
     services.token_revoke(token=token, user=request.user)
     messages.success(request, f"Token {token.prefix}… is revoked; it stops working at once.")
@@ -180,7 +186,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def export_new(request: HttpRequest, pk: int) -> HttpResponse:
+def export_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     grant = grant_get_for_user(user=request.user, pk=pk)
     form = ExportForm(request.POST)
     if not form.is_valid():
@@ -216,7 +222,7 @@ def export_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     try:
         export = export_get_for_user(user=request.user, pk=pk)
     except Http404:
@@ -241,7 +247,9 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("access-home")
 
 
-def _download_refused(request: HttpRequest, pk: int, *, reason: str, status: int) -> None:
+def _download_refused(
+    request: AuthenticatedHttpRequest, pk: int, *, reason: str, status: int
+) -> None:
     """Audited like the data API's refusals: coalesced per reason and account."""
     services.data_read_refused_record(
         reason=reason, status=status, endpoint=request.path, user=request.user, export_id=pk

@@ -341,9 +341,10 @@ class Catalogue:
     client_fields: tuple[ClientField, ...]
     columns: tuple[Column, ...]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         keys = [element.key for element in self.elements]
-        for row in (*self.client_fields, *self.columns):
+        rows: tuple[ClientField | Column, ...] = (*self.client_fields, *self.columns)
+        for row in rows:
             if row.element not in keys:
                 raise ValueError(f"{row.name} belongs to no element ({row.element!r})")
         for names in (keys, [f.name for f in self.client_fields], [c.name for c in self.columns]):

@@ -4,6 +4,7 @@ their CSVs. Every figure shown is a released, differentially private one.
 """
 
 import csv
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -110,7 +111,7 @@ def _figures_html(period: DateRange) -> str:
 
 
 def _figures_render(period: DateRange) -> str:
-    sections = []
+    sections: list[dict[str, Any]] = []
     for dimension in DIMENSIONS:
         figures = stats_groups(dimension=dimension, period=period)
         chart = bar_chart(figures["groups"], "average_daily_installations")

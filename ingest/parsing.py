@@ -333,7 +333,7 @@ def parse_addons(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_definitions(document: dict[str, Any]) -> dict[str, Any]:
-    columns = {}
+    columns: dict[str, list[str]] = {}
     for kind in DEFINITION_KINDS:
         field_name = kind.client_field
         value = document.get(field_name)

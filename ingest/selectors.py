@@ -66,7 +66,8 @@ def policy_history() -> list[dict[str, Any]]:
         .order_by("number")
         .prefetch_related("elements")
     )
-    history, previous = [], {}
+    history: list[dict[str, Any]] = []
+    previous: dict[str, PolicyElement] = {}
     for version in versions:
         current = {e.key: e for e in version.elements.all()}
         approved = {k for k, e in current.items() if e.decision == PolicyElement.Decision.APPROVED}
@@ -86,7 +87,7 @@ def policy_history() -> list[dict[str, Any]]:
 
 def element_document(element: PolicyElement) -> dict[str, Any]:
     spec = CATALOGUE.get(element.key)
-    document = {
+    document: dict[str, Any] = {
         "name": element.key,
         "decision": element.decision,
         "could_be_personal_info": element.personal_info,

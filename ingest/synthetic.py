@@ -360,7 +360,7 @@ def activity(rng: random.Random) -> float:
 
 def counts_path(rng: random.Random, span: Lifespan) -> list[tuple[int, dict]]:
     """Bucket changes: empty before the first daily count, and some installations grow."""
-    empty = {"cluster_count_bucket": None, "app_count_bucket": None}
+    empty: dict[str, str | None] = {"cluster_count_bucket": None, "app_count_bucket": None}
     if rng.random() < 0.02:  # never counted, e.g. the counting job fails
         return [(span.first, empty)]
     cluster, app = CLUSTER_CHOICES.draw(rng), APP_CHOICES.draw(rng)

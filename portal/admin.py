@@ -55,8 +55,11 @@ def _holds_nul(query) -> bool:
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
 
 
-class SecretLookupsRefused:
-    """Mixed into every registered ModelAdmin by ``admin_secret_lookups_refuse``."""
+class SecretLookupsRefused(admin.ModelAdmin):
+    """Mixed into every registered ModelAdmin by ``admin_secret_lookups_refuse``.
+
+    A ModelAdmin itself, so that ``self.model`` and ``super()`` are the admin's; placed
+    first among the bases, it runs before the admin it is mixed into."""
 
     def lookup_allowed(self, lookup, value, request) -> bool:
         if lookup_reaches_secret(self.model, lookup):

@@ -25,7 +25,7 @@ from allauth.socialaccount.models import SocialApp
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.dispatch import receiver
@@ -89,7 +89,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 # --- lifting a lock: the owner proves control of the account's email ------------------------
 
 
-def account_identities(user: AbstractBaseUser) -> set[str]:
+def account_identities(user: User) -> set[str]:
     """Every name ``login_identity`` may have counted the account's failures under."""
     names = {user.get_username(), user.email}
     names.update(EmailAddress.objects.filter(user_id=user.pk).values_list("email", flat=True))
@@ -97,7 +97,7 @@ def account_identities(user: AbstractBaseUser) -> set[str]:
 
 
 @receiver(password_reset, dispatch_uid="portal.auth.lift_sign_in_lock")
-def lift_sign_in_lock(sender, request: HttpRequest, user: AbstractBaseUser, **kwargs) -> None:
+def lift_sign_in_lock(sender, request: HttpRequest, user: User, **kwargs) -> None:
     """A reset completed through the emailed link lifts the account's sign-in lock.
 
     Only the owner of the address can follow the link, so however many failures anyone
@@ -167,7 +167,7 @@ class AccountAdapter(DefaultAccountAdapter):
 # --- the admin: MFA for staff when STAFF_REQUIRE_MFA is set ----------------------------------
 
 
-def staff_needs_mfa(user: AbstractBaseUser) -> bool:
+def staff_needs_mfa(user: User) -> bool:
     """A staff account that must set up two-factor authentication before the admin opens."""
     return bool(
         settings.STAFF_REQUIRE_MFA

@@ -1,12 +1,12 @@
 """Configuration mistakes reported as system checks with stable ids."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 
 @register()
 def check_embedded_defaults(app_configs, **kwargs):
-    problems = []
+    problems: list[CheckMessage] = []
     engine = settings.DATABASES["default"]["ENGINE"]
     if not settings.DEBUG and engine.endswith("sqlite3"):
         problems.append(

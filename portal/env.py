@@ -7,6 +7,7 @@ the variable's name and the value it could not understand.
 
 import os
 from pathlib import Path
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,6 +26,11 @@ def _raw(name: str) -> str | None:
     return os.environ.get(name)
 
 
+# A string default makes the result a string; without one the variable may be unset.
+@overload
+def envstr(name: str, default: str) -> str: ...
+@overload
+def envstr(name: str, default: None = None) -> str | None: ...
 def envstr(name: str, default: str | None = None) -> str | None:
     value = _raw(name)
     return default if value is None else value

@@ -24,6 +24,7 @@ import ast
 from dataclasses import asdict, dataclass
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
+from typing import cast
 
 import grimp
 from importlinter import Contract, ContractCheck, fields, output
@@ -77,7 +78,10 @@ class PrivateNamesContract(Contract):
     def _home(self, module: str) -> str | None:
         """The container a module belongs to (the module itself with boundary=module), or
         None when it is in none of them."""
-        containers = self.containers or self.session_options["root_packages"]
+        # Contract._populate_fields replaced the field with the option's cleaned value.
+        containers = (
+            cast(list[str] | None, self.containers) or self.session_options["root_packages"]
+        )
         inside = [c for c in containers if module == c or module.startswith(c + ".")]
         if not inside:
             return None
@@ -87,7 +91,8 @@ class PrivateNamesContract(Contract):
 def private_uses(importer: str, modules: set[str]) -> list[PrivateUse]:
     """Every private name of a module in ``modules`` that ``importer``'s source uses."""
     spec = module_spec(importer)
-    tree = ast.parse(Path(spec.origin).read_bytes(), filename=spec.origin)
+    origin = cast(str, spec.origin)  # module_spec refuses a spec without one
+    tree = ast.parse(Path(origin).read_bytes(), filename=origin)
     package = (
         importer if spec.submodule_search_locations is not None else importer.rpartition(".")[0]
     )

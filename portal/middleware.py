@@ -65,6 +65,7 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         logger.warning("Request not served: the database is unavailable.")
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse(
                 {"error": "database_unavailable", "message": "Retry in a moment."}, status=503

@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from portal.models import AuditEvent
@@ -11,7 +11,7 @@ SYSTEM_ACTOR = "system"
 def audit_event_record(
     *,
     action: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     actor_label: str | None = None,
     target: models.Model | None = None,
     target_type: str = "",

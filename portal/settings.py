@@ -7,6 +7,7 @@ DATABASE_URL and REDIS_URL the portal runs on the embedded development default
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -281,7 +282,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Production serves collected, hashed files (run collectstatic); development and tests
 # serve the source folders directly.
 STATIC_MANIFEST = envbool("STATIC_MANIFEST", not DEBUG)
-STORAGES = {
+# Each backend's OPTIONS hold values of its own types (a bucket name, a Path, flags).
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

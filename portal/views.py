@@ -4,10 +4,12 @@ portal.middleware.
 """
 
 import functools
+from typing import cast
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
@@ -49,7 +51,9 @@ def _database_ready() -> bool:
 
 def _redis_ready() -> bool:
     try:
-        return bool(cache._cache.get_client(None, write=False).ping())
+        # Called only with CACHE_URL set, when settings configure a Redis cache.
+        redis_cache = cast(RedisCache, cache)
+        return bool(redis_cache._cache.get_client(None, write=False).ping())
     except Exception:  # any failure to reach Redis means not ready
         return False
 

@@ -15,7 +15,9 @@ class ReportPageSerializer(serializers.Serializer):
     # One page of DataReportsView. Its results are JSON text already (PostgreSQL writes
     # each row), so the view renders the page with the results empty and fills them in.
     grant = serializers.IntegerField()
-    fields = serializers.ListField(child=serializers.CharField())
+    # DRF's metaclass takes declared fields out of the class body, so this one does not
+    # replace Serializer.fields at run time; the stubs cannot see that.
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     count = serializers.IntegerField()
     next_cursor = serializers.CharField(allow_null=True)
     results = serializers.ListField(child=serializers.DictField())
@@ -44,13 +46,13 @@ class ExportUrlField(serializers.URLField):
         self.view_name, self.when = view_name, when
         super().__init__(**kwargs)
 
-    def get_attribute(self, export: Export) -> int:
+    def get_attribute(self, export: Export) -> str:
         if self.when is not None and not getattr(export, self.when):
             raise SkipField
-        return export.pk
+        return self.context["request"].build_absolute_uri(reverse(self.view_name, args=[export.pk]))
 
-    def to_representation(self, pk: int) -> str:
-        return self.context["request"].build_absolute_uri(reverse(self.view_name, args=[pk]))
+    def to_representation(self, url: str) -> str:
+        return url
 
 
 class ExportSerializer(serializers.Serializer):

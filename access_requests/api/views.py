@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access_requests import grant_scope, quotas, services
-from access_requests.api.authentication import ReadTokenAuthentication
+from access_requests.api.authentication import ReadTokenAuthentication, ReadTokenRequest
 from access_requests.api.serializers import (
     ExportRequestSerializer,
     ExportSerializer,
@@ -115,11 +115,11 @@ class DataView(APIView):
             reason=codes if isinstance(codes, str) else "refused",
             status=status,
             endpoint=self.request.path,
-            parameters=dict(self.request.query_params.items()),
+            parameters=self.request.query_params.dict(),
             token=token if isinstance(token, ReadToken) else None,
         )
 
-    def _audit(self, request: Request, rows: int) -> None:
+    def _audit(self, request: ReadTokenRequest, rows: int) -> None:
         services.data_read_record(
             token=request.auth,
             endpoint=request.path,
@@ -177,7 +177,7 @@ class DataReportsView(DataView):
             **REFUSED,
         },
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: ReadTokenRequest) -> HttpResponse:
         grant = request.auth.grant
         first = _date(request, "from", grant.period_start)
         last = _date(request, "to", grant.period_end)
@@ -226,7 +226,7 @@ class DataRollupsView(DataView):
             **REFUSED,
         },
     )
-    def get(self, request: Request, dimension: str) -> Response:
+    def get(self, request: ReadTokenRequest, dimension: str) -> Response:
         grant = request.auth.grant
         first = _date(request, "from", grant.period_start)
         last = _date(request, "to", grant.period_end)
@@ -285,7 +285,7 @@ class ExportsView(DataView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ReadTokenRequest) -> Response:
         grant = request.auth.grant
         body = request.data if isinstance(request.data, dict) else {}
         first = _body_date(body, "from")
@@ -328,7 +328,7 @@ def _body_date(body: dict, name: str) -> date | None:
     raise BadParameter("'from' and 'to' must be dates written YYYY-MM-DD.")
 
 
-def _export_of_token(request: Request, pk: int) -> Export:
+def _export_of_token(request: ReadTokenRequest, pk: int) -> Export:
     export = export_get_for_grant(grant=request.auth.grant, pk=pk)
     if export is None:
         raise exceptions.NotFound("No export with this id for this token's grant.")
@@ -343,7 +343,7 @@ class ExportView(DataView):
         tags=["exports"],
         responses={200: ExportSerializer, 404: NO_EXPORT, **REFUSED},
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: ReadTokenRequest, pk: int) -> Response:
         export = _export_of_token(request, pk)
         return Response(ExportSerializer(export, context={"request": request}).data)
 
@@ -374,6 +374,6 @@ class ExportDownloadView(DataView):
             **REFUSED,
         },
     )
-    def get(self, request: Request, pk: int):
+    def get(self, request: ReadTokenRequest, pk: int):
         export = _export_of_token(request, pk)
         return export_file_response(export, request.user, via="api", token=request.auth)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
@@ -43,7 +43,7 @@ def _partial_dir() -> Path:
 def export_request(
     *,
     grant: Grant,
-    user: AbstractBaseUser,
+    user: User,
     file_format: str,
     first: date | None = None,
     last: date | None = None,
@@ -63,7 +63,7 @@ def export_request(
 def export_request_or_reuse(
     *,
     grant: Grant,
-    user: AbstractBaseUser,
+    user: User,
     file_format: str,
     first: date | None = None,
     last: date | None = None,
@@ -299,7 +299,7 @@ def export_refuse_if_expired(*, export: Export, via: str, now=None) -> None:
 
 
 def export_download_record(
-    *, export: Export, user: AbstractBaseUser, via: str, token: ReadToken | None = None
+    *, export: Export, user: User, via: str, token: ReadToken | None = None
 ) -> None:
     with transaction.atomic():
         if token is not None:

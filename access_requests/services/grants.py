@@ -4,7 +4,7 @@ A grant is created by the approval of its request (services/requests.py); revoki
 stops its tokens at once and deletes its exports' files.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +26,7 @@ def grant_snapshot(grant: Grant) -> dict:
     }
 
 
-def grant_revoke(*, grant: Grant, actor: AbstractBaseUser, reason: str) -> Grant:
+def grant_revoke(*, grant: Grant, actor: User, reason: str) -> Grant:
     if not reason.strip():
         raise ValidationError("Revoking access needs a reason; it is sent to the grantee.")
     if not actor.has_perm(REVIEW_PERMISSION):

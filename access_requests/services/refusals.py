@@ -14,7 +14,7 @@ may both be written, which still bounds the rows by the server's concurrency.
 
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,7 +57,7 @@ def data_read_refused_record(
     endpoint: str,
     parameters: dict[str, str] | None = None,
     token: ReadToken | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     export_id: int | None = None,
 ) -> bool:
     """Audit one refused read unless its kind was recorded in the last window.

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -63,7 +63,7 @@ PAST_TENSE = {
 # --- profile ------------------------------------------------------------------------------
 
 
-def profile_update(*, user: AbstractBaseUser, display_name: str, affiliation: str) -> Profile:
+def profile_update(*, user: User, display_name: str, affiliation: str) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
     profile.display_name = display_name.strip()
     profile.affiliation = affiliation.strip()
@@ -74,7 +74,8 @@ def profile_update(*, user: AbstractBaseUser, display_name: str, affiliation: st
 # --- applying -----------------------------------------------------------------------------
 
 
-def terms_current() -> DataUseTerms:
+def terms_current() -> DataUseTerms | None:
+    """The terms an applicant accepts now; a migration seeds version 1."""
     return DataUseTerms.objects.order_by("-version").first()
 
 
@@ -82,14 +83,14 @@ class EmailNotVerified(ValidationError):
     """Decisions and questions reach the applicant by email: the address must be verified."""
 
 
-def applicant_email_verified_check(*, applicant: AbstractBaseUser) -> None:
+def applicant_email_verified_check(*, applicant: User) -> None:
     if not EmailAddress.objects.filter(user=applicant, verified=True).exists():
         raise EmailNotVerified("Verify your email address before filing a request.")
 
 
 def access_request_submit(
     *,
-    applicant: AbstractBaseUser,
+    applicant: User,
     purpose: str,
     justification: str,
     intended_use: str,
@@ -104,6 +105,9 @@ def access_request_submit(
 ) -> AccessRequest:
     applicant_email_verified_check(applicant=applicant)
     policy = policy_get_published()
+    # A migration publishes policy v1, and publishing a version supersedes the one before,
+    # so one is always published.
+    assert policy is not None, "no published policy"
     _validate_scope(policy, datasets, elements, period_start, period_end, duration_days)
     if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
         raise ValidationError(
@@ -171,9 +175,7 @@ def _snapshot(request: AccessRequest) -> dict:
 # --- the one transition service ---------------------------------------------------------
 
 
-def access_request_review_refusal(
-    *, access_request: AccessRequest, reviewer: AbstractBaseUser
-) -> str | None:
+def access_request_review_refusal(*, access_request: AccessRequest, reviewer: User) -> str | None:
     """Why ``reviewer`` may not review this request, or None if they may: maintainers
     review, and never their own request. The admin asks before offering the decisions."""
     if not reviewer.has_perm(REVIEW_PERMISSION):
@@ -184,7 +186,7 @@ def access_request_review_refusal(
 
 
 def _transition(
-    *, request: AccessRequest, action: str, actor: AbstractBaseUser, message: str = ""
+    *, request: AccessRequest, action: str, actor: User, message: str = ""
 ) -> AccessRequest:
     """Move a request along the state machine, or refuse with a clear message."""
     rule = TRANSITIONS[action]
@@ -218,7 +220,7 @@ def _transition(
 
 
 def access_request_ask_info(
-    *, request: AccessRequest, reviewer: AbstractBaseUser, message: str
+    *, request: AccessRequest, reviewer: User, message: str
 ) -> AccessRequest:
     if not message.strip():
         raise ValidationError("Say what information is needed.")
@@ -233,7 +235,7 @@ def access_request_ask_info(
 
 
 def access_request_answer(
-    *, request: AccessRequest, applicant: AbstractBaseUser, message: str
+    *, request: AccessRequest, applicant: User, message: str
 ) -> AccessRequest:
     if not message.strip():
         raise ValidationError("Write your answer.")
@@ -247,18 +249,14 @@ def access_request_answer(
     return request
 
 
-def access_request_withdraw(
-    *, request: AccessRequest, applicant: AbstractBaseUser
-) -> AccessRequest:
+def access_request_withdraw(*, request: AccessRequest, applicant: User) -> AccessRequest:
     with transaction.atomic():
         request = _transition(request=request, action="withdraw", actor=applicant)
         email_send_on_commit("withdrawn", [request.applicant.email], {"request": request})
     return request
 
 
-def access_request_reject(
-    *, request: AccessRequest, reviewer: AbstractBaseUser, reason: str
-) -> AccessRequest:
+def access_request_reject(*, request: AccessRequest, reviewer: User, reason: str) -> AccessRequest:
     if not reason.strip():
         raise ValidationError("A rejection needs a reason; it is sent to the applicant.")
     with transaction.atomic():
@@ -274,7 +272,7 @@ def access_request_reject(
 def access_request_approve(
     *,
     request: AccessRequest,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     elements: list[str] | None = None,
     datasets: list[str] | None = None,
     period_start: date | None = None,

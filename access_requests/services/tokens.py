@@ -4,7 +4,7 @@ Only the token's SHA-256 is stored (access_requests/tokens.py says why that is e
 its secret is shown once, to the grantee who minted it.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,9 +15,7 @@ from access_requests.tokens import token_display_prefix, token_generate, token_h
 from portal.services import audit_event_record
 
 
-def token_mint(
-    *, grant: Grant, user: AbstractBaseUser, name: str, expires_at=None
-) -> tuple[ReadToken, str]:
+def token_mint(*, grant: Grant, user: User, name: str, expires_at=None) -> tuple[ReadToken, str]:
     """Create a token and return it with its secret, which is never stored nor shown again."""
     if grant.grantee_id != user.pk:
         raise PermissionDenied("Only the grantee mints tokens for a grant.")
@@ -57,7 +55,7 @@ def token_mint(
     return token, secret
 
 
-def token_revoke(*, token: ReadToken, user: AbstractBaseUser) -> ReadToken:
+def token_revoke(*, token: ReadToken, user: User) -> ReadToken:
     if token.user_id != user.pk:
         raise PermissionDenied("Only the token's owner revokes it here.")
     with transaction.atomic():

@@ -1,6 +1,6 @@
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +11,7 @@ from ingest.selectors import policy_cache_clear
 from portal.services import audit_event_record
 
 
-def policy_version_draft(*, source: PolicyVersion, actor: AbstractBaseUser) -> PolicyVersion:
+def policy_version_draft(*, source: PolicyVersion, actor: User) -> PolicyVersion:
     """Start a new draft version as a copy of ``source``."""
     with transaction.atomic():
         last = PolicyVersion.objects.select_for_update().order_by("-number").first()
@@ -63,7 +63,7 @@ def policy_version_validate(version: PolicyVersion) -> None:
 
 
 def policy_version_publish(
-    *, version: PolicyVersion, actor: AbstractBaseUser, approved_on: date | None = None
+    *, version: PolicyVersion, actor: User, approved_on: date | None = None
 ) -> PolicyVersion:
     """Make ``version`` the one the receiver enforces; the previous one is superseded."""
     with transaction.atomic():

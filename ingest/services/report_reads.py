@@ -5,7 +5,7 @@ one report is a data read like a grantee's, and is audited like one. An installa
 named only by its keyed digest (the one erasures are audited with), never by its ID.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from ingest.models import Report
@@ -24,7 +24,7 @@ def _bounded(parameters: dict[str, str]) -> dict[str, str]:
 
 
 def reports_admin_list_record(
-    *, user: AbstractBaseUser, parameters: dict[str, str], rows: int, looked_up: str | None
+    *, user: User, parameters: dict[str, str], rows: int, looked_up: str | None
 ) -> None:
     """The list page (``rows`` shown); ``looked_up``: the exact platformID searched for."""
     with transaction.atomic():
@@ -45,7 +45,7 @@ def reports_admin_list_record(
         )
 
 
-def report_admin_view_record(*, user: AbstractBaseUser, report: Report) -> None:
+def report_admin_view_record(*, user: User, report: Report) -> None:
     with transaction.atomic():
         audit_event_record(
             action="report.admin_viewed",

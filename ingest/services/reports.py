@@ -3,6 +3,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -57,7 +58,7 @@ def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutc
     as the per-installation daily limit: past it the statement changes nothing.
     """
     report_date = timezone.now().date()
-    params = [report.platform_id, report_date, policy.version_id]
+    params: list[Any] = [report.platform_id, report_date, policy.version_id]
     for column in REPORT_COLUMNS:
         value = report.columns.get(column)
         params.append(json.dumps(value) if column in JSON_COLUMNS and value is not None else value)

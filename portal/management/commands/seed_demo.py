@@ -88,7 +88,7 @@ class Command(BaseCommand):
             period_start=today - timedelta(days=89),
             period_end=today,
             duration_days=30,
-            terms=DataUseTerms.objects.order_by("-version").first(),
+            terms=DataUseTerms.objects.latest("version"),
         )
 
     def _print_login(self) -> None:
