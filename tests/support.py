@@ -1,5 +1,6 @@
 """Helpers shared by the test suite (the root conftest.py holds the fixtures)."""
 
+import json
 import os
 from pathlib import Path
 
@@ -7,8 +8,8 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "velaux"
 LOCAL_FIXTURES = ROOT / "tests" / "fixtures" / "velaux"
+QUIRK_FIXTURES = ROOT / "tests" / "fixtures" / "velaux-quirks"
 
 
 def require_service(name: str, available: bool) -> None:
@@ -26,9 +27,13 @@ def on_postgres() -> bool:
 
 
 def velaux_fixture_paths() -> list[Path]:
-    """The shared VelaUX payloads when present beside the project, else the local copy."""
-    folder = SHARED_FIXTURES if SHARED_FIXTURES.is_dir() else LOCAL_FIXTURES
-    return sorted(folder.glob("*.json"))
+    """The VelaUX payloads kept with the tests, one file per client shape."""
+    return sorted(LOCAL_FIXTURES.glob("*.json"))
+
+
+def quirk_fixture(name: str) -> dict:
+    """One of the payloads in tests/fixtures/velaux-quirks/, parsed."""
+    return json.loads((QUIRK_FIXTURES / name).read_text())
 
 
 def published_policy_id() -> int:
