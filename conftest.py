@@ -1,4 +1,4 @@
-"""Project-wide test set-up: personas, fixtures and the real-services rule.
+"""Project-wide test set-up: the personas by role, fixtures and the real-services rule.
 
 Tests that need PostgreSQL or Redis call ``require_service``: on a developer
 machine without the service they are skipped; under REQUIRE_SERVICES=1 (CI) a
@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from tests.personas import persona_create
 from tests.support import LOCAL_FIXTURES, on_postgres, require_service
 
 
@@ -42,19 +43,37 @@ def typical_payload() -> dict:
     return json.loads((LOCAL_FIXTURES / "typical-chrome.json").read_text())
 
 
-# --- personas -------------------------------------------------------------------------
+# --- personas (tests/personas.py), by role ------------------------------------------------
 
 
 @pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_user(
-        "root", "root@example.org", "root-password", is_staff=True, is_superuser=True
-    )
+def applicant(db):
+    return persona_create("alice")
 
 
 @pytest.fixture
-def outsider(django_user_model):
-    return django_user_model.objects.create_user("outsider", "outsider@example.org", "pw-outsider")
+def other_applicant(db):
+    return persona_create("bob")
+
+
+@pytest.fixture
+def unverified(db):
+    return persona_create("uma")
+
+
+@pytest.fixture
+def maintainer(db):
+    return persona_create("maria")
+
+
+@pytest.fixture
+def auditor(db):
+    return persona_create("audrey")
+
+
+@pytest.fixture
+def superuser(db):
+    return persona_create("sam")
 
 
 @pytest.fixture(autouse=True)

@@ -41,9 +41,9 @@ MATRIX = [
 
 @pytest.fixture
 def world(django_user_model):
-    from tests.access_requests.conftest import _ensure_roles
+    from tests.personas import ensure_roles
 
-    _ensure_roles()
+    ensure_roles()
     people = {
         "anonymous": None,
         "unverified": UserFactory(username="uma", verified=False),

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from access_requests import services
 from ingest.dimensions import DIMENSIONS
 from ingest.models import Report
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 from tests.ingest.factories import report_row
+from tests.personas import persona_create
 from tests.support import on_postgres, require_service
 
 pytestmark = pytest.mark.django_db
@@ -181,11 +182,8 @@ def fleet(settings):
 @pytest.fixture
 def token(fleet):
     """A grantee's read token over the fleet's days, with the version element."""
-    from tests.access_requests.conftest import _ensure_roles
-
-    _ensure_roles()
-    applicant = UserFactory(username="pat")
-    maintainer = UserFactory(username="mo", is_staff=True, groups=["maintainers"])
+    applicant = persona_create("gina")
+    maintainer = persona_create("maria")
     request = file_request(
         applicant,
         elements=["platformID", "requestTime", "version", "enableAddonList"],

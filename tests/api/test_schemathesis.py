@@ -35,8 +35,9 @@ from access_requests import services, services_exports
 from access_requests.models import Export
 from ingest.dimensions import DIMENSIONS
 from ingest.models import Report
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 from tests.ingest.factories import report_row
+from tests.personas import persona_create
 
 # Exports are built through a database connection of their own: data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,26 +158,11 @@ def seeded(settings, celery_eager, tmp_path):
     storages._storages = {}
 
 
-def _ensure_roles():
-    """Tests that flush the database lose the roles and terms of the data migration."""
-    from importlib import import_module
-
-    from django.contrib.auth.models import Group, Permission
-
-    from access_requests.models import DataUseTerms
-
-    migration = import_module("access_requests.migrations.0002_roles_and_terms")
-    if not Group.objects.filter(name="maintainers").exists():
-        migration.seed_roles(Group, Permission)
-    migration.seed_terms(DataUseTerms)
-
-
 @pytest.fixture
 def grantee(seeded, monkeypatch):
     """A grant over the fleet's days, its token, a ready export and a queued one."""
-    _ensure_roles()
-    applicant = UserFactory(username="grace")
-    maintainer = UserFactory(username="maria", is_staff=True, groups=["maintainers"])
+    applicant = persona_create("gina")
+    maintainer = persona_create("maria")
     first, last = seeded - timedelta(days=DAYS), seeded - timedelta(days=1)
     request = file_request(
         applicant, elements=GRANTED, period_start=first, period_end=last, duration_days=90

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.personas import PASSWORD, PERSONAS
 from tests.support import ROOT, require_service
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -67,19 +68,6 @@ def screenshot(page, name: str) -> Path:
 
 # --- steps both browser journeys take ----------------------------------------------------
 
-MAINTAINER_PASSWORD = "correct-horse-battery"  # UserFactory's
-
-
-@pytest.fixture
-def maintainer(transactional_db):
-    from tests.access_requests.conftest import _ensure_roles
-    from tests.access_requests.factories import UserFactory
-
-    _ensure_roles()
-    return UserFactory(
-        username="maria", email="maria@example.org", is_staff=True, groups=["maintainers"]
-    )
-
 
 def confirmation_link(address: str, live_url: str) -> str:
     """The verification link of the latest email to the address, on the live server.
@@ -114,15 +102,15 @@ def sign_in(page, url: str, email: str, password: str, next_path: str) -> None:
     page.get_by_role("button", name="Sign In").click()
 
 
-def admin_sign_in(browser, url: str, username: str, password: str = MAINTAINER_PASSWORD):
-    """A new browser context signed in to the admin; returns (context, page).
+def admin_sign_in(browser, url: str, username: str):
+    """A new browser context where the persona is signed in to the admin: (context, page).
 
     The admin has no sign-in form of its own: it sends staff to the site's, with the email."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     admin = context.new_page()
     admin.goto(f"{url}/admin/")
-    admin.get_by_label("Email").fill(f"{username}@example.org")
-    admin.get_by_label("Password:", exact=True).fill(password)
+    admin.get_by_label("Email").fill(PERSONAS[username].email)
+    admin.get_by_label("Password:", exact=True).fill(PASSWORD)
     admin.get_by_role("button", name="Sign In").click()
     expect(admin).to_have_url(f"{url}/admin/")
     return context, admin

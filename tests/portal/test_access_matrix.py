@@ -23,9 +23,10 @@ audit      audrey: the ``auditors`` group
 super      sam: superuser
 =========  =====================================================================
 
-bob, who is none of them, owns "someone else's" objects: a pending request, a grant,
-a token and an export. Personas with a token send it as ``Authorization: Bearer`` on
-every request and are also signed in (session) for the pages.
+The accounts are those of ``tests/personas.py``; what each owns is built below. bob, who
+is none of them, owns "someone else's" objects: a pending request, a grant, a token and an
+export. Personas with a token send it as ``Authorization: Bearer`` on every request and are
+also signed in (session) for the pages.
 
 The outcomes (checked by ``check_outcome``):
 
@@ -87,8 +88,9 @@ from access_requests.models import AccessRequest, DataUseTerms, Export, Grant, R
 from ingest.models import DailyRollup, DiscardedFieldCount, PolicyVersion, Report
 from ingest.services import policy_version_draft, stats_release_day
 from portal.models import AuditEvent
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 from tests.ingest.factories import report_row
+from tests.personas import persona_create
 from tests.support import LOCAL_FIXTURES
 
 pytestmark = pytest.mark.django_db
@@ -678,22 +680,9 @@ def _ready_export(grant: Grant, user) -> Export:
 
 
 def build_world() -> World:
-    from tests.access_requests.conftest import _ensure_roles
-
-    _ensure_roles()
     world = World()
-    people = {
-        "unverified": UserFactory(username="uma", verified=False),
-        "applicant": UserFactory(username="alice"),
-        "grantee": UserFactory(username="gina"),
-        "expired": UserFactory(username="eddie"),
-        "revoked": UserFactory(username="rita"),
-        "staff": UserFactory(username="stan", is_staff=True),
-        "maintainer": UserFactory(username="maria", is_staff=True, groups=["maintainers"]),
-        "auditor": UserFactory(username="audrey", is_staff=True, groups=["auditors"]),
-        "superuser": UserFactory(username="sam", is_staff=True, is_superuser=True),
-    }
-    bob = UserFactory(username="bob")
+    people = {persona: persona_create(username) for persona, username in USERNAMES.items()}
+    bob = persona_create("bob")
     maria = people["maintainer"]
     world.users = {persona: user.pk for persona, user in people.items()}
     refs = world.refs
