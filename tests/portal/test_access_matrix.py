@@ -456,6 +456,15 @@ ADMIN = [
     ("access_requests.export",        "history",            "gina.export",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   OK,     OK,     OK),
     ("access_requests.export",        "old",                "gina.export",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
 ]
+# The admin's forms, posted (ADMIN_BODIES): a decision is taken by maintainers and
+# superusers only, an audit row is never deleted, a role is made by superusers only.
+ADMIN_POSTS = [
+    # model                           view                  object           anon    unver   appl    grant   expir   revok   staff   maint   audit   super
+    ("access_requests.accessrequest", "<int:pk>/reject/",   "bob.request",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   DONE,   F403,   DONE),
+    ("access_requests.accessrequest", "<int:pk>/ask-info/", "bob.request",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   DONE,   F403,   DONE),
+    ("portal.auditevent",             "delete",             "event",         ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
+    ("auth.group",                    "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   DONE),
+]
 # fmt: on
 
 # POST and DELETE bodies; the receiver's is VelaUX's typical report.
@@ -473,6 +482,12 @@ BODIES = {
     "api-reports": REPORT_BODY,
 }
 JSON_BODIES = {"api-exports", "collecting", "api-reports"}
+ADMIN_BODIES = {
+    ("access_requests.accessrequest", "<int:pk>/reject/"): {"reason": "The matrix says no."},
+    ("access_requests.accessrequest", "<int:pk>/ask-info/"): {"reason": "Which addons?"},
+    ("portal.auditevent", ADMIN_VIEWS["delete"]): {"post": "yes"},
+    ("auth.group", ADMIN_VIEWS["add"]): {"name": "matrix role"},
+}
 
 
 def _request_status(kwargs):
@@ -493,6 +508,14 @@ EFFECTS = {
     "api-installation": lambda kwargs: Report.objects.filter(
         platform_id=kwargs["platform_id"]
     ).count(),
+}
+ADMIN_EFFECTS = {
+    ("access_requests.accessrequest", "<int:pk>/reject/"): _request_status,
+    ("access_requests.accessrequest", "<int:pk>/ask-info/"): _request_status,
+    ("portal.auditevent", ADMIN_VIEWS["delete"]): lambda kwargs: AuditEvent.objects.filter(
+        pk=kwargs["pk"]
+    ).exists(),
+    ("auth.group", ADMIN_VIEWS["add"]): lambda kwargs: Group.objects.count(),
 }
 
 
@@ -583,15 +606,16 @@ def matrix_rows() -> list[Row]:
         rows.append(
             Row(("route", route), target, method, dict(zip(PERSONAS, outcomes, strict=True)))
         )
-    for model, view, ref, *outcomes in ADMIN:
-        rows.append(
-            Row(
-                ("admin", model, ADMIN_VIEWS.get(view, view)),
-                ref,
-                GET,
-                dict(zip(PERSONAS, outcomes, strict=True)),
+    for table, method in ((ADMIN, GET), (ADMIN_POSTS, POST)):
+        for model, view, ref, *outcomes in table:
+            rows.append(
+                Row(
+                    ("admin", model, ADMIN_VIEWS.get(view, view)),
+                    ref,
+                    method,
+                    dict(zip(PERSONAS, outcomes, strict=True)),
+                )
             )
-        )
     return rows
 
 
@@ -881,7 +905,8 @@ def _target(row: Row, world: World) -> tuple[str, dict]:
     if row.key[0] == "admin":
         _, model, view = row.key
         object_id = str(world.refs[row.target]) if row.target else ""
-        return f"/admin/{model.replace('.', '/')}/" + re.sub(r"<[^>]+>", object_id, view), {}
+        path = f"/admin/{model.replace('.', '/')}/" + re.sub(r"<[^>]+>", object_id, view)
+        return path, {"pk": object_id}
     if row.target.startswith("/"):
         return row.target, {}
     params, _, query = row.target.partition("?")
@@ -1009,11 +1034,14 @@ def test_access_matrix(client, world, row, persona, expected):
         client.force_login(get_user_model().objects.get(pk=world.users[persona]))
     if persona in world.tokens:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[persona]}"
-    effect = EFFECTS.get(row.key[1]) if row.key[0] == "route" else None
+    on_route = row.key[0] == "route"
+    effect = EFFECTS.get(row.key[1]) if on_route else ADMIN_EFFECTS.get(row.key[1:])
     before = effect(kwargs) if effect else None
 
     send = getattr(client, row.method)
-    data = BODIES.get(row.key[1]) if row.key[0] == "route" and row.method != GET else None
+    data = (BODIES.get(row.key[1]) if on_route else ADMIN_BODIES.get(row.key[1:])) or None
+    if row.method == GET:
+        data = None
     if data is not None and row.key[1] in JSON_BODIES:
         response = send(path, json.dumps(data), content_type="application/json", **headers)
     elif data is not None:
