@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,31 @@ def published_policy_id() -> int:
     from ingest.selectors import policy_get_published
 
     return policy_get_published().pk
+
+
+def pg_dump() -> str:
+    """The test database's data as pg_dump writes it (PostgreSQL only)."""
+    db = settings.DATABASES["default"]
+    command = [
+        "pg_dump",
+        "--data-only",
+        "--no-owner",
+        "-h",
+        db["HOST"] or "127.0.0.1",
+        "-p",
+        str(db["PORT"] or 5432),
+        "-U",
+        db["USER"] or "postgres",
+        db["NAME"],
+    ]
+    env = dict(os.environ, PGPASSWORD=db.get("PASSWORD") or "")
+    return subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
+
+
+def database_dump() -> str:
+    """Everything the test database holds, as text: pg_dump, or SQLite's own dump."""
+    from django.db import connection
+
+    if on_postgres():
+        return pg_dump()
+    return "\n".join(connection.connection.iterdump())

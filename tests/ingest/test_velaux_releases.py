@@ -13,8 +13,7 @@ from ingest.dimensions import DEVELOPMENT, OLD_CLUSTER_BUCKET
 from ingest.models import DailyRollup, PublicFigure, Report
 from tests.ingest.factories import report_row
 from tests.ingest.helpers import post_report
-from tests.ingest.test_privacy import database_dump
-from tests.support import quirk_fixture
+from tests.support import database_dump, quirk_fixture
 
 
 @pytest.mark.django_db
