@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
-from django.core.files.storage import storages
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -139,23 +138,13 @@ def _fleet(today):
 
 
 @pytest.fixture
-def seeded(settings, celery_eager, tmp_path):
+def seeded(settings, celery_eager, export_media):
     """The fleet's reports and rollups; exports written to this test's own folder."""
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
-    storages._storages = {}
     today = timezone.now().date()
     _fleet(today)
     call_command("rollup", f"--from={today - timedelta(days=DAYS)}", f"--to={today}", verbosity=0)
-    yield today
-    storages._storages = {}
+    return today
 
 
 @pytest.fixture
