@@ -66,7 +66,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-# --- steps both browser journeys take ----------------------------------------------------
+# --- steps the browser journeys share ----------------------------------------------------
 
 
 def confirmation_link(address: str, live_url: str) -> str:
@@ -114,3 +114,43 @@ def admin_sign_in(browser, url: str, username: str):
     admin.get_by_role("button", name="Sign In").click()
     expect(admin).to_have_url(f"{url}/admin/")
     return context, admin
+
+
+def file_access_request(page, *, form: dict, datasets: list[str], elements: list[str], shots):
+    """On the request page: fill the form, accept the terms, file it (screenshots: the filled
+    form, the page after). ``form`` maps the text fields' labels to their values."""
+    for label, value in form.items():
+        page.get_by_label(label).fill(value)
+    for dataset in datasets:
+        page.get_by_label(dataset).check()
+    for element in elements:
+        page.get_by_label(element, exact=True).check()
+    page.get_by_label("I accept the data-use terms above").check()
+    screenshot(page, shots[0])
+    page.get_by_role("button", name="File the request").click()
+    expect(page.get_by_text("was filed")).to_be_visible()
+    screenshot(page, shots[1])
+
+
+def approve_in_admin(admin, url: str, request_pk: int, days: int, shots, queue_shot=None):
+    """A maintainer's admin page approves the request for ``days`` days (screenshots: the
+    approval form, the page after; the review queue first when ``queue_shot`` is given)."""
+    admin.goto(f"{url}/admin/access_requests/accessrequest/")
+    if queue_shot:
+        screenshot(admin, queue_shot)
+    admin.get_by_role("link", name=str(request_pk), exact=True).click()
+    admin.get_by_role("link", name="Approve…").click()
+    admin.get_by_label("Duration days").fill(str(days))
+    screenshot(admin, shots[0])
+    admin.get_by_role("button", name="Approve").click()
+    expect(admin.get_by_text("approved. The grant is active")).to_be_visible()
+    screenshot(admin, shots[1])
+
+
+def mint_token(page, url: str, name: str) -> str:
+    """On /access/: create a read token and read its secret, shown this once."""
+    page.goto(f"{url}/access/")
+    page.get_by_label("Token name").fill(name)
+    page.get_by_role("button", name="Create a read token").click()
+    expect(page.get_by_text("shown only once")).to_be_visible()
+    return page.get_by_label(re.compile(f'Token "{re.escape(name)}"')).input_value()
