@@ -1,0 +1,31 @@
+"""/healthz (liveness) and /readyz (readiness)."""
+
+import pytest
+
+
+def test_healthz_answers_without_touching_the_database(client):
+    """No django_db mark: any query here would raise."""
+    response = client.get("/healthz")
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_database_and_redis(client, settings):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+    if settings.REDIS_URL:
+        assert response.json()["checks"]["redis"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_the_database_does_not_answer(client, monkeypatch):
+    from portal import views
+
+    monkeypatch.setattr(views, "_database_ready", lambda: False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "failing"}} or (
+        response.json()["checks"]["database"] == "failing"
+    )
+    assert response["Retry-After"] == "10"
