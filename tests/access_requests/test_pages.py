@@ -171,9 +171,14 @@ def test_the_github_button_shows_with_credentials(client):
     assert "GitHub" in client.get("/accounts/login/").content.decode()
 
 
-def test_dates_in_requests_are_kept(applicant):
-    filed = file_request(applicant, period_start=date(2026, 2, 1))
-    assert filed.period_start == date(2026, 2, 1)
+def test_dates_in_requests_are_kept(client, applicant):
+    """The period filed through the form is the one stored and shown back to the applicant."""
+    client.force_login(applicant)
+    form = request_form_data(period_start="2026-02-03", period_end="2026-05-17")
+    assert client.post("/access/request/", form).status_code == 302
+    stored = AccessRequest.objects.values_list("period_start", "period_end").get()
+    assert stored == (date(2026, 2, 3), date(2026, 5, 17))
+    assert "period 2026-02-03 to 2026-05-17" in client.get("/access/").content.decode()
 
 
 def test_the_terms_read_as_paragraphs_not_as_their_stored_line_breaks(client):
