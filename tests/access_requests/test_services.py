@@ -8,7 +8,7 @@ from django.utils import timezone
 from access_requests import services
 from access_requests.models import AccessRequest, Grant, RequestEvent
 from portal.models import AuditEvent
-from tests.access_requests.factories import JUSTIFICATION, file_request
+from tests.access_requests.factories import file_request
 
 pytestmark = pytest.mark.django_db
 
@@ -244,5 +244,12 @@ def test_the_digest_is_scheduled_daily(settings):
     assert entry["schedule"] == 24 * 60 * 60
 
 
-def test_justification_minimum_is_a_real_paragraph():
-    assert len(JUSTIFICATION) >= services.MIN_JUSTIFICATION_CHARS
+def test_the_justification_must_be_a_real_paragraph(applicant):
+    """The minimum counts what is written, not the blanks around it."""
+    minimum = services.MIN_JUSTIFICATION_CHARS
+    short = " " * 50 + "x" * (minimum - 1) + "\n" * 50
+    with pytest.raises(ValidationError, match=f"at least {minimum} characters"):
+        file_request(applicant, justification=short)
+    assert not AccessRequest.objects.exists()
+    filed = file_request(applicant, justification="  " + "x" * minimum + "  ")
+    assert filed.justification == "x" * minimum
