@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.files.storage import storages
 from django.utils import timezone
 
 from access_requests import exports, services, services_exports
@@ -246,14 +247,18 @@ def test_expired_files_are_deleted(export_reports, granted, tmp_path, manual_bui
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
     services_exports.export_build(export_id=export.pk)
-    assert list((tmp_path / "exports").rglob("*.csv.gz"))
+    export.refresh_from_db()
+    built = export.file_name
+    assert built and storages["exports"].exists(built)
     Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     from django.db import transaction
 
-    with transaction.atomic():
+    with transaction.atomic():  # the file is deleted once this commits
         assert services_exports.exports_expire_due() == 1
     export.refresh_from_db()
     assert export.state == "expired" and export.file_name == ""
+    assert not storages["exports"].exists(built)
+    assert not list((tmp_path / "exports").rglob("*.csv.gz"))
 
 
 def test_files_of_a_grant_that_has_ended_are_deleted(
