@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from access_requests import services, tokens
@@ -82,15 +83,19 @@ def test_a_database_dump_after_minting_holds_no_token_secret(postgres, applicant
 
 
 def test_a_token_cannot_outlive_its_grant(narrow, applicant):
-    with pytest.raises(Exception, match="cannot outlive"):
+    with pytest.raises(ValidationError, match="cannot outlive"):
         services.token_mint(
             grant=narrow, user=applicant, name="x", expires_at=narrow.expires_at + timedelta(days=1)
         )
+    assert not ReadToken.objects.exists()
+    assert not AuditEvent.objects.filter(action="token.minted").exists()
 
 
 def test_only_the_grantee_mints(narrow, other_applicant):
-    with pytest.raises(Exception, match="Only the grantee"):
+    with pytest.raises(PermissionDenied, match="Only the grantee"):
         services.token_mint(grant=narrow, user=other_applicant, name="x")
+    assert not ReadToken.objects.exists()
+    assert not AuditEvent.objects.filter(action="token.minted").exists()
 
 
 # --- answers ---------------------------------------------------------------------------
