@@ -25,7 +25,8 @@ def test_readyz_fails_when_the_database_does_not_answer(client, monkeypatch):
     monkeypatch.setattr(views, "_database_ready", lambda: False)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": "failing"}} or (
-        response.json()["checks"]["database"] == "failing"
-    )
+    answer = response.json()
+    assert answer["status"] == "unavailable"
+    assert answer["checks"].pop("database") == "failing"
+    assert set(answer["checks"].values()) <= {"ok"}  # Redis, when configured, still answers
     assert response["Retry-After"] == "10"
