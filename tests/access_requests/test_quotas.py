@@ -99,6 +99,7 @@ def _setting_from_env(name: str, value: str) -> subprocess.CompletedProcess:
         "ACCESS_REQUEST_MAX_OPEN_PER_MEMBER",
     ],
 )
+@pytest.mark.slow  # a Django start-up per case
 def test_each_quota_is_read_from_the_environment_and_fails_loudly(name):
     assert _setting_from_env(name, "7").stdout.strip() == "7"
     refused = _setting_from_env(name, "0")

@@ -39,7 +39,7 @@ from tests.ingest.factories import report_row
 from tests.personas import persona_create
 
 # Exports are built through a database connection of their own: data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Not run: max_response_time (no limit is documented; timing on a shared 2-core machine is
 # noise); use_after_free, ensure_resource_availability and object_level_authorization

@@ -423,6 +423,7 @@ def assert_accepted_and_stored(body: bytes, expected: dict, discarded: list[str]
     return row
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @GRAMMAR
 @given(case=todays_payloads(), times=sends)
@@ -432,6 +433,7 @@ def test_any_payload_of_todays_client_is_accepted_and_stored_as_documented(case,
     assert_accepted_and_stored(body, expected, discarded, times)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @hypothesis_settings(GRAMMAR, max_examples=100)
 @given(case=legacy_payloads(), times=sends)

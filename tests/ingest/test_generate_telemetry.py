@@ -115,6 +115,7 @@ def test_it_stores_exactly_the_planned_rows():
     assert f"Generated {len(rows):,} reports ({len(rows):,} inserted, 0 already present)" in output
 
 
+@pytest.mark.slow
 def test_every_row_is_what_the_receiver_stores_for_the_velaux_report(fleet_rows):
     approved = frozenset(STORABLE_KEYS)
     for report in fleet_rows:

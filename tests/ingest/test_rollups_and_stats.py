@@ -255,6 +255,7 @@ def test_retention_removes_the_rollups_of_deleted_days(tempting, settings):
     assert PublicFigure.objects.filter(day=DAY2).exists()
 
 
+@pytest.mark.slow
 def test_the_stats_queries_do_not_grow_with_the_data(client, django_assert_max_num_queries):
     # 225 on v1.9.4: listed above the one-day floor (108) whatever the noise (9 deviations),
     # so the first page draws its adoption series too

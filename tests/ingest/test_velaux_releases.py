@@ -165,6 +165,7 @@ def _fleet() -> None:
     Report.objects.bulk_create(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_one_scale_per_chart_and_development_builds_apart(client):
     _fleet()

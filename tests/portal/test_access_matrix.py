@@ -1024,6 +1024,7 @@ def check_no_leak(persona: str, path: str, body: bytes, world: World) -> None:
     assert not foreign, f"someone else's private items are shown: {foreign}"
 
 
+@pytest.mark.slow  # about 2,300 cases
 @pytest.mark.parametrize(("row", "persona", "expected"), CASES)
 def test_access_matrix(client, world, row, persona, expected):
     path, kwargs = _target(row, world)

@@ -8,6 +8,9 @@ import pytest
 
 from tests.support import ROOT
 
+# Every test here starts Django in a process of its own.
+pytestmark = pytest.mark.slow
+
 
 def _start_django(**env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
