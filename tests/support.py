@@ -13,11 +13,14 @@ LOCAL_FIXTURES = ROOT / "tests" / "fixtures" / "velaux"
 QUIRK_FIXTURES = ROOT / "tests" / "fixtures" / "velaux-quirks"
 
 
+MISSING_SERVICE = "missing service: "  # how require_service's skips begin (see conftest.py)
+
+
 def require_service(name: str, available: bool) -> None:
     """Skip without the service; under REQUIRE_SERVICES=1 (CI) fail instead."""
     if available:
         return
-    message = f"missing service: {name}"
+    message = f"{MISSING_SERVICE}{name}"
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message} (REQUIRE_SERVICES=1 forbids skipping)")
     pytest.skip(message)
