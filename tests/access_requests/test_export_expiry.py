@@ -14,7 +14,7 @@ from portal.models import AuditEvent
 from tests.access_requests.helpers import PERIOD
 
 # Builds read through a connection of their own: the test data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)

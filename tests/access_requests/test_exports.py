@@ -26,7 +26,7 @@ from tests.access_requests.helpers import (
 
 # Builds read through a connection of their own (as in production), so test data must
 # be committed: these tests run outside a wrapping transaction.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
