@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 DEV_ENV := DEBUG=1
 
-.PHONY: run test install install-dev browser nginx lint lock demo worker beat clean
+.PHONY: run test test-fast install install-dev browser nginx lint lock demo worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,18 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 	$(DEV_ENV) $(BIN)/gunicorn -c deploy/gunicorn.conf.py portal.wsgi
 
+# The tests run on PostgreSQL and Redis when they answer on their default local ports
+# (a database and a Redis db of their own), else on SQLite with Celery in-process; the
+# first line says which. DATABASE_URL and REDIS_URL given explicitly win.
+TEST_SERVICES = services=$$($(BIN)/python tests/local_services.py) || exit 1; eval "$$services"
+
 ## test: install what the tests need and run the whole suite
 test: install-dev browser nginx
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(TEST_SERVICES); $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-fast: the quick loop: every test not marked slow (under a minute on PostgreSQL)
+test-fast: install-dev
+	@$(TEST_SERVICES); $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## lint: ruff, the import contracts and mypy (its Django plugin imports the settings,
 ## which DEBUG=1 lets load without a SECRET_KEY)

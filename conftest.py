@@ -1,18 +1,22 @@
-"""Project-wide test set-up: personas, fixtures and the real-services rule.
+"""Project-wide test set-up: the personas by role, fixtures and the real-services rule.
 
 Tests that need PostgreSQL or Redis call ``require_service``: on a developer
 machine without the service they are skipped; under REQUIRE_SERVICES=1 (CI) a
-missing service fails the test instead.
+missing service fails the test instead. The run's summary says how many were
+skipped so, and for which service, so that a skipped proof is never taken for a
+passed one.
 """
 
 import json
+from collections import Counter
 from importlib import import_module
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from tests.support import LOCAL_FIXTURES, on_postgres, require_service
+from tests.personas import persona_create
+from tests.support import LOCAL_FIXTURES, MISSING_SERVICE, on_postgres, require_service
 
 
 @pytest.fixture
@@ -43,19 +47,37 @@ def typical_payload() -> dict:
     return json.loads((LOCAL_FIXTURES / "typical-chrome.json").read_text())
 
 
-# --- personas -------------------------------------------------------------------------
+# --- personas (tests/personas.py), by role ------------------------------------------------
 
 
 @pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_user(
-        "root", "root@example.org", "root-password", is_staff=True, is_superuser=True
-    )
+def applicant(db):
+    return persona_create("alice")
 
 
 @pytest.fixture
-def outsider(django_user_model):
-    return django_user_model.objects.create_user("outsider", "outsider@example.org", "pw-outsider")
+def other_applicant(db):
+    return persona_create("bob")
+
+
+@pytest.fixture
+def unverified(db):
+    return persona_create("uma")
+
+
+@pytest.fixture
+def maintainer(db):
+    return persona_create("maria")
+
+
+@pytest.fixture
+def auditor(db):
+    return persona_create("audrey")
+
+
+@pytest.fixture
+def superuser(db):
+    return persona_create("sam")
 
 
 @pytest.fixture(autouse=True)
@@ -107,3 +129,35 @@ def export_media(settings, tmp_path):
     storages._storages = {}
     yield tmp_path
     storages._storages = {}
+
+
+# --- the run's summary -------------------------------------------------------------------
+
+
+def _missing_service(report) -> str | None:
+    """The service a skipped test lacked, when require_service skipped it."""
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if not reason.startswith(MISSING_SERVICE):
+        return None
+    return reason.removeprefix(MISSING_SERVICE).split(" (")[0]
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = Counter(filter(None, map(_missing_service, skipped)))
+    if not terminalreporter.stats.get("passed") and not missing:
+        return
+    if not missing:
+        terminalreporter.write_line("No test was skipped for a missing service.")
+        return
+    count = sum(missing.values())
+    terminalreporter.write_sep(
+        "!", f"{count} test{'s' * (count != 1)} skipped for a missing service", yellow=True
+    )
+    for service, number in missing.most_common():
+        terminalreporter.write_line(f"  {number:4d}  {service}")
+    terminalreporter.write_line(
+        "They did not run, so what they prove is not shown by this run (see the README,"
+        ' "What runs where"). REQUIRE_SERVICES=1 makes each of them fail instead.'
+    )

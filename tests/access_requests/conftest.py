@@ -1,54 +1,51 @@
+"""Fixtures of the export tests (test_exports.py, test_export_expiry.py)."""
+
+from datetime import timedelta
+
 import pytest
-from django.contrib.auth.models import Group
 
-from tests.access_requests.factories import UserFactory
-
-
-def _ensure_roles():
-    """Tests that flush the database lose the roles of the data migration; restore them."""
-    from importlib import import_module
-
-    from django.contrib.auth.models import Permission
-
-    from access_requests.models import DataUseTerms
-
-    migration = import_module("access_requests.migrations.0002_roles_and_terms")
-    if not Group.objects.filter(name="maintainers").exists():
-        migration.seed_roles(Group, Permission)
-    migration.seed_terms(DataUseTerms)
+from access_requests import services
+from access_requests.services import exports as export_services
+from ingest.models import Report
+from tests.access_requests.helpers import PERIOD, grant_for
+from tests.ingest.factories import report_row
 
 
 @pytest.fixture
-def applicant(db):
-    _ensure_roles()
-    return UserFactory(username="alice")
+def manual_builds(monkeypatch):
+    """Requests are recorded but not handed to Celery: the test drives the build."""
+    enqueued = []
+    monkeypatch.setattr(
+        export_services, "export_enqueue", lambda *, export_id: enqueued.append(export_id) or True
+    )
+    return enqueued
 
 
 @pytest.fixture
-def other_applicant(db):
-    _ensure_roles()
-    return UserFactory(username="bob")
+def export_reports():
+    """Four installations a day around PERIOD; one sends a release that looks like a formula."""
+    rows = []
+    for offset in range(-3, 31):
+        day = PERIOD[0] + timedelta(days=offset)
+        for n in range(4):
+            rows.append(report_row(f"install{n}", day, release=("-2+3" if n == 3 else "v1.9.4")))
+    Report.objects.bulk_create(rows)
 
 
 @pytest.fixture
-def unverified(db):
-    _ensure_roles()
-    return UserFactory(username="uma", verified=False)
-
-
-@pytest.fixture
-def maintainer(db):
-    _ensure_roles()
-    return UserFactory(username="maria", is_staff=True, groups=["maintainers"])
-
-
-@pytest.fixture
-def auditor(db):
-    _ensure_roles()
-    return UserFactory(username="audrey", is_staff=True, groups=["auditors"])
-
-
-@pytest.fixture
-def admin_user_persona(db):
-    _ensure_roles()
-    return UserFactory(username="sam", is_staff=True, is_superuser=True)
+def granted(applicant, maintainer):
+    """A grant of six elements over PERIOD, and its read token's secret."""
+    grant = grant_for(
+        applicant,
+        maintainer,
+        elements=(
+            "platformID",
+            "requestTime",
+            "version",
+            "enableAddonList",
+            "xDefinitionTopList",
+            "clusterCount",
+        ),
+    )
+    _, secret = services.token_mint(grant=grant, user=applicant, name="exports")
+    return grant, secret

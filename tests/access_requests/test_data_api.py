@@ -2,25 +2,22 @@
 
 import base64
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from access_requests import services, tokens
 from access_requests.models import ReadToken
 from ingest.models import DailyRollup, Report
 from portal.models import AuditEvent
-from tests.access_requests.factories import file_request
+from tests.access_requests.helpers import PERIOD, data_api_get, grant_for
 from tests.ingest.factories import report_row
+from tests.support import pg_dump
 
 pytestmark = pytest.mark.django_db
-PERIOD = (date(2026, 2, 1), date(2026, 2, 28))
-
-
-def _report(platform_id: str, day: date, release: str = "v1.9.4") -> Report:
-    return report_row(platform_id, day, release=release)
 
 
 @pytest.fixture
@@ -29,7 +26,7 @@ def reports():
     for offset in range(-5, 40):  # January 27 to March 11: around the granted February
         day = PERIOD[0] + timedelta(days=offset)
         for n in range(3):
-            rows.append(_report(f"install{n}", day, release="v1.9.4" if n else "v1.10.0"))
+            rows.append(report_row(f"install{n}", day, release="v1.9.4" if n else "v1.10.0"))
     Report.objects.bulk_create(rows)
     DailyRollup.objects.bulk_create(
         DailyRollup(
@@ -42,37 +39,14 @@ def reports():
     )
 
 
-def _grant(
-    applicant,
-    maintainer,
-    *,
-    elements=("platformID", "requestTime", "enableAddonList", "version"),
-    datasets=("reports", "rollups"),
-):
-    filed = file_request(
-        applicant,
-        elements=list(elements),
-        datasets=list(datasets),
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 6, 30),
-    )
-    return services.access_request_approve(
-        request=filed, reviewer=maintainer, period_start=PERIOD[0], period_end=PERIOD[1]
-    )
-
-
 @pytest.fixture
 def narrow(applicant, maintainer):
-    return _grant(applicant, maintainer)
+    return grant_for(applicant, maintainer)
 
 
 @pytest.fixture
 def narrow_token(narrow, applicant):
     return services.token_mint(grant=narrow, user=applicant, name="notebook")
-
-
-def _get(client, secret, path="/api/v1/data/reports", **params):
-    return client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
 # --- the token format ------------------------------------------------------------------
@@ -99,9 +73,7 @@ def test_only_a_hash_is_stored(narrow_token):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_database_dump_after_minting_holds_no_token_secret(postgres, applicant, maintainer):
-    from tests.ingest.test_privacy import pg_dump
-
-    grant = _grant(applicant, maintainer)
+    grant = grant_for(applicant, maintainer)
     secrets = [services.token_mint(grant=grant, user=applicant, name=f"t{i}")[1] for i in range(3)]
     dump = pg_dump()
     assert "tvt_" in dump  # the prefixes are there, for recognition
@@ -111,15 +83,19 @@ def test_a_database_dump_after_minting_holds_no_token_secret(postgres, applicant
 
 
 def test_a_token_cannot_outlive_its_grant(narrow, applicant):
-    with pytest.raises(Exception, match="cannot outlive"):
+    with pytest.raises(ValidationError, match="cannot outlive"):
         services.token_mint(
             grant=narrow, user=applicant, name="x", expires_at=narrow.expires_at + timedelta(days=1)
         )
+    assert not ReadToken.objects.exists()
+    assert not AuditEvent.objects.filter(action="token.minted").exists()
 
 
 def test_only_the_grantee_mints(narrow, other_applicant):
-    with pytest.raises(Exception, match="Only the grantee"):
+    with pytest.raises(PermissionDenied, match="Only the grantee"):
         services.token_mint(grant=narrow, user=other_applicant, name="x")
+    assert not ReadToken.objects.exists()
+    assert not AuditEvent.objects.filter(action="token.minted").exists()
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -144,13 +120,13 @@ def test_no_or_malformed_token_gets_401(client, reports, header, code):
 
 
 def test_a_well_formed_unknown_token_gets_401(client):
-    response = _get(client, tokens.token_generate())
+    response = data_api_get(client, tokens.token_generate())
     assert (response.status_code, response.json()["error"]) == (401, "unknown_token")
 
 
 def test_a_page_holds_only_granted_elements_in_the_granted_period(client, reports, narrow_token):
     _, secret = narrow_token
-    response = _get(client, secret)
+    response = data_api_get(client, secret)
     assert response.status_code == 200
     page = response.json()
     assert page["fields"] == ["installation", "date", "release", "git_commit", "addons"]
@@ -181,7 +157,7 @@ def test_a_page_holds_only_granted_elements_in_the_granted_period(client, report
 def test_reads_outside_the_grant_are_refused_clearly(
     client, reports, narrow_token, params, status, code
 ):
-    response = _get(client, narrow_token[1], **params)
+    response = data_api_get(client, narrow_token[1], **params)
     assert response.status_code == status
     assert response.json()["error"] == code
     if status == 403:
@@ -198,11 +174,11 @@ def test_a_forged_cursor_cannot_reach_outside_the_period(client, reports, narrow
         signing.dumps([grant_id, "2025-01-01", 0], salt="another-salt"),
         signing.dumps([grant_id + 1, "2026-02-01", 0], salt="data-reports-cursor"),
     ):
-        response = _get(client, secret, cursor=forged)
+        response = data_api_get(client, secret, cursor=forged)
         assert response.status_code == 400, forged
     # a genuine cursor moved before the period still only yields rows inside it
     early = signing.dumps([grant_id, "2020-01-01", 0], salt="data-reports-cursor")
-    rows = _get(client, secret, cursor=early).json()["results"]
+    rows = data_api_get(client, secret, cursor=early).json()["results"]
     assert rows and all(r["date"] >= PERIOD[0].isoformat() for r in rows)
 
 
@@ -211,7 +187,7 @@ def test_keyset_pages_cover_the_period_exactly_once(client, reports, narrow_toke
     seen, cursor, pages = [], None, 0
     while True:
         params = {"limit": "10"} | ({"cursor": cursor} if cursor else {})
-        page = _get(client, secret, **params).json()
+        page = data_api_get(client, secret, **params).json()
         seen += [(r["date"], r["installation"]) for r in page["results"]]
         pages += 1
         cursor = page["next_cursor"]
@@ -224,43 +200,43 @@ def test_keyset_pages_cover_the_period_exactly_once(client, reports, narrow_toke
 def test_the_release_filter_works_and_needs_the_version_element(
     client, reports, narrow_token, applicant, maintainer
 ):
-    rows = _get(client, narrow_token[1], release="v1.10.0").json()["results"]
+    rows = data_api_get(client, narrow_token[1], release="v1.10.0").json()["results"]
     assert rows and {r["release"] for r in rows} == {"v1.10.0"}
-    grant = _grant(applicant, maintainer, elements=("platformID", "enableAddonList"))
+    grant = grant_for(applicant, maintainer, elements=("platformID", "enableAddonList"))
     _, secret = services.token_mint(grant=grant, user=applicant, name="no-version")
-    response = _get(client, secret, release="v1.10.0")
+    response = data_api_get(client, secret, release="v1.10.0")
     assert response.status_code == 403
     assert "version" in response.json()["message"]
-    assert "release" not in _get(client, secret).json()["fields"]
+    assert "release" not in data_api_get(client, secret).json()["fields"]
 
 
 def test_pseudonyms_are_stable_within_a_grant_and_differ_across_grants(
     client, reports, narrow_token, applicant, maintainer
 ):
-    first = _get(client, narrow_token[1]).json()["results"]
-    again = _get(client, narrow_token[1]).json()["results"]
+    first = data_api_get(client, narrow_token[1]).json()["results"]
+    again = data_api_get(client, narrow_token[1]).json()["results"]
     assert [r["installation"] for r in first] == [r["installation"] for r in again]
     assert len({r["installation"] for r in first}) == 3
-    other = _grant(applicant, maintainer)
+    other = grant_for(applicant, maintainer)
     _, secret = services.token_mint(grant=other, user=applicant, name="second")
-    second = _get(client, secret).json()["results"]
+    second = data_api_get(client, secret).json()["results"]
     assert not {r["installation"] for r in first} & {r["installation"] for r in second}
 
 
 def test_rollups_of_the_grant(client, reports, narrow_token):
-    response = _get(client, narrow_token[1], "/api/v1/data/rollups/addon")
+    response = data_api_get(client, narrow_token[1], "/api/v1/data/rollups/addon")
     assert response.status_code == 200
     rows = response.json()["results"]
     assert len(rows) == 28 and all(r["value"] == "fluxcd" for r in rows)
-    outside = _get(client, narrow_token[1], "/api/v1/data/rollups/browser")
+    outside = data_api_get(client, narrow_token[1], "/api/v1/data/rollups/browser")
     assert outside.status_code == 403 and "browserInfo" in outside.json()["message"]
-    assert _get(client, narrow_token[1], "/api/v1/data/rollups/nope").status_code == 404
+    assert data_api_get(client, narrow_token[1], "/api/v1/data/rollups/nope").status_code == 404
 
 
 def test_a_grant_without_reports_cannot_read_reports(client, applicant, maintainer):
-    grant = _grant(applicant, maintainer, datasets=("rollups",))
+    grant = grant_for(applicant, maintainer, datasets=("rollups",))
     _, secret = services.token_mint(grant=grant, user=applicant, name="rollups only")
-    response = _get(client, secret)
+    response = data_api_get(client, secret)
     assert response.status_code == 403
     assert "daily reports" in response.json()["message"]
 
@@ -271,7 +247,7 @@ def test_a_grant_without_reports_cannot_read_reports(client, applicant, maintain
 @pytest.mark.parametrize("how", ["token", "grant", "user", "token_expiry", "grant_expiry"])
 def test_revoking_stops_the_token_at_once(client, reports, narrow_token, maintainer, how):
     token, secret = narrow_token
-    assert _get(client, secret).status_code == 200
+    assert data_api_get(client, secret).status_code == 200
     if how == "token":
         services.token_revoke(token=token, user=token.user)
     elif how == "grant":
@@ -283,7 +259,7 @@ def test_revoking_stops_the_token_at_once(client, reports, narrow_token, maintai
         ReadToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
     else:
         type(token.grant).objects.filter(pk=token.grant_id).update(expires_at=timezone.now())
-    response = _get(client, secret)
+    response = data_api_get(client, secret)
     assert response.status_code == 401
     assert (
         response.json()["error"]
@@ -304,8 +280,8 @@ def test_every_read_is_audited_and_the_grantee_sees_only_their_own(
     client, reports, narrow_token, other_applicant, maintainer
 ):
     token, secret = narrow_token
-    _get(client, secret, limit="5")
-    _get(client, secret, "/api/v1/data/rollups/addon")
+    data_api_get(client, secret, limit="5")
+    data_api_get(client, secret, "/api/v1/data/rollups/addon")
     reads = AuditEvent.objects.filter(action="data.read").order_by("id")
     assert [(r.details["endpoint"], r.details["rows"]) for r in reads] == [
         ("/api/v1/data/reports", 5),
@@ -315,9 +291,9 @@ def test_every_read_is_audited_and_the_grantee_sees_only_their_own(
     assert reads[0].details["parameters"] == {"limit": "5"}
     assert reads[0].actor == token.user
 
-    bobs_grant = _grant(other_applicant, maintainer)
+    bobs_grant = grant_for(other_applicant, maintainer)
     _, bobs_secret = services.token_mint(grant=bobs_grant, user=other_applicant, name="bob")
-    _get(client, bobs_secret, limit="7")
+    data_api_get(client, bobs_secret, limit="7")
 
     client.force_login(token.user)
     page = client.get("/access/").content.decode()
@@ -337,9 +313,9 @@ def test_the_rate_limit_answers_429_with_retry_after(client, reports, narrow_tok
         "data_token": "2/min",
     }
     try:
-        assert _get(client, narrow_token[1], limit="1").status_code == 200
-        assert _get(client, narrow_token[1], limit="1").status_code == 200
-        response = _get(client, narrow_token[1], limit="1")
+        assert data_api_get(client, narrow_token[1], limit="1").status_code == 200
+        assert data_api_get(client, narrow_token[1], limit="1").status_code == 200
+        response = data_api_get(client, narrow_token[1], limit="1")
     finally:
         SimpleRateThrottle.THROTTLE_RATES = previous
     assert response.status_code == 429

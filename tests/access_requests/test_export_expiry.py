@@ -11,11 +11,10 @@ from django.utils import timezone
 from access_requests.models import Export
 from access_requests.services import exports as export_services
 from portal.models import AuditEvent
-from tests.access_requests.test_data_api import PERIOD
-from tests.access_requests.test_exports import granted, manual_builds, reports  # noqa: F401
+from tests.access_requests.helpers import PERIOD
 
 # Builds read through a connection of their own: the test data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +23,7 @@ def _media(export_media):
 
 
 @pytest.fixture
-def lapsed(reports, granted, manual_builds, export_media):  # noqa: F811
+def lapsed(export_reports, granted, manual_builds, export_media):
     """A built, ready export whose expires_at passed a second ago; beat has not run."""
     grant, secret = granted
     export = export_services.export_request(
@@ -128,7 +127,7 @@ def test_until_its_expiry_the_export_downloads(client, lapsed):
     assert _downloads() == 1
 
 
-def test_a_signed_bucket_url_ends_with_the_export(client, granted, settings):  # noqa: F811
+def test_a_signed_bucket_url_ends_with_the_export(client, granted, settings):
     """With exports in an S3 bucket the download is a redirect to a signed URL: it must not
     outlive the export by the storage's default hour. Signing is local, no bucket is called."""
     grant, secret = granted

@@ -22,8 +22,13 @@ from access_requests.models import Export
 from access_requests.services import exports as export_services
 from ingest.models import Report
 from portal.celery import app as celery_app
-from tests.access_requests.test_data_api import _grant, _report
-from tests.access_requests.test_exports import _api_rows, _normalise, _parse
+from tests.access_requests.helpers import (
+    data_api_rows,
+    export_file_rows,
+    export_row_as_api_row,
+    grant_for,
+)
+from tests.ingest.factories import report_row
 from tests.servers import RedisServer
 from tests.support import ROOT, on_postgres, require_service
 
@@ -137,7 +142,7 @@ def workers(redis_server, media):
 @pytest.fixture
 def fleet():
     Report.objects.bulk_create(
-        _report(f"host{n:04d}", FIRST + timedelta(days=d))
+        report_row(f"host{n:04d}", FIRST + timedelta(days=d))
         for d in range(DAYS)
         for n in range(PER_DAY)
     )
@@ -145,7 +150,7 @@ def fleet():
 
 @pytest.fixture
 def grant_and_token(applicant, maintainer):
-    grant = _grant(
+    grant = grant_for(
         applicant, maintainer, elements=("platformID", "requestTime", "version", "enableAddonList")
     )
     _, secret = services.token_mint(grant=grant, user=applicant, name="worker tests")
@@ -188,8 +193,10 @@ def _verify(client, secret, export: Export, file_format: str) -> None:
     assert response.status_code == 200
     blob = b"".join(response.streaming_content)
     assert hashlib.sha256(blob).hexdigest() == export.sha256
-    exported = [_normalise(file_format, row) for row in _parse(file_format, blob)]
-    expected = [_normalise("jsonl", row) for row in _api_rows(client, secret)]
+    exported = [
+        export_row_as_api_row(file_format, row) for row in export_file_rows(file_format, blob)
+    ]
+    expected = [export_row_as_api_row("jsonl", row) for row in data_api_rows(client, secret)]
     assert export.rows == len(expected) == DAYS * PER_DAY
     assert exported == expected
 

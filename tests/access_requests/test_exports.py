@@ -5,67 +5,34 @@ import gzip
 import hashlib
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from django.core import mail
+from django.core.files.storage import storages
 from django.utils import timezone
 
 from access_requests import export_files, services
 from access_requests.models import Export
 from access_requests.services import exports as export_services
-from ingest.models import Report
 from portal.models import AuditEvent
-from tests.access_requests.test_data_api import PERIOD, _get, _grant, _report
+from tests.access_requests.helpers import (
+    PERIOD,
+    data_api_rows,
+    export_file_rows,
+    export_row_as_api_row,
+    grant_for,
+)
 
 # Builds read through a connection of their own (as in production), so test data must
 # be committed: these tests run outside a wrapping transaction.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
 def _media(export_media):
     return export_media
-
-
-@pytest.fixture
-def manual_builds(monkeypatch):
-    """Requests are recorded but not handed to Celery: the test drives the build."""
-    enqueued = []
-    monkeypatch.setattr(
-        export_services, "export_enqueue", lambda *, export_id: enqueued.append(export_id) or True
-    )
-    return enqueued
-
-
-@pytest.fixture
-def reports():
-    rows = []
-    for offset in range(-3, 31):
-        day = PERIOD[0] + timedelta(days=offset)
-        for n in range(4):
-            rows.append(_report(f"install{n}", day, release=("-2+3" if n == 3 else "v1.9.4")))
-    Report.objects.bulk_create(rows)
-
-
-@pytest.fixture
-def granted(applicant, maintainer):
-    grant = _grant(
-        applicant,
-        maintainer,
-        elements=(
-            "platformID",
-            "requestTime",
-            "version",
-            "enableAddonList",
-            "xDefinitionTopList",
-            "clusterCount",
-        ),
-    )
-    _, secret = services.token_mint(grant=grant, user=applicant, name="exports")
-    return grant, secret
 
 
 def _request(client, secret, **body):
@@ -84,16 +51,6 @@ def _build(client, secret, celery_eager, django_capture_on_commit_callbacks, **b
     return Export.objects.get(pk=response.json()["id"])
 
 
-def _api_rows(client, secret, **params):
-    rows, cursor = [], None
-    while True:
-        page = _get(client, secret, **params, **({"cursor": cursor} if cursor else {})).json()
-        rows += page["results"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return rows
-
-
 def _download(client, secret, export) -> bytes:
     response = client.get(
         f"/api/v1/exports/{export.pk}/download", HTTP_AUTHORIZATION=f"Bearer {secret}"
@@ -102,36 +59,9 @@ def _download(client, secret, export) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def _parse(file_format: str, blob: bytes) -> list[dict]:
-    if file_format == "jsonl":
-        return [json.loads(line) for line in gzip.decompress(blob).decode().splitlines()]
-    if file_format == "csv":
-        reader = csv.DictReader(io.StringIO(gzip.decompress(blob).decode()))
-        return list(reader)
-    table = pq.read_table(io.BytesIO(blob))
-    return table.to_pylist()
-
-
-def _normalise(file_format: str, row: dict) -> dict:
-    out = {}
-    for key, value in row.items():
-        if file_format == "csv" and key in export_files.JSON_FIELDS:
-            value = json.loads(value) if value else None
-        if file_format == "parquet" and key == "addons" and value is not None:
-            value = dict(value)
-        if isinstance(value, date):
-            value = value.isoformat()
-        if file_format == "csv" and value == "":
-            value = None
-        if isinstance(value, str) and value.startswith("'") and file_format == "csv":
-            value = value[1:]
-        out[key] = value
-    return out
-
-
 @pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
 def test_an_export_holds_exactly_what_the_api_returns(
-    client, reports, granted, file_format, celery_eager, django_capture_on_commit_callbacks
+    client, export_reports, granted, file_format, celery_eager, django_capture_on_commit_callbacks
 ):
     _, secret = granted
     export = _build(
@@ -147,17 +77,19 @@ def test_an_export_holds_exactly_what_the_api_returns(
     blob = _download(client, secret, export)
     assert hashlib.sha256(blob).hexdigest() == export.sha256
     assert len(blob) == export.size_bytes
-    api = _api_rows(client, secret, **{"from": "2026-02-03", "to": "2026-02-20"})
-    exported = [_normalise(file_format, row) for row in _parse(file_format, blob)]
+    api = data_api_rows(client, secret, **{"from": "2026-02-03", "to": "2026-02-20"})
+    exported = [
+        export_row_as_api_row(file_format, row) for row in export_file_rows(file_format, blob)
+    ]
     assert export.rows == len(api) == len(exported) == 18 * 4
-    assert exported == [_normalise("jsonl", row) for row in api]
+    assert exported == [export_row_as_api_row("jsonl", row) for row in api]
     raw_ids = {f"install{n}" for n in range(4)}
     assert not raw_ids & {v for row in exported for v in row.values() if isinstance(v, str)}
     assert not any(f'"{raw}"' in blob.decode("latin-1") for raw in raw_ids)
 
 
 def test_csv_cells_that_look_like_formulas_are_neutralised(
-    client, reports, granted, celery_eager, django_capture_on_commit_callbacks
+    client, export_reports, granted, celery_eager, django_capture_on_commit_callbacks
 ):
     _, secret = granted
     export = _build(client, secret, celery_eager, django_capture_on_commit_callbacks, format="csv")
@@ -167,7 +99,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(
     assert releases == {"v1.9.4", "'-2+3"}
 
 
-def test_exports_never_leave_the_grant(client, reports, granted):
+def test_exports_never_leave_the_grant(client, export_reports, granted):
     _, secret = granted
     for body, status in (
         ({"format": "csv", "from": "2026-01-31"}, 403),
@@ -181,10 +113,10 @@ def test_exports_never_leave_the_grant(client, reports, granted):
 
 
 def test_an_export_of_another_grant_is_not_found(
-    client, reports, granted, other_applicant, maintainer, manual_builds
+    client, export_reports, granted, other_applicant, maintainer, manual_builds
 ):
     grant, _ = granted
-    theirs = _grant(other_applicant, maintainer)
+    theirs = grant_for(other_applicant, maintainer)
     _, their_secret = services.token_mint(grant=theirs, user=other_applicant, name="bob")
     export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -196,7 +128,7 @@ def test_an_export_of_another_grant_is_not_found(
     assert client.get(f"/access/exports/{export.pk}/download/").status_code == 404
 
 
-def test_a_queued_export_is_not_downloadable(client, reports, granted, manual_builds):
+def test_a_queued_export_is_not_downloadable(client, export_reports, granted, manual_builds):
     grant, secret = granted
     export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -221,7 +153,7 @@ def test_without_dates_an_export_covers_the_grants_period(reports, granted, manu
 
 
 def test_downloads_are_audited_and_emails_sent(
-    client, reports, granted, celery_eager, django_capture_on_commit_callbacks
+    client, export_reports, granted, celery_eager, django_capture_on_commit_callbacks
 ):
     grant, secret = granted
     mail.outbox.clear()
@@ -240,7 +172,7 @@ def test_downloads_are_audited_and_emails_sent(
 
 
 def test_a_failed_build_says_why(
-    client, reports, granted, monkeypatch, celery_eager, django_capture_on_commit_callbacks
+    client, export_reports, granted, monkeypatch, celery_eager, django_capture_on_commit_callbacks
 ):
     _, secret = granted
 
@@ -259,7 +191,7 @@ def test_a_failed_build_says_why(
     assert not list((Path(export_services._partial_dir())).iterdir())
 
 
-def test_building_is_idempotent(reports, granted, tmp_path, manual_builds):
+def test_building_is_idempotent(export_reports, granted, tmp_path, manual_builds):
     grant, _ = granted
     export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="parquet", first=PERIOD[0], last=PERIOD[1]
@@ -273,7 +205,7 @@ def test_building_is_idempotent(reports, granted, tmp_path, manual_builds):
     assert len(files) == 1
 
 
-def test_a_stale_running_export_is_taken_over(reports, granted, settings, manual_builds):
+def test_a_stale_running_export_is_taken_over(export_reports, granted, settings, manual_builds):
     grant, _ = granted
     export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -285,7 +217,7 @@ def test_a_stale_running_export_is_taken_over(reports, granted, settings, manual
     assert built.state == "ready" and built.attempts == 2
 
 
-def test_a_fresh_running_export_is_left_to_its_worker(reports, granted, manual_builds):
+def test_a_fresh_running_export_is_left_to_its_worker(export_reports, granted, manual_builds):
     grant, _ = granted
     export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
@@ -297,7 +229,7 @@ def test_a_fresh_running_export_is_left_to_its_worker(reports, granted, manual_b
 
 
 def test_with_the_broker_down_the_request_is_kept_and_the_sweeper_enqueues_it(
-    client, reports, granted, monkeypatch, settings, django_capture_on_commit_callbacks
+    client, export_reports, granted, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from access_requests import tasks
 
@@ -320,24 +252,28 @@ def test_with_the_broker_down_the_request_is_kept_and_the_sweeper_enqueues_it(
     assert sent == [export.pk]
 
 
-def test_expired_files_are_deleted(reports, granted, tmp_path, manual_builds):
+def test_expired_files_are_deleted(export_reports, granted, tmp_path, manual_builds):
     grant, _ = granted
     export = export_services.export_request(
         grant=grant, user=grant.grantee, file_format="csv", first=PERIOD[0], last=PERIOD[1]
     )
     export_services.export_build(export_id=export.pk)
-    assert list((tmp_path / "exports").rglob("*.csv.gz"))
+    export.refresh_from_db()
+    built = export.file_name
+    assert built and storages["exports"].exists(built)
     Export.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     from django.db import transaction
 
-    with transaction.atomic():
+    with transaction.atomic():  # the file is deleted once this commits
         assert export_services.exports_expire_due() == 1
     export.refresh_from_db()
     assert export.state == "expired" and export.file_name == ""
+    assert not storages["exports"].exists(built)
+    assert not list((tmp_path / "exports").rglob("*.csv.gz"))
 
 
 def test_files_of_a_grant_that_has_ended_are_deleted(
-    reports, granted, tmp_path, manual_builds, django_capture_on_commit_callbacks
+    export_reports, granted, tmp_path, manual_builds, django_capture_on_commit_callbacks
 ):
     grant, _ = granted
     export = export_services.export_request(
@@ -356,7 +292,7 @@ def test_files_of_a_grant_that_has_ended_are_deleted(
 
 
 def test_revoking_the_grant_deletes_its_exports(
-    reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks, manual_builds
+    export_reports, granted, maintainer, tmp_path, django_capture_on_commit_callbacks, manual_builds
 ):
     grant, _ = granted
     export = export_services.export_request(

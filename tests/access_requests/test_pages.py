@@ -8,27 +8,10 @@ from django.test import override_settings
 
 from access_requests import services
 from access_requests.models import AccessRequest, Profile
-from tests.access_requests.factories import JUSTIFICATION, file_request
+from tests.access_requests.factories import file_request
+from tests.access_requests.helpers import request_form_data
 
 pytestmark = pytest.mark.django_db
-
-
-def _form(**overrides):
-    data = {
-        "purpose": "Which addons go together",
-        "justification": JUSTIFICATION,
-        "intended_use": "Weekly counts of addon pairs.",
-        "publication_plans": "A blog post.",
-        "affiliation": "Example Org",
-        "datasets": ["rollups"],
-        "elements": ["enableAddonList"],
-        "period_start": "2026-01-01",
-        "period_end": "2026-03-31",
-        "duration_days": "60",
-        "accept_terms": "on",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_anonymous_visitors_see_how_to_apply(client):
@@ -39,7 +22,7 @@ def test_anonymous_visitors_see_how_to_apply(client):
 
 def test_an_applicant_files_a_request_through_the_form(client, applicant, maintainer):
     client.force_login(applicant)
-    response = client.post("/access/request/", _form())
+    response = client.post("/access/request/", request_form_data())
     assert response.status_code == 302
     filed = AccessRequest.objects.get()
     assert (filed.applicant, filed.elements, filed.terms.version) == (
@@ -63,7 +46,7 @@ def test_an_applicant_files_a_request_through_the_form(client, applicant, mainta
 )
 def test_the_form_explains_what_is_wrong(client, applicant, overrides, error):
     client.force_login(applicant)
-    response = client.post("/access/request/", _form(**overrides))
+    response = client.post("/access/request/", request_form_data(**overrides))
     assert response.status_code == 200
     assert error in response.content.decode()
     assert not AccessRequest.objects.exists()
@@ -71,7 +54,7 @@ def test_the_form_explains_what_is_wrong(client, applicant, overrides, error):
 
 def test_an_unverified_member_cannot_file(client, unverified):
     client.force_login(unverified)
-    response = client.post("/access/request/", _form())
+    response = client.post("/access/request/", request_form_data())
     assert response.status_code == 302
     assert response["Location"] == "/accounts/email/"
     assert not AccessRequest.objects.exists()
@@ -188,9 +171,14 @@ def test_the_github_button_shows_with_credentials(client):
     assert "GitHub" in client.get("/accounts/login/").content.decode()
 
 
-def test_dates_in_requests_are_kept(applicant):
-    filed = file_request(applicant, period_start=date(2026, 2, 1))
-    assert filed.period_start == date(2026, 2, 1)
+def test_dates_in_requests_are_kept(client, applicant):
+    """The period filed through the form is the one stored and shown back to the applicant."""
+    client.force_login(applicant)
+    form = request_form_data(period_start="2026-02-03", period_end="2026-05-17")
+    assert client.post("/access/request/", form).status_code == 302
+    stored = AccessRequest.objects.values_list("period_start", "period_end").get()
+    assert stored == (date(2026, 2, 3), date(2026, 5, 17))
+    assert "period 2026-02-03 to 2026-05-17" in client.get("/access/").content.decode()
 
 
 def test_the_terms_read_as_paragraphs_not_as_their_stored_line_breaks(client):

@@ -19,7 +19,7 @@ from access_requests.models import AccessRequest, Export, ReadToken
 from access_requests.services import exports as export_services
 from portal.models import AuditEvent
 from tests.access_requests.factories import file_request
-from tests.access_requests.test_data_api import PERIOD, _grant
+from tests.access_requests.helpers import PERIOD, grant_for, request_form_data
 from tests.support import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def _no_builds(monkeypatch, export_media):
 
 @pytest.fixture
 def grant(applicant, maintainer):
-    return _grant(applicant, maintainer)
+    return grant_for(applicant, maintainer)
 
 
 @pytest.fixture
@@ -100,6 +100,7 @@ def _setting_from_env(name: str, value: str) -> subprocess.CompletedProcess:
         "ACCESS_REQUEST_MAX_OPEN_PER_MEMBER",
     ],
 )
+@pytest.mark.slow  # a Django start-up per case
 def test_each_quota_is_read_from_the_environment_and_fails_loudly(name):
     assert _setting_from_env(name, "7").stdout.strip() == "7"
     refused = _setting_from_env(name, "0")
@@ -158,7 +159,7 @@ def test_the_export_quota_is_per_grant_and_follows_the_setting(
     _ask(grant)
     with pytest.raises(quotas.QuotaExceeded, match="at most 1 may wait"):
         _ask(grant, period=PERIODS[1])
-    theirs = _grant(other_applicant, maintainer)
+    theirs = grant_for(other_applicant, maintainer)
     assert _ask(theirs)[1]
 
 
@@ -209,7 +210,7 @@ def test_concurrent_identical_requests_make_one_export(postgres, applicant, main
 
     from django.db import connection
 
-    grant = _grant(applicant, maintainer)
+    grant = grant_for(applicant, maintainer)
     barrier = threading.Barrier(8)
 
     def ask(_):
@@ -253,7 +254,7 @@ def test_the_token_quota_is_per_grant(grant, other_applicant, maintainer, settin
     _mint(grant)
     with pytest.raises(quotas.QuotaExceeded, match="at most 1 are allowed"):
         _mint(grant)
-    assert _mint(_grant(other_applicant, maintainer))[0].pk
+    assert _mint(grant_for(other_applicant, maintainer))[0].pk
 
 
 def test_the_page_refuses_a_sixth_token_with_a_clear_message(client, grant):
@@ -300,8 +301,6 @@ def test_decided_requests_do_not_count(applicant, other_applicant, maintainer):
 
 
 def test_the_request_page_says_so_before_the_form_and_refuses_the_post(client, applicant):
-    from tests.access_requests.test_pages import _form
-
     for n in range(3):
         file_request(applicant, purpose=f"Study {n}")
     client.force_login(applicant)
@@ -312,7 +311,7 @@ def test_the_request_page_says_so_before_the_form_and_refuses_the_post(client, a
     shown = client.get("/access/request/")
     assert shown.status_code == 302 and shown.headers["Location"] == "/access/"
     assert _messages(shown) == [expected]
-    refused = client.post("/access/request/", _form())
+    refused = client.post("/access/request/", request_form_data())
     assert refused.status_code == 200
     assert expected in refused.content.decode()
     assert AccessRequest.objects.filter(applicant=applicant).count() == 3

@@ -114,6 +114,7 @@ def test_reads_that_succeed_or_are_malformed_write_no_refusal(client, token):
     assert _refusals() == []
 
 
+@pytest.mark.slow
 def test_a_flood_of_refusals_writes_one_row_per_reason_and_credential_a_minute(client, token):
     _, secret = token
     for _ in range(50):

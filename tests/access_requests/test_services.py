@@ -9,7 +9,7 @@ from access_requests import services
 from access_requests.forms import ApproveForm
 from access_requests.models import AccessRequest, Grant, RequestEvent
 from portal.models import AuditEvent
-from tests.access_requests.factories import JUSTIFICATION, file_request
+from tests.access_requests.factories import file_request
 
 pytestmark = pytest.mark.django_db
 
@@ -256,10 +256,13 @@ def test_the_daily_digest_lists_exactly_the_overdue_requests(
     assert fresh.pk not in listed
 
 
-def test_no_digest_when_nothing_is_overdue(applicant, maintainer):
+def test_no_digest_when_nothing_is_overdue(
+    applicant, maintainer, django_capture_on_commit_callbacks
+):
     file_request(applicant)
     mail.outbox.clear()
-    assert services.review_digest_send() == []
+    with django_capture_on_commit_callbacks(execute=True):  # the digest is sent on commit
+        assert services.review_digest_send() == []
     assert mail.outbox == []
 
 
@@ -269,5 +272,12 @@ def test_the_digest_is_scheduled_daily(settings):
     assert entry["schedule"] == 24 * 60 * 60
 
 
-def test_justification_minimum_is_a_real_paragraph():
-    assert len(JUSTIFICATION) >= services.MIN_JUSTIFICATION_CHARS
+def test_the_justification_must_be_a_real_paragraph(applicant):
+    """The minimum counts what is written, not the blanks around it."""
+    minimum = services.MIN_JUSTIFICATION_CHARS
+    short = " " * 50 + "x" * (minimum - 1) + "\n" * 50
+    with pytest.raises(ValidationError, match=f"at least {minimum} characters"):
+        file_request(applicant, justification=short)
+    assert not AccessRequest.objects.exists()
+    filed = file_request(applicant, justification="  " + "x" * minimum + "  ")
+    assert filed.justification == "x" * minimum

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from access_requests import services
 from ingest.dimensions import DIMENSIONS
 from ingest.models import Report
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 from tests.ingest.factories import report_row
+from tests.personas import persona_create
 from tests.support import on_postgres, require_service
 
 pytestmark = pytest.mark.django_db
@@ -181,11 +182,8 @@ def fleet(settings):
 @pytest.fixture
 def token(fleet):
     """A grantee's read token over the fleet's days, with the version element."""
-    from tests.access_requests.conftest import _ensure_roles
-
-    _ensure_roles()
-    applicant = UserFactory(username="pat")
-    maintainer = UserFactory(username="mo", is_staff=True, groups=["maintainers"])
+    applicant = persona_create("gina")
+    maintainer = persona_create("maria")
     request = file_request(
         applicant,
         elements=["platformID", "requestTime", "version", "enableAddonList"],
@@ -211,6 +209,7 @@ def _assert_no_server_error(response, path: str) -> None:
         assert isinstance(body, dict) and body, body  # a JSON error that says something
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=st.data())
 def test_no_public_page_answers_a_server_error(fleet, data):
@@ -231,6 +230,7 @@ AUTHORIZATION = st.one_of(
 )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=st.data())
 def test_no_token_parameter_answers_a_server_error(token, data):
@@ -276,6 +276,7 @@ def test_a_one_day_range_on_the_last_day_of_the_calendar_renders(client):
         ({"release": "v1.9.4\x00"}, "'release' must be"),
     ],
 )
+@pytest.mark.slow  # the token fixture loads and rolls up a fleet
 def test_token_parameters_that_int_or_postgresql_refuse_are_a_clear_400(token, params, message):
     _, secret = token
     response = Client().get("/api/v1/data/reports", params, HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -283,6 +284,7 @@ def test_token_parameters_that_int_or_postgresql_refuse_are_a_clear_400(token, p
     assert message in json.dumps(response.json())
 
 
+@pytest.mark.slow  # the token fixture loads and rolls up a fleet
 def test_a_nul_in_any_parameter_of_a_data_read_is_audited_not_a_500(token):
     from portal.models import AuditEvent
 

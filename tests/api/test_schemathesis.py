@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
-from django.core.files.storage import storages
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -36,11 +35,12 @@ from access_requests.models import Export
 from access_requests.services import exports as export_services
 from ingest.dimensions import DIMENSIONS
 from ingest.models import Report
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 from tests.ingest.factories import report_row
+from tests.personas import persona_create
 
 # Exports are built through a database connection of their own: data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Not run: max_response_time (no limit is documented; timing on a shared 2-core machine is
 # noise); use_after_free, ensure_resource_availability and object_level_authorization
@@ -139,45 +139,20 @@ def _fleet(today):
 
 
 @pytest.fixture
-def seeded(settings, celery_eager, tmp_path):
+def seeded(settings, celery_eager, export_media):
     """The fleet's reports and rollups; exports written to this test's own folder."""
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "exports"},
-        },
-    }
-    storages._storages = {}
     today = timezone.now().date()
     _fleet(today)
     call_command("rollup", f"--from={today - timedelta(days=DAYS)}", f"--to={today}", verbosity=0)
-    yield today
-    storages._storages = {}
-
-
-def _ensure_roles():
-    """Tests that flush the database lose the roles and terms of the data migration."""
-    from importlib import import_module
-
-    from django.contrib.auth.models import Group, Permission
-
-    from access_requests.models import DataUseTerms
-
-    migration = import_module("access_requests.migrations.0002_roles_and_terms")
-    if not Group.objects.filter(name="maintainers").exists():
-        migration.seed_roles(Group, Permission)
-    migration.seed_terms(DataUseTerms)
+    return today
 
 
 @pytest.fixture
 def grantee(seeded, monkeypatch):
     """A grant over the fleet's days, its token, a ready export and a queued one."""
-    _ensure_roles()
-    applicant = UserFactory(username="grace")
-    maintainer = UserFactory(username="maria", is_staff=True, groups=["maintainers"])
+    applicant = persona_create("gina")
+    maintainer = persona_create("maria")
     first, last = seeded - timedelta(days=DAYS), seeded - timedelta(days=1)
     request = file_request(
         applicant, elements=GRANTED, period_start=first, period_end=last, duration_days=90

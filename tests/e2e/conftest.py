@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.personas import PASSWORD, PERSONAS
 from tests.support import ROOT, require_service
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -65,20 +66,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-# --- steps both browser journeys take ----------------------------------------------------
-
-MAINTAINER_PASSWORD = "correct-horse-battery"  # UserFactory's
-
-
-@pytest.fixture
-def maintainer(transactional_db):
-    from tests.access_requests.conftest import _ensure_roles
-    from tests.access_requests.factories import UserFactory
-
-    _ensure_roles()
-    return UserFactory(
-        username="maria", email="maria@example.org", is_staff=True, groups=["maintainers"]
-    )
+# --- steps the browser journeys share ----------------------------------------------------
 
 
 def confirmation_link(address: str, live_url: str) -> str:
@@ -114,15 +102,55 @@ def sign_in(page, url: str, email: str, password: str, next_path: str) -> None:
     page.get_by_role("button", name="Sign In").click()
 
 
-def admin_sign_in(browser, url: str, username: str, password: str = MAINTAINER_PASSWORD):
-    """A new browser context signed in to the admin; returns (context, page).
+def admin_sign_in(browser, url: str, username: str):
+    """A new browser context where the persona is signed in to the admin: (context, page).
 
     The admin has no sign-in form of its own: it sends staff to the site's, with the email."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     admin = context.new_page()
     admin.goto(f"{url}/admin/")
-    admin.get_by_label("Email").fill(f"{username}@example.org")
-    admin.get_by_label("Password:", exact=True).fill(password)
+    admin.get_by_label("Email").fill(PERSONAS[username].email)
+    admin.get_by_label("Password:", exact=True).fill(PASSWORD)
     admin.get_by_role("button", name="Sign In").click()
     expect(admin).to_have_url(f"{url}/admin/")
     return context, admin
+
+
+def file_access_request(page, *, form: dict, datasets: list[str], elements: list[str], shots):
+    """On the request page: fill the form, accept the terms, file it (screenshots: the filled
+    form, the page after). ``form`` maps the text fields' labels to their values."""
+    for label, value in form.items():
+        page.get_by_label(label).fill(value)
+    for dataset in datasets:
+        page.get_by_label(dataset).check()
+    for element in elements:
+        page.get_by_label(element, exact=True).check()
+    page.get_by_label("I accept the data-use terms above").check()
+    screenshot(page, shots[0])
+    page.get_by_role("button", name="File the request").click()
+    expect(page.get_by_text("was filed")).to_be_visible()
+    screenshot(page, shots[1])
+
+
+def approve_in_admin(admin, url: str, request_pk: int, days: int, shots, queue_shot=None):
+    """A maintainer's admin page approves the request for ``days`` days (screenshots: the
+    approval form, the page after; the review queue first when ``queue_shot`` is given)."""
+    admin.goto(f"{url}/admin/access_requests/accessrequest/")
+    if queue_shot:
+        screenshot(admin, queue_shot)
+    admin.get_by_role("link", name=str(request_pk), exact=True).click()
+    admin.get_by_role("link", name="Approve…").click()
+    admin.get_by_label("Duration days").fill(str(days))
+    screenshot(admin, shots[0])
+    admin.get_by_role("button", name="Approve").click()
+    expect(admin.get_by_text("approved. The grant is active")).to_be_visible()
+    screenshot(admin, shots[1])
+
+
+def mint_token(page, url: str, name: str) -> str:
+    """On /access/: create a read token and read its secret, shown this once."""
+    page.goto(f"{url}/access/")
+    page.get_by_label("Token name").fill(name)
+    page.get_by_role("button", name="Create a read token").click()
+    expect(page.get_by_text("shown only once")).to_be_visible()
+    return page.get_by_label(re.compile(f'Token "{re.escape(name)}"')).input_value()

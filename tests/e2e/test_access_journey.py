@@ -1,13 +1,19 @@
 """Acceptance of the access process in a real browser: sign up, verify, file, approve, register."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from access_requests.models import AccessRequest
 from tests.access_requests.factories import JUSTIFICATION
-from tests.e2e.conftest import admin_sign_in, screenshot, sign_in, sign_up_and_verify
+from tests.e2e.conftest import (
+    admin_sign_in,
+    approve_in_admin,
+    file_access_request,
+    mint_token,
+    screenshot,
+    sign_in,
+    sign_up_and_verify,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-Passphrase-9"
@@ -30,33 +36,33 @@ def test_a_member_requests_access_and_a_maintainer_approves(
     sign_in(page, url, "newcomer@example.org", PASSWORD, "/access/request/")
 
     page.goto(f"{url}/access/request/")
-    page.get_by_label("Purpose").fill("Which addons are used together")
-    page.get_by_label("Justification").fill(JUSTIFICATION)
-    page.get_by_label("Intended use").fill("Weekly counts of addon pairs, compared over time.")
-    page.get_by_label("Publication plans").fill("A post on the KubeVela blog.")
-    page.get_by_label("Affiliation").fill("Example University")
-    page.get_by_label("Daily rollups").check()
-    page.get_by_label("enableAddonList").check()
-    page.get_by_label("Data from").fill("2026-01-01")
-    page.get_by_label("Data to").fill("2026-06-30")
-    page.get_by_label("Access for (days)").fill("60")
-    page.get_by_label("I accept the data-use terms above").check()
-    screenshot(page, "access-3-request-form")
-    page.get_by_role("button", name="File the request").click()
-    expect(page.get_by_text("was filed")).to_be_visible()
-    screenshot(page, "access-4-request-filed")
+    file_access_request(
+        page,
+        form={
+            "Purpose": "Which addons are used together",
+            "Justification": JUSTIFICATION,
+            "Intended use": "Weekly counts of addon pairs, compared over time.",
+            "Publication plans": "A post on the KubeVela blog.",
+            "Affiliation": "Example University",
+            "Data from": "2026-01-01",
+            "Data to": "2026-06-30",
+            "Access for (days)": "60",
+        },
+        datasets=["Daily rollups"],
+        elements=["enableAddonList"],
+        shots=("access-3-request-form", "access-4-request-filed"),
+    )
     filed = AccessRequest.objects.get()
 
     reviewer, admin = admin_sign_in(browser, url, "maria")
-    admin.goto(f"{url}/admin/access_requests/accessrequest/")
-    screenshot(admin, "access-5-review-queue")
-    admin.get_by_role("link", name=str(filed.pk), exact=True).click()
-    admin.get_by_role("link", name="Approve…").click()
-    admin.get_by_label("Duration days").fill("30")
-    screenshot(admin, "access-6-approve-form")
-    admin.get_by_role("button", name="Approve").click()
-    screenshot(admin, "access-6b-after-approve")
-    expect(admin.get_by_text("approved. The grant is active")).to_be_visible()
+    approve_in_admin(
+        admin,
+        url,
+        filed.pk,
+        days=30,
+        shots=("access-6-approve-form", "access-6b-after-approve"),
+        queue_shot="access-5-review-queue",
+    )
 
     page.goto(f"{url}/access/")
     expect(page.get_by_text("Approved", exact=True).first).to_be_visible()
@@ -68,11 +74,7 @@ def test_a_member_requests_access_and_a_maintainer_approves(
     filed.refresh_from_db()
     assert filed.status == "approved" and filed.grant.elements == ["enableAddonList"]
 
-    page.goto(f"{url}/access/")
-    page.get_by_label("Token name").fill("analysis notebook")
-    page.get_by_role("button", name="Create a read token").click()
-    expect(page.get_by_text("shown only once")).to_be_visible()
-    secret = page.get_by_label(re.compile('Token "analysis notebook"')).input_value()
+    secret = mint_token(page, url, "analysis notebook")
     assert secret.startswith("tvt_")
     expect(page.get_by_role("button", name="Copy to the clipboard")).to_be_visible()
     screenshot(page, "access-9-token-shown-once")

@@ -27,7 +27,15 @@ from access_requests import grant_scope
 from access_requests.models import AccessRequest, Export
 from ingest.models import Report
 from tests.access_requests.factories import JUSTIFICATION
-from tests.e2e.conftest import admin_sign_in, screenshot, sign_in, sign_up_and_verify
+from tests.e2e.conftest import (
+    admin_sign_in,
+    approve_in_admin,
+    file_access_request,
+    mint_token,
+    screenshot,
+    sign_in,
+    sign_up_and_verify,
+)
 from tests.support import LOCAL_FIXTURES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -300,35 +308,34 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     sign_in(page, url, MEMBER, PASSWORD, "/access/request/")
     expect(page.get_by_role("heading", name="File an access request")).to_be_visible()
 
-    page.get_by_label("Purpose").fill("Release adoption and addon use per installation")
-    page.get_by_label("Justification").fill(JUSTIFICATION)
-    page.get_by_label("Intended use").fill("Follow upgrades per installation over a month.")
-    page.get_by_label("Publication plans").fill("Aggregates only, on the KubeVela blog.")
-    page.get_by_label("Affiliation").fill("Example University")
-    page.get_by_label("Daily reports").check()
-    for element in ELEMENTS:
-        page.get_by_label(element, exact=True).check()
-    page.get_by_label("Data from").fill((day - timedelta(days=30)).isoformat())
-    page.get_by_label("Data to").fill(day.isoformat())
-    page.get_by_label("Access for (days)").fill("30")
-    page.get_by_label("I accept the data-use terms above").check()
-    screenshot(page, "journey-05-request-form")
-    page.get_by_role("button", name="File the request").click()
-    expect(page.get_by_text("was filed")).to_be_visible()
-    screenshot(page, "journey-06-request-filed")
+    file_access_request(
+        page,
+        form={
+            "Purpose": "Release adoption and addon use per installation",
+            "Justification": JUSTIFICATION,
+            "Intended use": "Follow upgrades per installation over a month.",
+            "Publication plans": "Aggregates only, on the KubeVela blog.",
+            "Affiliation": "Example University",
+            "Data from": (day - timedelta(days=30)).isoformat(),
+            "Data to": day.isoformat(),
+            "Access for (days)": "30",
+        },
+        datasets=["Daily reports"],
+        elements=ELEMENTS,
+        shots=("journey-05-request-form", "journey-06-request-filed"),
+    )
     filed = AccessRequest.objects.get()
     assert filed.status == "submitted" and filed.elements == sorted(ELEMENTS)
 
     # 4. A maintainer approves it in the admin.
     reviewer, admin = admin_sign_in(browser, url, "maria")
-    admin.goto(f"{url}/admin/access_requests/accessrequest/")
-    admin.get_by_role("link", name=str(filed.pk), exact=True).click()
-    admin.get_by_role("link", name="Approve…").click()
-    admin.get_by_label("Duration days").fill("30")
-    screenshot(admin, "journey-07-maintainer-approves")
-    admin.get_by_role("button", name="Approve").click()
-    expect(admin.get_by_text("approved. The grant is active")).to_be_visible()
-    screenshot(admin, "journey-08-approved")
+    approve_in_admin(
+        admin,
+        url,
+        filed.pk,
+        days=30,
+        shots=("journey-07-maintainer-approves", "journey-08-approved"),
+    )
     reviewer.close()
     filed.refresh_from_db()
     grant = filed.grant
@@ -338,10 +345,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     # 5. The member mints a read token (shown once) and reads the rows with it.
     page.goto(f"{url}/access/")
     expect(page.get_by_text("Granted:")).to_be_visible()
-    page.get_by_label("Token name").fill("adoption notebook")
-    page.get_by_role("button", name="Create a read token").click()
-    expect(page.get_by_text("shown only once")).to_be_visible()
-    secret = page.get_by_label(re.compile('Token "adoption notebook"')).input_value()
+    secret = mint_token(page, url, "adoption notebook")
     assert re.fullmatch(r"tvt_[0-9A-Za-z]{36}", secret), secret
     screenshot(page, "journey-09-token-shown-once")
 

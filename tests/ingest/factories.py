@@ -1,15 +1,19 @@
 from datetime import date
 
 from ingest.models import Report
-from tests.support import published_policy_id
+from ingest.selectors import policy_get_enforced
 
 
 def report_row(platform_id: str, day: date, **overrides) -> Report:
-    """An unsaved report as the receiver would store it; override any column."""
+    """An unsaved report as the receiver would store it; override any column.
+
+    Its policy version is the one the receiver enforces, read through the receiver's own
+    per-process cache (cleared before each test), so that building thousands of rows does
+    not query the policy for each."""
     fields = dict(
         platform_id=platform_id,
         report_date=day,
-        policy_version_id=published_policy_id(),
+        policy_version_id=policy_get_enforced().version_id,
         release="v1.9.4",
         git_commit="git-abc",
         install_date=date(2025, 1, 1),

@@ -89,10 +89,7 @@ from ingest.models import Report
 from ingest.parsing import MAX_ADDONS, MAX_BODY_BYTES
 from ingest.selectors import policy_get_published
 from tests.ingest.helpers import post_report
-from tests.support import LOCAL_FIXTURES, ROOT
-
-QUIRKS = ROOT.parent / "shared" / "fixtures" / "velaux-quirks"
-LOCAL_QUIRKS = ROOT / "tests" / "fixtures" / "velaux-quirks"
+from tests.support import LOCAL_FIXTURES, quirk_fixture
 
 # --- the grammar, from velaux-client.md (deliberately not imported from ingest.parsing) ----
 
@@ -426,6 +423,7 @@ def assert_accepted_and_stored(body: bytes, expected: dict, discarded: list[str]
     return row
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @GRAMMAR
 @given(case=todays_payloads(), times=sends)
@@ -435,6 +433,7 @@ def test_any_payload_of_todays_client_is_accepted_and_stored_as_documented(case,
     assert_accepted_and_stored(body, expected, discarded, times)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @hypothesis_settings(GRAMMAR, max_examples=100)
 @given(case=legacy_payloads(), times=sends)
@@ -450,11 +449,6 @@ def test_any_payload_of_the_v1_2_client_is_accepted_and_stored_as_documented(cas
 
 
 # --- (2) one test per quirk not covered elsewhere (see the module docstring) ----------------
-
-
-def quirk(name: str) -> dict:
-    folder = QUIRKS if QUIRKS.is_dir() else LOCAL_QUIRKS
-    return json.loads((folder / name).read_text())
 
 
 def typical() -> dict:
@@ -527,7 +521,7 @@ QUIRK_ROWS = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(QUIRK_ROWS))
 def test_each_quirk_fixture_is_answered_2xx_and_stored_as_documented(client, name):
-    payload = quirk(name)
+    payload = quirk_fixture(name)
     response = post_report(client, payload)
     assert response.status_code == 202, response.content
     expected_discarded = [] if "installID" in payload else DISCARDED
@@ -690,7 +684,7 @@ def test_a_v1_2_client_without_a_running_addon_is_accepted(client):
     ListEnabledAddon builds ``var response []*apis.AddonBaseStatus`` and appends only the
     running addons, and ListEnabledAddonResponse tags it ``json:"enabledAddons"``: so an
     installation with no running addon application gets ``null``, and sends it."""
-    payload = dict(quirk("legacy-v1.2.json"), enableAddList=None)
+    payload = dict(quirk_fixture("legacy-v1.2.json"), enableAddList=None)
     response = post_report(client, payload)
     assert response.status_code == 202, response.content
     assert Report.objects.get().addons == {}
@@ -699,7 +693,7 @@ def test_a_v1_2_client_without_a_running_addon_is_accepted(client):
 @pytest.mark.django_db
 @override_settings(ALLOWED_HOSTS=["telemetry.kubevela.net", "user.kubevela.net"])  # production
 def test_the_legacy_client_is_received_on_its_own_host(client):
-    legacy = post_report(client, quirk("legacy-v1.2.json"), HTTP_HOST="user.kubevela.net")
+    legacy = post_report(client, quirk_fixture("legacy-v1.2.json"), HTTP_HOST="user.kubevela.net")
     today = post_report(client, typical(), HTTP_HOST="telemetry.kubevela.net")
     assert (legacy.status_code, today.status_code) == (202, 202)
     assert Report.objects.count() == 2

@@ -13,7 +13,7 @@ from ingest.parsing import parse_report
 from ingest.selectors import policy_get_enforced
 from ingest.services import report_ingest
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 REPORTS = 20
 ADDONS = [f"addon-{index}" for index in range(REPORTS)]
 

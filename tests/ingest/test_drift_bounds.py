@@ -119,6 +119,7 @@ def test_concurrent_flushes_keep_the_bound_together():
     assert rows[drift.OTHER_NAMES] == 1400 - BOUND
 
 
+@pytest.mark.slow  # 30,000 drift rows
 def test_the_drift_page_is_paginated_and_small_at_the_bound(
     client, superuser, django_assert_max_num_queries
 ):

@@ -9,7 +9,7 @@ from ingest.services import reports_purge_expired
 from ingest.tasks import reports_purge_expired as purge_task
 from portal.models import AuditEvent
 from tests.ingest.helpers import post_report
-from tests.support import published_policy_id
+from tests.support import pg_dump, published_policy_id
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +60,6 @@ def test_erasing_with_a_malformed_id_gets_400(client):
 def test_erasure_leaves_no_trace_in_a_database_dump(
     client, typical_payload, postgres, transactional_db
 ):
-    from tests.ingest.test_privacy import pg_dump
-
     platform_id = typical_payload["platformID"]
     post_report(client, typical_payload)
     assert platform_id in pg_dump()

@@ -115,6 +115,7 @@ def test_it_stores_exactly_the_planned_rows():
     assert f"Generated {len(rows):,} reports ({len(rows):,} inserted, 0 already present)" in output
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_every_row_is_what_the_receiver_stores_for_the_velaux_report(fleet_rows):
     approved = frozenset(CATALOGUE)
     for report in fleet_rows:
@@ -123,6 +124,7 @@ def test_every_row_is_what_the_receiver_stores_for_the_velaux_report(fleet_rows)
         assert parsed.columns == {column: getattr(report, column) for column in REPORT_COLUMNS}
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_json_columns_have_the_receivers_shapes(fleet_rows):
     for report in fleet_rows:
         assert isinstance(report.addons, dict)
@@ -135,6 +137,7 @@ def test_json_columns_have_the_receivers_shapes(fleet_rows):
             assert len(set(names)) == len(names)
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_values_come_from_the_allowed_sets(fleet_rows):
     policy = policy_get_published()
     releases = set(gen.RELEASES)
@@ -154,6 +157,7 @@ def test_values_come_from_the_allowed_sets(fleet_rows):
     assert buckets - {None} <= {label for label, _ in gen.CLUSTER_BUCKETS}, "current set only"
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_one_row_per_installation_and_active_day(fleet_rows):
     keys = [(report.platform_id, report.report_date) for report in fleet_rows]
     assert len(keys) == len(set(keys))
@@ -168,6 +172,7 @@ def test_one_row_per_installation_and_active_day(fleet_rows):
 # --- how the fleet is shaped ----------------------------------------------------------------
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_installations_appear_and_churn(fleet_rows):
     first_day, last_day = END - timedelta(days=59), END
     spans: dict[str, list[date]] = {}
@@ -181,6 +186,7 @@ def test_installations_appear_and_churn(fleet_rows):
     assert sum(r.install_date == r.report_date for r in new) > len(new) / 2
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_releases_are_adopted_over_time(fleet_rows):
     first_day, last_day = END - timedelta(days=59), END
     in_period = [r for r in gen.release_timeline(60) if 0 <= r.day < 60]
@@ -197,6 +203,7 @@ def test_releases_are_adopted_over_time(fleet_rows):
     assert len(end) >= 5, "a long tail of installations stays on older releases"
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_popularity_is_long_tailed(fleet_rows):
     families = Counter(r.browser_family for r in fleet_rows)
     assert families.most_common(1)[0][0] == "chrome"
@@ -220,6 +227,7 @@ def test_popularity_is_long_tailed(fleet_rows):
     assert policies.most_common(1)[0][0] == "topology"
 
 
+@pytest.mark.slow  # fleet_rows generates thousands of rows
 def test_definitions_need_the_addon_that_provides_them(fleet_rows):
     ever_enabled: dict[str, set[str]] = {}
     for report in fleet_rows:

@@ -212,6 +212,7 @@ def assert_refusal(rejected: ReportRejected) -> None:
     json.dumps(body)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=bodies, approved=approved_sets)
 def test_the_parser_accepts_or_refuses_any_body(body, approved):
@@ -222,6 +223,7 @@ def test_the_parser_accepts_or_refuses_any_body(body, approved):
         assert_storable(outcome)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=mutated_payloads())
 def test_the_parser_accepts_or_refuses_any_mutated_velaux_payload(body):
@@ -232,6 +234,7 @@ def test_the_parser_accepts_or_refuses_any_mutated_velaux_payload(body):
         assert_storable(outcome)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(install_time=timestamps())
 def test_the_parser_accepts_or_refuses_any_install_time(install_time):
@@ -254,6 +257,7 @@ def post(client: Client, body: bytes):
 
 # Outside a wrapping transaction, as in production: every statement autocommits, and a
 # statement the database refuses cannot hide behind an aborted test transaction.
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @THROUGH_HTTP
 @given(body=bodies)

@@ -175,8 +175,8 @@ def test_a_published_version_is_read_only_in_the_admin(client, superuser):
     assert v1.summary != "rewritten history"
 
 
-def test_outsiders_cannot_reach_the_policy_admin(client, outsider):
-    client.force_login(outsider)
+def test_members_cannot_reach_the_policy_admin(client, applicant):
+    client.force_login(applicant)
     response = client.get("/admin/ingest/policyversion/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

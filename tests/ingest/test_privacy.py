@@ -7,7 +7,6 @@ must contain none of them.
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,42 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from tests.ingest.helpers import post_report
 from tests.servers import free_port, production_server_env
-from tests.support import ROOT, on_postgres
+from tests.support import ROOT, database_dump, pg_dump
 
 SENDER = "198.51.100.77"
 FORWARDED = "203.0.113.9"
 LANGUAGE = "qaa-PRIVACYPROBE"
 SCREEN_HEIGHT = 7331
 SECRETS = (SENDER, FORWARDED, LANGUAGE, str(SCREEN_HEIGHT))
-
-
-def pg_dump() -> str:
-    db = settings.DATABASES["default"]
-    command = [
-        "pg_dump",
-        "--data-only",
-        "--no-owner",
-        "-h",
-        db["HOST"] or "127.0.0.1",
-        "-p",
-        str(db["PORT"] or 5432),
-        "-U",
-        db["USER"] or "postgres",
-        db["NAME"],
-    ]
-    env = dict(os.environ, PGPASSWORD=db.get("PASSWORD") or "")
-    return subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
-
-
-def database_dump() -> str:
-    if on_postgres():
-        return pg_dump()
-    return "\n".join(connection.connection.iterdump())
 
 
 def probe_payload(platform_id: str) -> dict:

@@ -1,9 +1,12 @@
 import json
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.http import JsonResponse
 from django.test import override_settings
 from django.utils import timezone
 
+from ingest import views
 from ingest.models import DiscardedFieldCount, Report
 from ingest.parsing import MAX_ADDONS, MAX_DEFINITIONS
 from tests.ingest.helpers import database_state, post_report
@@ -191,11 +194,30 @@ def test_a_later_report_the_same_day_replaces_the_earlier(client, typical_payloa
     assert (report.app_count_bucket, report.revision) == ("<5000", 2)
 
 
-def test_the_answer_comes_after_the_commit(client, typical_payload, django_db_blocker):
-    """202 means committed: the row is visible from a fresh query right after the answer."""
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_comes_after_the_commit(postgres, client, typical_payload, monkeypatch):
+    """202 means committed: when the view builds its answer, another database connection
+    already sees the row (the test's own connection would see it uncommitted too)."""
+    platform_id = typical_payload["platformID"]
+    seen_by_another_connection = []
+
+    def answer_once_committed(*args, **kwargs):
+        outside = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with outside.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count(*) FROM {Report._meta.db_table} WHERE platform_id = %s",  # noqa: S608
+                    [platform_id],
+                )
+                seen_by_another_connection.append(cursor.fetchone()[0])
+        finally:
+            outside.close()
+        return JsonResponse(*args, **kwargs)
+
+    monkeypatch.setattr(views, "JsonResponse", answer_once_committed)
     response = post_report(client, typical_payload)
     assert response.status_code == 202
-    assert Report.objects.filter(platform_id=typical_payload["platformID"]).exists()
+    assert seen_by_another_connection == [1]
 
 
 # --- bad input: a clear 4xx that names the problem, and nothing changes ---------------

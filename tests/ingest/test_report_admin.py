@@ -12,20 +12,12 @@ import pytest
 from ingest.models import Report
 from ingest.services import installation_digest
 from portal.models import AuditEvent
-from tests.access_requests.conftest import _ensure_roles
-from tests.access_requests.factories import UserFactory
 from tests.ingest.factories import report_row
 
 pytestmark = pytest.mark.django_db
 HELPED = "helpedInstall0042"
 OTHERS = [f"otherInstall{n:04d}" for n in range(20)]
 LIST = "/admin/ingest/report/"
-
-
-@pytest.fixture
-def auditor():
-    _ensure_roles()
-    return UserFactory(username="audrey", is_staff=True, groups=["auditors"])
 
 
 @pytest.fixture
@@ -103,9 +95,7 @@ def test_each_page_seen_writes_one_audit_row(client, auditor, reports):
     assert all(e.actor == auditor for e in events)
 
 
-def test_refused_pages_write_no_read_row(client, reports):
-    _ensure_roles()
-    maintainer = UserFactory(username="maria", is_staff=True, groups=["maintainers"])
+def test_refused_pages_write_no_read_row(client, reports, maintainer):
     client.force_login(maintainer)
     assert client.get(LIST).status_code == 403  # reports are for auditors and superusers
     report = Report.objects.first()

@@ -197,6 +197,7 @@ def test_sybils_below_the_threshold_learn_nothing(client, postgres, dimension):
     assert _accuracy(exact, labels, present, FAKES) == 1.0  # the attack works on true counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dimension", MULTI_DIMENSIONS)
 def test_sybils_above_the_threshold_see_only_noise(client, postgres, dimension):
     """410 fakes per label: every planted label is released (10 sigma above the threshold).
@@ -270,6 +271,7 @@ def _realistic_day(day: date) -> list[str]:
     return [platform_id for platform_id, _ in specs]
 
 
+@pytest.mark.slow
 def test_erasures_late_reports_and_reruns_leave_a_released_day_byte_identical(
     client, typical_payload
 ):
@@ -345,6 +347,7 @@ def _sending(platform_id: str, names_of) -> tuple[str, dict]:
     return platform_id, fields
 
 
+@pytest.mark.slow
 def test_unlisted_names_below_the_threshold_reach_no_surface(client):
     """Names of 1, 10, 30 and 50 installations, beside crowds of 410 that do pass.
 

@@ -1,10 +1,8 @@
 """Every deployed VelaUX release, as it is: what it sends, what is kept, what it is told.
 
-The quirk fixtures are ``../shared/fixtures/velaux-quirks/`` when present beside the project
-(a copy of them is kept in ``tests/fixtures/velaux-quirks/``).
+The quirk fixtures are in ``tests/fixtures/velaux-quirks/``.
 """
 
-import json
 from datetime import date
 
 import pytest
@@ -15,21 +13,12 @@ from ingest.dimensions import DEVELOPMENT, OLD_CLUSTER_BUCKET
 from ingest.models import DailyRollup, PublicFigure, Report
 from tests.ingest.factories import report_row
 from tests.ingest.helpers import post_report
-from tests.ingest.test_privacy import database_dump
-from tests.support import ROOT
-
-QUIRKS = ROOT.parent / "shared" / "fixtures" / "velaux-quirks"
-LOCAL_QUIRKS = ROOT / "tests" / "fixtures" / "velaux-quirks"
-
-
-def quirk(name: str) -> dict:
-    folder = QUIRKS if QUIRKS.is_dir() else LOCAL_QUIRKS
-    return json.loads((folder / name).read_text())
+from tests.support import database_dump, quirk_fixture
 
 
 @pytest.mark.django_db
 def test_more_than_fifty_addons_are_accepted_and_stored(client):
-    payload = quirk("many-addons.json")
+    payload = quirk_fixture("many-addons.json")
     response = post_report(client, payload)
     assert response.status_code == 202, response.json()
     stored = Report.objects.get(platform_id=payload["platformID"])
@@ -39,7 +28,7 @@ def test_more_than_fifty_addons_are_accepted_and_stored(client):
 
 @pytest.mark.django_db
 def test_go_zero_time_stores_no_install_date(client):
-    payload = quirk("zero-install-time.json")
+    payload = quirk_fixture("zero-install-time.json")
     assert payload["installTime"].startswith("0001-01-01T00:00:00")
     assert post_report(client, payload).status_code == 202
     assert Report.objects.get(platform_id=payload["platformID"]).install_date is None
@@ -47,7 +36,7 @@ def test_go_zero_time_stores_no_install_date(client):
 
 @pytest.mark.django_db
 def test_two_msie_tokens_read_as_internet_explorer(client):
-    payload = quirk("double-msie.json")
+    payload = quirk_fixture("double-msie.json")
     assert "," in payload["browserInfo"]["nameAndVersion"]
     assert post_report(client, payload).status_code == 202
     stored = Report.objects.get(platform_id=payload["platformID"])
@@ -57,7 +46,7 @@ def test_two_msie_tokens_read_as_internet_explorer(client):
 
 @pytest.mark.django_db
 def test_the_legacy_shape_is_read_into_todays_coarse_form(client):
-    payload = quirk("legacy-v1.2.json")
+    payload = quirk_fixture("legacy-v1.2.json")
     assert (payload["clusterCount"], payload["appCount"]) == (2, 7)
     response = post_report(client, payload)
     assert response.status_code == 202, response.json()
@@ -82,7 +71,7 @@ def test_the_legacy_shape_is_read_into_todays_coarse_form(client):
 )
 @pytest.mark.django_db
 def test_a_raw_count_becomes_its_bucket(client, field, count, label):
-    payload = dict(quirk("legacy-v1.2.json"), **{field: count})
+    payload = dict(quirk_fixture("legacy-v1.2.json"), **{field: count})
     assert post_report(client, payload).status_code == 202
     column = "cluster_count_bucket" if field == "clusterCount" else "app_count_bucket"
     assert getattr(Report.objects.get(), column) == label
@@ -91,7 +80,7 @@ def test_a_raw_count_becomes_its_bucket(client, field, count, label):
 @pytest.mark.django_db
 def test_legacy_addons_in_another_phase_are_not_enabled(client):
     payload = dict(
-        quirk("legacy-v1.2.json"),
+        quirk_fixture("legacy-v1.2.json"),
         enableAddList=[
             {"name": "fluxcd", "phase": "enabled"},
             {"name": "terraform", "phase": "disabled"},
@@ -107,7 +96,7 @@ def test_no_raw_count_reaches_the_database_or_the_logs(client, caplog, capfd):
     """Distinctive raw counts: stored only as their labels, in no dump and no log line."""
     caplog.set_level("DEBUG")
     clusters, apps = 4187, 7321
-    payload = dict(quirk("legacy-v1.2.json"), clusterCount=clusters, appCount=apps)
+    payload = dict(quirk_fixture("legacy-v1.2.json"), clusterCount=clusters, appCount=apps)
     assert post_report(client, payload).status_code == 202
     post_report(client, dict(payload, appCount=-apps))  # a refusal logs too
     stored = Report.objects.get()
@@ -176,6 +165,7 @@ def _fleet() -> None:
     Report.objects.bulk_create(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_one_scale_per_chart_and_development_builds_apart(client):
     _fleet()

@@ -23,9 +23,10 @@ audit      audrey: the ``auditors`` group
 super      sam: superuser
 =========  =====================================================================
 
-bob, who is none of them, owns "someone else's" objects: a pending request, a grant,
-a token and an export. Personas with a token send it as ``Authorization: Bearer`` on
-every request and are also signed in (session) for the pages.
+The accounts are those of ``tests/personas.py``; what each owns is built below. bob, who
+is none of them, owns "someone else's" objects: a pending request, a grant, a token and an
+export. Personas with a token send it as ``Authorization: Bearer`` on every request and are
+also signed in (session) for the pages.
 
 The outcomes (checked by ``check_outcome``):
 
@@ -88,8 +89,9 @@ from access_requests.services import exports as export_services
 from ingest.models import DailyRollup, DiscardedFieldCount, PolicyVersion, Report
 from ingest.services import policy_version_draft, stats_release_day
 from portal.models import AuditEvent
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 from tests.ingest.factories import report_row
+from tests.personas import persona_create
 from tests.support import LOCAL_FIXTURES
 
 pytestmark = pytest.mark.django_db
@@ -455,6 +457,15 @@ ADMIN = [
     ("access_requests.export",        "history",            "gina.export",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   OK,     OK,     OK),
     ("access_requests.export",        "old",                "gina.export",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, MOVED,  MOVED,  MOVED,  MOVED),
 ]
+# The admin's forms, posted (ADMIN_BODIES): a decision is taken by maintainers and
+# superusers only, an audit row is never deleted, a role is made by superusers only.
+ADMIN_POSTS = [
+    # model                           view                  object           anon    unver   appl    grant   expir   revok   staff   maint   audit   super
+    ("access_requests.accessrequest", "<int:pk>/reject/",   "bob.request",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   DONE,   F403,   DONE),
+    ("access_requests.accessrequest", "<int:pk>/ask-info/", "bob.request",   ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   DONE,   F403,   DONE),
+    ("portal.auditevent",             "delete",             "event",         ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   F403),
+    ("auth.group",                    "add",                "",              ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, F403,   F403,   F403,   DONE),
+]
 # fmt: on
 
 # POST and DELETE bodies; the receiver's is VelaUX's typical report.
@@ -472,6 +483,12 @@ BODIES = {
     "api-reports": REPORT_BODY,
 }
 JSON_BODIES = {"api-exports", "collecting", "api-reports"}
+ADMIN_BODIES = {
+    ("access_requests.accessrequest", "<int:pk>/reject/"): {"reason": "The matrix says no."},
+    ("access_requests.accessrequest", "<int:pk>/ask-info/"): {"reason": "Which addons?"},
+    ("portal.auditevent", ADMIN_VIEWS["delete"]): {"post": "yes"},
+    ("auth.group", ADMIN_VIEWS["add"]): {"name": "matrix role"},
+}
 
 
 def _request_status(kwargs):
@@ -492,6 +509,14 @@ EFFECTS = {
     "api-installation": lambda kwargs: Report.objects.filter(
         platform_id=kwargs["platform_id"]
     ).count(),
+}
+ADMIN_EFFECTS = {
+    ("access_requests.accessrequest", "<int:pk>/reject/"): _request_status,
+    ("access_requests.accessrequest", "<int:pk>/ask-info/"): _request_status,
+    ("portal.auditevent", ADMIN_VIEWS["delete"]): lambda kwargs: AuditEvent.objects.filter(
+        pk=kwargs["pk"]
+    ).exists(),
+    ("auth.group", ADMIN_VIEWS["add"]): lambda kwargs: Group.objects.count(),
 }
 
 
@@ -582,15 +607,16 @@ def matrix_rows() -> list[Row]:
         rows.append(
             Row(("route", route), target, method, dict(zip(PERSONAS, outcomes, strict=True)))
         )
-    for model, view, ref, *outcomes in ADMIN:
-        rows.append(
-            Row(
-                ("admin", model, ADMIN_VIEWS.get(view, view)),
-                ref,
-                GET,
-                dict(zip(PERSONAS, outcomes, strict=True)),
+    for table, method in ((ADMIN, GET), (ADMIN_POSTS, POST)):
+        for model, view, ref, *outcomes in table:
+            rows.append(
+                Row(
+                    ("admin", model, ADMIN_VIEWS.get(view, view)),
+                    ref,
+                    method,
+                    dict(zip(PERSONAS, outcomes, strict=True)),
+                )
             )
-        )
     return rows
 
 
@@ -679,22 +705,9 @@ def _ready_export(grant: Grant, user) -> Export:
 
 
 def build_world() -> World:
-    from tests.access_requests.conftest import _ensure_roles
-
-    _ensure_roles()
     world = World()
-    people = {
-        "unverified": UserFactory(username="uma", verified=False),
-        "applicant": UserFactory(username="alice"),
-        "grantee": UserFactory(username="gina"),
-        "expired": UserFactory(username="eddie"),
-        "revoked": UserFactory(username="rita"),
-        "staff": UserFactory(username="stan", is_staff=True),
-        "maintainer": UserFactory(username="maria", is_staff=True, groups=["maintainers"]),
-        "auditor": UserFactory(username="audrey", is_staff=True, groups=["auditors"]),
-        "superuser": UserFactory(username="sam", is_staff=True, is_superuser=True),
-    }
-    bob = UserFactory(username="bob")
+    people = {persona: persona_create(username) for persona, username in USERNAMES.items()}
+    bob = persona_create("bob")
     maria = people["maintainer"]
     world.users = {persona: user.pk for persona, user in people.items()}
     refs = world.refs
@@ -893,7 +906,8 @@ def _target(row: Row, world: World) -> tuple[str, dict]:
     if row.key[0] == "admin":
         _, model, view = row.key
         object_id = str(world.refs[row.target]) if row.target else ""
-        return f"/admin/{model.replace('.', '/')}/" + re.sub(r"<[^>]+>", object_id, view), {}
+        path = f"/admin/{model.replace('.', '/')}/" + re.sub(r"<[^>]+>", object_id, view)
+        return path, {"pk": object_id}
     if row.target.startswith("/"):
         return row.target, {}
     params, _, query = row.target.partition("?")
@@ -1011,6 +1025,7 @@ def check_no_leak(persona: str, path: str, body: bytes, world: World) -> None:
     assert not foreign, f"someone else's private items are shown: {foreign}"
 
 
+@pytest.mark.slow  # about 2,300 cases
 @pytest.mark.parametrize(("row", "persona", "expected"), CASES)
 def test_access_matrix(client, world, row, persona, expected):
     path, kwargs = _target(row, world)
@@ -1021,11 +1036,14 @@ def test_access_matrix(client, world, row, persona, expected):
         client.force_login(get_user_model().objects.get(pk=world.users[persona]))
     if persona in world.tokens:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[persona]}"
-    effect = EFFECTS.get(row.key[1]) if row.key[0] == "route" else None
+    on_route = row.key[0] == "route"
+    effect = EFFECTS.get(row.key[1]) if on_route else ADMIN_EFFECTS.get(row.key[1:])
     before = effect(kwargs) if effect else None
 
     send = getattr(client, row.method)
-    data = BODIES.get(row.key[1]) if row.key[0] == "route" and row.method != GET else None
+    data = (BODIES.get(row.key[1]) if on_route else ADMIN_BODIES.get(row.key[1:])) or None
+    if row.method == GET:
+        data = None
     if data is not None and row.key[1] in JSON_BODIES:
         response = send(path, json.dumps(data), content_type="application/json", **headers)
     elif data is not None:

@@ -55,6 +55,7 @@ def test_no_allauth_limit_is_keyed_on_the_address():
     assert by_address == {}
 
 
+@pytest.mark.slow
 def test_310_empty_sign_in_posts_leave_a_member_able_to_sign_in(one_client, member):
     statuses = {
         one_client.post(reverse("account_login"), csrf(one_client)).status_code for _ in range(310)

@@ -13,25 +13,18 @@ from access_requests.models import Grant, ReadToken
 from portal.admin import SECRET_FIELDS, SecretLookupsRefused, lookup_reaches_secret
 from portal.models import AuditEvent
 from portal.services import audit_event_record
-from tests.access_requests.conftest import _ensure_roles
-from tests.access_requests.factories import UserFactory, file_request
+from tests.access_requests.factories import file_request
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff():
-    _ensure_roles()
-    return {
-        "maintainer": UserFactory(username="maria", is_staff=True, groups=["maintainers"]),
-        "auditor": UserFactory(username="audrey", is_staff=True, groups=["auditors"]),
-        "superuser": UserFactory(username="sam", is_staff=True, is_superuser=True),
-    }
+def staff(maintainer, auditor, superuser):
+    return {"maintainer": maintainer, "auditor": auditor, "superuser": superuser}
 
 
 @pytest.fixture
-def grant(staff):
-    applicant = UserFactory(username="alice")
+def grant(staff, applicant):
     filed = file_request(applicant, period_start=date(2026, 1, 1), period_end=date(2026, 6, 30))
     grant = services.access_request_approve(request=filed, reviewer=staff["maintainer"])
     services.token_mint(grant=grant, user=applicant, name="notebook")
@@ -150,8 +143,8 @@ def test_the_actor_filter_stays_small_with_many_members(client, staff):
         assert name in after
 
 
-def test_the_actor_filter_lists_staff_and_finds_members_by_search(client, staff):
-    member = UserFactory(username="gina")
+def test_the_actor_filter_lists_staff_and_finds_members_by_search(client, staff, other_applicant):
+    member = other_applicant
     with transaction.atomic():
         audit_event_record(action="test.staff", actor=staff["maintainer"])
         audit_event_record(action="test.member", actor=member)
@@ -165,5 +158,5 @@ def test_the_actor_filter_lists_staff_and_finds_members_by_search(client, staff)
 
     assert actions(actor=staff["maintainer"].pk) == ["test.staff"]
     assert actions(actor="none") == ["test.system"]
-    assert actions(q="gina") == ["test.member"]
+    assert actions(q="bob") == ["test.member"]
     assert len(actions(actor="²")) == 3  # not an account id: no filter, no 500

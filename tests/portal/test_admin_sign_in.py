@@ -22,30 +22,12 @@ from django.core import mail
 from django.urls import reverse
 
 from portal.models import AuditEvent
-from tests.access_requests.conftest import _ensure_roles
 from tests.access_requests.factories import UserFactory
+from tests.personas import PASSWORD
 
-PASSWORD = "correct-horse-battery"
 ACTIVATE = "/accounts/2fa/totp/activate/"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def maintainer():
-    _ensure_roles()
-    return UserFactory(username="maria", is_staff=True, groups=["maintainers"])
-
-
-@pytest.fixture
-def auditor():
-    _ensure_roles()
-    return UserFactory(username="audrey", is_staff=True, groups=["auditors"])
-
-
-@pytest.fixture
-def superuser_sam():
-    return UserFactory(username="sam", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -179,9 +161,9 @@ def test_two_factor_codes_are_limited_per_account(client, maintainer):
 
 
 def test_staff_require_mfa_sends_staff_without_it_to_set_it_up(
-    client, mfa_required, maintainer, auditor, superuser_sam
+    client, mfa_required, maintainer, auditor, superuser
 ):
-    for person in (maintainer, auditor, superuser_sam):
+    for person in (maintainer, auditor, superuser):
         client.force_login(person)
         for path in ("/admin/", "/admin/portal/auditevent/"):
             first = client.get(path)
@@ -215,13 +197,11 @@ def test_without_staff_require_mfa_the_admin_opens_without_it(client, maintainer
 # --- authenticators in the admin: never their secrets --------------------------------------
 
 
-def test_the_admin_shows_who_has_an_authenticator_never_its_secret(
-    client, superuser_sam, maintainer
-):
+def test_the_admin_shows_who_has_an_authenticator_never_its_secret(client, superuser, maintainer):
     secret = with_totp(maintainer)
     totp = Authenticator.objects.get(user=maintainer, type=Authenticator.Type.TOTP)
     seed = Authenticator.objects.get(user=maintainer, type=Authenticator.Type.RECOVERY_CODES)
-    client.force_login(superuser_sam)
+    client.force_login(superuser)
     listing = client.get("/admin/mfa/authenticator/").content.decode()
     assert "maria" in listing
     for authenticator in (totp, seed):
@@ -234,12 +214,12 @@ def test_the_admin_shows_who_has_an_authenticator_never_its_secret(
         assert authenticator.data.get("seed", "not-there") not in body
 
 
-def test_removing_an_authenticator_is_audited(client, superuser_sam, maintainer):
+def test_removing_an_authenticator_is_audited(client, superuser, maintainer):
     with_totp(maintainer)
     totp = Authenticator.objects.get(user=maintainer, type=Authenticator.Type.TOTP)
-    client.force_login(superuser_sam)
+    client.force_login(superuser)
     response = client.post(f"/admin/mfa/authenticator/{totp.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Authenticator.objects.filter(pk=totp.pk).exists()
     event = AuditEvent.objects.get(action="account.mfa_removed")
-    assert event.actor == superuser_sam and event.target_id == str(maintainer.pk)
+    assert event.actor == superuser and event.target_id == str(maintainer.pk)

@@ -134,6 +134,7 @@ def test_a_full_redis_drops_writes_and_misses(full_redis, caplog):
     assert full_redis.get("filler")  # nothing was evicted to make room
 
 
+@pytest.mark.slow
 def test_on_a_full_redis_pages_sign_in_and_the_receiver_answer(full_redis, client, typical_payload):
     for path in ("/", "/stats/", "/stats/?range=365", "/policy/", "/api/v1/stats/release"):
         assert client.get(path).status_code == 200, path
@@ -174,6 +175,7 @@ def _cache_and_broker(**env: str) -> tuple[str | None, str]:
     return location, broker
 
 
+@pytest.mark.slow  # a Django start-up per case
 def test_cache_url_points_the_cache_at_its_own_redis():
     broker, lru = "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"
     assert _cache_and_broker(REDIS_URL=broker) == (broker, broker)  # REDIS_URL alone: both

@@ -115,6 +115,37 @@ def project_log() -> io.StringIO:
             handler.setStream(stream)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Invalid request from ip=198.51.100.77: bad line", "from ip=[address]: bad line"),
+        ("peer 2001:db8::1 closed", "peer [address] closed"),
+        ("peer ::1 closed", "peer [address] closed"),
+        ("fe80:0:0:0:202:b3ff:fe1e:8329 said hi", "[address] said hi"),
+        (
+            '"DELETE /api/v1/installations/abc123 HTTP/1.1" 204',
+            '"DELETE /api/v1/installations/[platformID] HTTP/1.1" 204',
+        ),
+        ("at 10:31:39 all went well", "at 10:31:39 all went well"),
+        ("release v1.9.4 of chrome124.0.0.0", "release v1.9.4 of chrome124.0.0.0"),
+    ],
+)
+def test_addresses_and_erasure_paths_are_redacted_in_a_line(text, expected):
+    assert expected in redact_addresses(text)
+
+
+def test_the_filter_redacts_formatted_arguments_and_tracebacks():
+    try:
+        raise ValueError("connect to 203.0.113.9 failed")
+    except ValueError:
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "from %s", ("198.51.100.77",), sys.exc_info()
+        )
+    RedactAddressesFilter().filter(record)
+    assert record.getMessage() == "from [address]"
+    assert "203.0.113.9" not in record.exc_text
+
+
 @pytest.mark.django_db
 def test_the_project_handlers_keep_no_id_from_requests_or_records(client):
     with project_log() as log:

@@ -17,8 +17,8 @@ from django.utils.timezone import now as timezone_now
 
 from portal.models import AuditEvent
 from tests.access_requests.factories import UserFactory
+from tests.personas import PASSWORD, persona_create
 
-PASSWORD = "correct-horse-battery"
 DISTINCTIVE_ADDRESS = "203.0.113.77"
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +26,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alice():
-    return UserFactory(username="alice")
+    return persona_create("alice")
 
 
 @pytest.fixture
 def bob():
-    return UserFactory(username="bob")
+    return persona_create("bob")
 
 
 def site_login(client, login: str, password: str, **extra):

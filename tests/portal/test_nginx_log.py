@@ -143,6 +143,7 @@ def nginx(tmp_path):
         server.wait(timeout=10)
 
 
+@pytest.mark.slow  # starts nginx
 def test_nginx_logs_no_installation_id_in_any_spelling_of_the_path(nginx, tmp_path):
     http_port, https_port, access_log = nginx
     for path in PATHS:

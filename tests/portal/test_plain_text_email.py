@@ -4,19 +4,12 @@ import pytest
 from django.core import mail
 
 from access_requests import services
-from tests.access_requests.conftest import _ensure_roles
 from tests.access_requests.factories import UserFactory, file_request
 
 TEXT = 'Bob\'s addons & <workflow> steps "per release"'
 ESCAPES = ("&#x27;", "&#39;", "&amp;", "&lt;", "&gt;", "&quot;")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def maintainer():
-    _ensure_roles()
-    return UserFactory(username="maria", is_staff=True, groups=["maintainers"])
 
 
 def test_access_process_emails_are_not_html_escaped(maintainer, django_capture_on_commit_callbacks):

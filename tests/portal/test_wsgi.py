@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from django.test import RequestFactory
 
 from portal.wsgi import application, full_application, lean_application
@@ -51,12 +52,21 @@ def test_the_receiver_is_served_by_the_lean_handler_and_keeps_its_rules(monkeypa
     assert json.loads(answer)["status"] == "accepted"
 
 
-def test_pages_keep_the_full_stack():
+def test_pages_keep_the_full_stack(monkeypatch):
     request = RequestFactory().get("/", SERVER_NAME="testserver")
+    handlers = {id(full_application): "full", id(lean_application): "lean"}
+    original = WSGIHandler.__call__
+    used = []
+
+    def spy(self, environ, start_response):
+        used.append(handlers[id(self)])
+        return original(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", spy)
     status, headers, _ = _call(request.environ)
+    assert used == ["full"]
     assert status.startswith("200")
     assert "default-src 'self'" in headers["content-security-policy"]
-    assert full_application is not lean_application
 
 
 def test_the_lean_stack_forgets_the_address_first():
