@@ -13,7 +13,6 @@ from access_requests.models import AccessRequest
 from access_requests.services import exports as export_services
 from ingest.models import PolicyVersion
 from ingest.services import policy_version_draft, policy_version_publish
-from tests.access_requests.conftest import _ensure_roles
 from tests.access_requests.factories import UserFactory, file_request
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +29,9 @@ CHANGELISTS = [
 
 
 @pytest.fixture
-def world(monkeypatch):
+def world(monkeypatch, maintainer, superuser):
     """Adds one member with a row on every changelist (and a policy version) per call."""
     monkeypatch.setattr(export_services, "export_enqueue", lambda *, export_id: True)
-    _ensure_roles()
-    maintainer = UserFactory(username="maria", is_staff=True, groups=["maintainers"])
-    superuser = UserFactory(username="sam", is_staff=True, is_superuser=True)
     members = []
 
     def add_member() -> None:

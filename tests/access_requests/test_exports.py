@@ -142,7 +142,7 @@ def test_a_queued_export_is_not_downloadable(client, export_reports, granted, ma
     assert state.json()["state"] == "queued" and "download_url" not in state.json()
 
 
-def test_without_dates_an_export_covers_the_grants_period(reports, granted, manual_builds):
+def test_without_dates_an_export_covers_the_grants_period(export_reports, granted, manual_builds):
     grant, _ = granted
     export = export_services.export_request(grant=grant, user=grant.grantee, file_format="csv")
     assert (export.period_start, export.period_end) == (grant.period_start, grant.period_end)
