@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ingest.api.serializers import PolicySerializer, StatsDimensionSerializer, StatsIndexSerializer
 from ingest.dimensions import DIMENSIONS
 from ingest.parsing import PLATFORM_ID, ReportRejected, parse_platform_id
 from ingest.privacy import budget
@@ -55,13 +56,13 @@ class PolicyView(APIView):
     @extend_schema(
         operation_id="policy_retrieve",
         tags=["policy"],
-        responses={200: OpenApiTypes.OBJECT, 503: ERROR_RESPONSE},
+        responses={200: PolicySerializer, 503: ERROR_RESPONSE},
     )
     def get(self, request: Request) -> Response:
         version = policy_get_published()
         if version is None:
             raise PolicyNotPublished()
-        return Response(policy_document(version))
+        return Response(PolicySerializer(policy_document(version)).data)
 
 
 class InstallationView(APIView):
@@ -116,10 +117,10 @@ class StatsIndexView(APIView):
     @extend_schema(
         operation_id="stats_dimensions_list",
         tags=["statistics"],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: StatsIndexSerializer},
     )
     def get(self, request: Request) -> Response:
-        return Response(
+        index = StatsIndexSerializer(
             {
                 "min_installations": settings.STATS_MIN_INSTALLATIONS,
                 "privacy": budget(),
@@ -138,6 +139,7 @@ class StatsIndexView(APIView):
                 ],
             }
         )
+        return Response(index.data)
 
 
 class StatsDimensionView(APIView):
@@ -160,7 +162,7 @@ class StatsDimensionView(APIView):
                 OpenApiParameter("to", OpenApiTypes.DATE, description="Default: today.")
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={200: StatsDimensionSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     def get(self, request: Request, dimension: str) -> Response:
         if dimension not in DIMENSIONS:
@@ -168,4 +170,4 @@ class StatsDimensionView(APIView):
         period = _period(request)
         figures = stats_groups(dimension=dimension, period=period)
         figures["daily"] = stats_shown_series(dimension=dimension, period=period, figures=figures)
-        return Response(figures)
+        return Response(StatsDimensionSerializer(figures).data)
