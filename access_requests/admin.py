@@ -200,21 +200,23 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
         grants = Grant.objects.filter(grantee=obj.applicant)
         rows = [
             format_html(
-                '<li><a href="{}">#{}</a> {} ({}, {:%Y-%m-%d})</li>',
+                '<li><a href="{}">#{}</a> {} ({}, {})</li>',
                 reverse("admin:access_requests_accessrequest_change", args=[o.pk]),
                 o.pk,
                 o.purpose,
                 o.get_status_display(),
-                o.created_at,
+                # format_html escapes its arguments into text first: a date's format spec
+                # would meet a string, so the date is written before it is passed.
+                f"{o.created_at:%Y-%m-%d}",
             )
             for o in others
         ]
         rows += [
             format_html(
-                "<li>Grant #{}: {} until {:%Y-%m-%d}{}</li>",
+                "<li>Grant #{}: {} until {}{}</li>",
                 g.pk,
                 ", ".join(g.elements),
-                g.expires_at,
+                f"{g.expires_at:%Y-%m-%d}",
                 " (revoked)" if g.revoked_at else "",
             )
             for g in grants

@@ -70,3 +70,19 @@ def test_an_auditor_cannot_open_a_decision_form(client, applicant, auditor):
     assert client.post(url, {"reason": "Why?"}).status_code == 403
     filed.refresh_from_db()
     assert filed.status == AccessRequest.Status.SUBMITTED
+
+
+def test_the_review_page_lists_the_applicants_other_requests_and_grants(
+    client, applicant, maintainer
+):
+    earlier = file_request(applicant, purpose="An earlier study of addon adoption")
+    grant = services.access_request_approve(request=earlier, reviewer=maintainer)
+    current = file_request(applicant, purpose="A second look at release adoption")
+    client.force_login(maintainer)
+    page = client.get(f"/admin/access_requests/accessrequest/{current.pk}/change/")
+    assert page.status_code == 200
+    history = page.content.decode()
+    assert f"/admin/access_requests/accessrequest/{earlier.pk}/change/" in history
+    assert f"{earlier.created_at:%Y-%m-%d}" in history
+    assert f"Grant #{grant.pk}: " in history
+    assert f"until {grant.expires_at:%Y-%m-%d}" in history
