@@ -78,3 +78,26 @@ def test_every_response_carries_a_same_origin_content_security_policy(client, fl
         assert "default-src 'self'" in policy
         assert "script-src 'self'" in policy
         assert "http" not in policy  # no other origin is allowed
+
+
+def test_the_api_docs_render_under_the_sites_own_csp(page, live_server):
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if "Content Security Policy" in message.text
+            or "Content-Security-Policy" in message.text
+            else None
+        ),
+    )
+    response = page.goto(f"{live_server.url}/api/docs/")
+    assert response.status == 200
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for(timeout=15_000)
+    assert "KubeVela telemetry portal API" in title.inner_text()
+    assert page.locator(".opblock").count() >= 10  # the operations are listed
+    assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # page style kept
+    screenshot(page, "api-docs")
+    assert violations == []
