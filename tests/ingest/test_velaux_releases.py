@@ -95,12 +95,15 @@ def test_legacy_addons_in_another_phase_are_not_enabled(client):
 def test_no_raw_count_reaches_the_database_or_the_logs(client, caplog, capfd):
     """Distinctive raw counts: stored only as their labels, in no dump and no log line."""
     caplog.set_level("DEBUG")
-    clusters, apps = 4187, 7321
+    # Seven digits: no row ID of a test database reaches them (four-digit counts met the
+    # IDs of auth_permission, which grow as transactional tests re-create it), and a
+    # given seven-digit run is unlikely inside the dump's hashes.
+    clusters, apps = 4187093, 7321846
     payload = dict(quirk_fixture("legacy-v1.2.json"), clusterCount=clusters, appCount=apps)
     assert post_report(client, payload).status_code == 202
     post_report(client, dict(payload, appCount=-apps))  # a refusal logs too
     stored = Report.objects.get()
-    assert (stored.cluster_count_bucket, stored.app_count_bucket) == (">=500", "<10000")
+    assert (stored.cluster_count_bucket, stored.app_count_bucket) == (">=500", ">=10000")
     dump = database_dump()
     assert payload["installID"] in dump  # the dump is real
     logs = caplog.text + "".join(capfd.readouterr())
