@@ -371,6 +371,11 @@ class Catalogue:
     def required_keys(self) -> frozenset[str]:
         return frozenset(element.key for element in self.elements if element.required)
 
+    def legacy_fields(self) -> dict[str, str]:
+        """VelaUX v1.1-v1.2's field names, each with today's name for the same element."""
+        today = {f.element: f.name for f in self.client_fields if not f.legacy}
+        return {f.name: today[f.element] for f in self.client_fields if f.legacy}
+
     def columns_of(self, *keys: str) -> tuple[str, ...]:
         """The columns of these elements, in the order given."""
         return tuple(c.name for key in keys for c in self.columns if c.element == key)

@@ -22,6 +22,7 @@ from ingest.catalogue import (
     MAX_NAME_LENGTH,
     MAX_SCREEN_WIDTH,
     PLATFORM_ID_PATTERN,
+    REPORT_CATALOGUE,
 )
 
 MAX_BODY_BYTES = 64 * 1024
@@ -60,7 +61,7 @@ CLUSTER_BUCKETS = frozenset(
     ]
 )
 APP_BUCKETS = frozenset(["<10", "<50", "<100", "<500", "<2000", "<5000", "<10000", ">=10000"])
-LEGACY_FIELDS = {"installID": "platformID", "enableAddList": "enableAddonList"}
+LEGACY_FIELDS = REPORT_CATALOGUE.legacy_fields()  # {"installID": "platformID", ...}
 # What VelaUX's user-agent match can yield: Edge, Opera, Samsung, Yandex, UC, Silk and
 # Electron say chrome; every browser on iOS says safari.
 BROWSER_FAMILIES = frozenset(["chrome", "firefox", "safari", "ie"])
