@@ -14,6 +14,11 @@ class Profile(models.Model):
     )
     display_name = models.CharField(max_length=150, blank=True)
     affiliation = models.CharField(max_length=200, blank=True)
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The language of the pages and emails; blank follows the browser.",
+    )
 
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()
@@ -89,6 +94,14 @@ class AccessRequest(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    renewal_of = models.ForeignKey(
+        "Grant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewals",
+        help_text="The grant this request asks to renew, if it is a renewal.",
+    )
 
     class Meta:
         ordering = ["created_at"]
@@ -113,6 +126,9 @@ class RequestEvent(models.Model):
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"
         GRANT_REVOKED = "grant_revoked", "Access revoked"
+        EDITED = "edited", "Edited by the applicant"
+        REMINDED = "reminded", "Reminded that access ends"
+        RENEWAL_REQUESTED = "renewal", "Renewal requested"
 
     request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -181,6 +197,25 @@ class Grant(models.Model):
     def is_active(self) -> bool:
         """Neither revoked nor past its expiry: only then may its data be read or exported."""
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class GrantReminder(models.Model):
+    """One reminder that a grant ends soon; the unique pair makes sending it idempotent."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="reminders")
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "days_before"], name="access_grant_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.grant_id}: {self.days_before} days before it ends"
 
 
 class ReadToken(models.Model):
