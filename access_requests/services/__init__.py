@@ -3,6 +3,7 @@
 from access_requests.services.exports import (
     ExportExpired,
     export_build,
+    export_datasheet_record,
     export_download_record,
     export_expire,
     export_refuse_if_expired,
@@ -49,6 +50,7 @@ __all__ = [
     "data_read_record",
     "data_read_refused_record",
     "export_build",
+    "export_datasheet_record",
     "export_download_record",
     "export_expire",
     "export_refuse_if_expired",
