@@ -11,7 +11,6 @@ datasheet sits beside them and names them by checksum.
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -21,7 +20,8 @@ from django.utils import timezone
 from access_requests import grant_scope
 from access_requests.export_files import EXTENSIONS
 from access_requests.models import Export
-from ingest.catalogue import CATALOGUE, REPORT_CATALOGUE
+from ingest.catalogue import REPORT_CATALOGUE
+from ingest.dictionary import StoredField, dictionary_entries
 from portal.mail import plain_text_render
 
 DATASHEET_VERSION = 1
@@ -76,7 +76,8 @@ KNOWN_BIASES = (
     "A platformID is made once per VelaUX datastore: a reinstallation or a new datastore "
     "appears as a new installation.",
     "Installations that opted out with erasure have none of their reports here, and "
-    "reports older than the retention period are deleted before any export.",
+    "reports older than the retention period are deleted: a period reaching further back "
+    "holds fewer rows.",
 )
 
 
@@ -103,64 +104,34 @@ def _elements(export: Export) -> list[dict]:
     """The granted elements, in the file's field order, each with its dictionary entry."""
     grant = export.grant
     policy = grant.request.policy_version
-    entries = {entry.key: entry for entry in _dictionary_entries(policy)}
+    entries = {entry.key: entry for entry in dictionary_entries(policy)}
     out = []
     for key, fields in grant_scope.ELEMENT_FIELDS.items():
         if key not in grant.elements:
             continue
-        entry = entries.get(key)
-        stored = {field.name: field for field in entry.fields} if entry else {}
+        entry = entries[key]  # the dictionary covers every element the catalogue stores
+        stored = {field.name: field for field in entry.fields}
         out.append(
             {
                 "key": key,
-                "title": entry.title if entry else key,
-                "description": entry.description if entry else "",
-                "client_fields": list(entry.client_fields) if entry else [],
-                "how_read": entry.how_read if entry else "",
-                "quirks": list(entry.quirks) if entry else [],
+                "title": entry.title,
+                "description": entry.description,
+                "client_fields": list(entry.client_fields),
+                "how_read": entry.how_read,
+                "quirks": list(entry.quirks),
                 "fields": [_field(name, stored.get(name)) for name in fields],
-                "dictionary_url": _dictionary_url(entry.anchor if entry else f"element-{key}"),
+                "dictionary_url": _dictionary_url(entry.anchor),
             }
         )
     return out
 
 
-@dataclass(frozen=True)
-class _Entry:
-    """The data dictionary's entry of an element, as far as the datasheet reads it."""
-
-    key: str
-    title: str
-    description: str
-    client_fields: tuple[str, ...]
-    how_read: str
-    fields: tuple = ()
-    quirks: tuple[str, ...] = ()
-
-    @property
-    def anchor(self) -> str:
-        return f"element-{self.key}"
-
-
-def _dictionary_entries(policy) -> list[_Entry]:
-    return [
-        _Entry(
-            key=element.key,
-            title=element.key,
-            description=element.note,
-            client_fields=CATALOGUE[element.key].client_fields,
-            how_read=CATALOGUE[element.key].stored_as,
-        )
-        for element in policy.elements.filter(decision="approved")
-        if element.key in CATALOGUE
-    ]
-
-
-def _field(name: str, stored) -> dict:
+def _field(name: str, stored: StoredField | None) -> dict:
     return {
         "name": name,
-        "type": FIELD_TYPES[name],
-        "values": stored.values if stored else "",
+        "type": FIELD_TYPES[name],  # as Parquet stores it; CSV and JSON Lines write it as text
+        "meaning": stored.type if stored else "",
+        "values": list(stored.values) if stored else [],
         "description": stored.description if stored else "",
     }
 
