@@ -16,6 +16,7 @@ from access_requests.services.exports import (
 )
 from access_requests.services.grants import grant_revoke
 from access_requests.services.refusals import data_read_refused_record
+from access_requests.services.reminders import grant_reminders_send
 from access_requests.services.requests import (
     MAX_DURATION_DAYS,
     MIN_JUSTIFICATION_CHARS,
@@ -60,6 +61,7 @@ __all__ = [
     "exports_delete_for_grant",
     "exports_expire_due",
     "exports_sweep",
+    "grant_reminders_send",
     "grant_revoke",
     "profile_update",
     "review_digest_send",
