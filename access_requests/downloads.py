@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import cast
 
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from rest_framework import exceptions
 
-from access_requests import export_files, services
+from access_requests import datasheets, services
 from access_requests.models import Export
 
 CONTENT_TYPES = {
@@ -55,14 +55,10 @@ def export_file_response(export: Export, user, *, via: str, token=None):
     except BaseException:
         handle.close()
         raise
-    name = (
-        f"kubevela-telemetry-grant{export.grant_id}-export{export.pk}."
-        + export_files.EXTENSIONS[export.format]
-    )
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=name,
+        filename=datasheets.file_name(export),
         content_type=CONTENT_TYPES[export.format],
     )
     response["X-Checksum-SHA256"] = export.sha256
@@ -79,3 +75,30 @@ def _signed_url(storage, export: Export) -> str:
     if lifetime is None:
         return storage.url(export.file_name)
     return storage.url(export.file_name, expire=max(1, min(lifetime, remaining)))
+
+
+DATASHEET_SPELLINGS = {
+    "json": ("application/json", datasheets.export_datasheet_json),
+    "md": ("text/markdown; charset=utf-8", datasheets.export_datasheet_markdown),
+}
+
+
+class NoDatasheet(exceptions.APIException):
+    status_code = 409
+    default_code = "export_not_ready"
+
+
+def export_datasheet_response(export: Export, user, *, via: str, spelling: str, token=None):
+    """The datasheet of a built export (ready, or expired since: it still describes the
+    file a grantee may hold), audited; an export not built yet has none (NoDatasheet)."""
+    if export.rows is None or not export.sha256:
+        raise NoDatasheet(f"Export #{export.pk} is {export.state}: it has no datasheet yet.")
+    content_type, render = DATASHEET_SPELLINGS[spelling]
+    body = render(export)
+    services.export_datasheet_record(
+        export=export, user=user, via=via, spelling=spelling, token=token
+    )
+    response = HttpResponse(body, content_type=content_type)
+    name = datasheets.file_name(export).split(".")[0] + f"-datasheet.{spelling}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

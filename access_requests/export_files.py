@@ -247,7 +247,15 @@ def write_parquet(export: Export, out: HashingFile, progress: Progress) -> int:
             writer.write_table(
                 pa.Table.from_batches(pending, schema=schema), row_group_size=ROW_GROUP_ROWS
             )
+        writer.add_key_value_metadata({"datasheet": _datasheet_in_file(export, rows)})
     return rows
+
+
+def _datasheet_in_file(export: Export, rows: int) -> str:
+    """The datasheet as Parquet's footer holds it: written last, so it knows the rows."""
+    from access_requests.datasheets import export_datasheet  # which imports this module
+
+    return json.dumps(export_datasheet(export, rows=rows, in_file=True), ensure_ascii=False)
 
 
 def _parquet_values(name: str, column: tuple) -> list:

@@ -292,6 +292,11 @@ class Export(models.Model):
         return self.state
 
     @property
+    def has_datasheet(self) -> bool:
+        """Built once: the datasheet describes the file, and outlives it."""
+        return self.rows is not None and bool(self.sha256)
+
+    @property
     def is_downloadable(self) -> bool:
         """Ready and within its time to live: expiry is this instant, not the hourly task."""
         return (

@@ -36,6 +36,11 @@ def export_get_for_grant(*, grant: Grant, pk: int) -> Export | None:
     return Export.objects.filter(pk=pk, grant=grant).first()
 
 
+def exports_for_grant(*, grant: Grant) -> QuerySet[Export]:
+    """A grant's exports, newest first (the export history)."""
+    return Export.objects.filter(grant=grant).order_by("-created_at", "-pk")
+
+
 def token_get_for_user(*, user, pk: int) -> ReadToken:
     return get_object_or_404(ReadToken, pk=pk, user=user)
 

@@ -23,3 +23,8 @@ def exports_sweep() -> list[int]:
 @shared_task
 def exports_expire_due() -> int:
     return services.exports_expire_due()
+
+
+@shared_task
+def grant_reminders_send() -> list[tuple[int, int]]:
+    return services.grant_reminders_send()

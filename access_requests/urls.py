@@ -14,4 +14,5 @@ urlpatterns = [
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="access-token-revoke"),
     path("grants/<int:pk>/exports/", views.export_new, name="access-export-new"),
     path("exports/<int:pk>/download/", views.export_download, name="access-export-download"),
+    path("exports/<int:pk>/datasheet/", views.export_datasheet, name="access-export-datasheet"),
 ]

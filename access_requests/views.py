@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from access_requests import grant_scope, quotas, services
-from access_requests.downloads import ExportGone, export_file_response
+from access_requests.downloads import (
+    DATASHEET_SPELLINGS,
+    ExportGone,
+    NoDatasheet,
+    export_datasheet_response,
+    export_file_response,
+)
 from access_requests.errors import error_text
 from access_requests.forms import (
     AccessRequestForm,
@@ -243,6 +249,29 @@ def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     try:
         return export_file_response(export, request.user, via="page")
     except ExportGone as exc:  # its file was deleted while this request was under way
+        messages.error(request, str(exc.detail))
+        return redirect("access-home")
+
+
+@login_required
+def export_datasheet(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The export's datasheet (``?as=md`` for Markdown), refused like its file once the
+    grant has ended or is revoked."""
+    try:
+        export = export_get_for_user(user=request.user, pk=pk)
+    except Http404:
+        _download_refused(request, pk, reason="not_found", status=404)
+        raise
+    if not export.grant.is_active:
+        _download_refused(request, pk, reason="grant_inactive", status=302)
+        messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
+        return redirect("access-home")
+    spelling = request.GET.get("as") or "json"
+    if spelling not in DATASHEET_SPELLINGS:
+        spelling = "json"
+    try:
+        return export_datasheet_response(export, request.user, via="page", spelling=spelling)
+    except NoDatasheet as exc:
         messages.error(request, str(exc.detail))
         return redirect("access-home")
 

@@ -144,6 +144,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "exports-sweep": {"task": "access_requests.tasks.exports_sweep", "schedule": 60},
     "exports-expire": {"task": "access_requests.tasks.exports_expire_due", "schedule": 60 * 60},
+    # Grantees are emailed 14 and 3 days before their grant ends; hourly keeps the
+    # reminder within an hour of its time, and each is sent once.
+    "access-grant-reminders": {
+        "task": "access_requests.tasks.grant_reminders_send",
+        "schedule": 60 * 60,
+    },
     "access-review-digest": {
         "task": "access_requests.tasks.review_digest_send",
         "schedule": 24 * 60 * 60,

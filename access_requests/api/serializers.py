@@ -77,7 +77,18 @@ class ExportSerializer(serializers.Serializer):
             "download_url": ExportUrlField(
                 "api-export-download", when="is_downloadable", required=False
             ),
+            "datasheet_url": ExportUrlField(
+                "api-export-datasheet", when="has_datasheet", required=False
+            ),
         }
+
+
+class ExportPageSerializer(serializers.Serializer):
+    # One page of the grant's exports, newest first (DRF's page-number pagination).
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ExportSerializer(many=True)
 
 
 class ExportRequestSerializer(serializers.Serializer):

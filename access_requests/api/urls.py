@@ -12,4 +12,9 @@ urlpatterns = [
         views.ExportDownloadView.as_view(),
         name="api-export-download",
     ),
+    path(
+        "exports/<int:pk>/datasheet",
+        views.ExportDatasheetView.as_view(),
+        name="api-export-datasheet",
+    ),
 ]

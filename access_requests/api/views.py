@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -19,16 +20,22 @@ from rest_framework.views import APIView
 from access_requests import grant_scope, quotas, services
 from access_requests.api.authentication import ReadTokenAuthentication, ReadTokenRequest
 from access_requests.api.serializers import (
+    ExportPageSerializer,
     ExportRequestSerializer,
     ExportSerializer,
     ReportPageSerializer,
     RollupRowsSerializer,
 )
 from access_requests.api.throttles import ReadTokenRateThrottle
-from access_requests.downloads import CONTENT_TYPES, export_file_response
+from access_requests.downloads import (
+    CONTENT_TYPES,
+    DATASHEET_SPELLINGS,
+    export_datasheet_response,
+    export_file_response,
+)
 from access_requests.errors import error_text
 from access_requests.models import Export, ReadToken
-from access_requests.selectors import export_get_for_grant
+from access_requests.selectors import export_get_for_grant, exports_for_grant
 from ingest.parsing import VERSION_PART
 from portal.api import api_error, empty_is_default
 
@@ -257,12 +264,43 @@ class DataRollupsView(DataView):
 # --- exports ------------------------------------------------------------------------------
 
 
+class ExportPagination(PageNumberPagination):
+    page_size = 20
+
+
 class ExportsView(DataView):
-    """Ask for an export of the token's grant; it is built in the background."""
+    """The token's grant's exports, newest first; and asking for a new one, built in the
+    background."""
 
     # A JSON body only: with form encodings a field can arrive as a file part and be
     # silently missing from the data, turning a bad date into the grant's bound.
     parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="exports_list",
+        tags=["exports"],
+        parameters=[
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1},
+                description="The page, 20 exports each, newest first (default 1).",
+            )
+        ],
+        responses={
+            200: ExportPageSerializer,
+            404: api_error("No such page (`page` beyond the last, or not a number)."),
+            **REFUSED,
+        },
+    )
+    def get(self, request: ReadTokenRequest) -> Response:
+        paginator = ExportPagination()
+        exports = paginator.paginate_queryset(
+            exports_for_grant(grant=request.auth.grant), request, view=self
+        )
+        page = exports if exports is not None else []
+        self._audit(request, len(page))
+        results = ExportSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(results)
 
     @extend_schema(
         operation_id="exports_create",
@@ -377,3 +415,43 @@ class ExportDownloadView(DataView):
     def get(self, request: ReadTokenRequest, pk: int):
         export = _export_of_token(request, pk)
         return export_file_response(export, request.user, via="api", token=request.auth)
+
+
+class ExportDatasheetView(DataView):
+    refusals_audited = frozenset({401, 403, 404})
+
+    @extend_schema(
+        operation_id="exports_datasheet",
+        tags=["exports"],
+        parameters=[
+            OpenApiParameter(
+                "as",
+                str,
+                enum=sorted(DATASHEET_SPELLINGS),
+                description="json (default) or md (Markdown).",
+            )
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The datasheet: policy version, elements with their data "
+                "dictionary entries, period, rows, SHA-256 of the file, pseudonym scope, "
+                "known biases, terms version and a suggested citation.",
+            ),
+            (200, "text/markdown"): OpenApiResponse(
+                OpenApiTypes.STR, description="The same datasheet in Markdown."
+            ),
+            400: BAD_PARAMETER,
+            404: NO_EXPORT,
+            409: api_error("The export is not built yet (queued, running or failed)."),
+            **REFUSED,
+        },
+    )
+    def get(self, request: ReadTokenRequest, pk: int):
+        spelling = request.query_params.get("as") or "json"
+        if spelling not in DATASHEET_SPELLINGS:
+            raise BadParameter("'as' must be json or md.")
+        export = _export_of_token(request, pk)
+        return export_datasheet_response(
+            export, request.user, via="api", spelling=spelling, token=request.auth
+        )

@@ -3,6 +3,7 @@
 from access_requests.services.exports import (
     ExportExpired,
     export_build,
+    export_datasheet_record,
     export_download_record,
     export_expire,
     export_refuse_if_expired,
@@ -15,6 +16,7 @@ from access_requests.services.exports import (
 )
 from access_requests.services.grants import grant_revoke
 from access_requests.services.refusals import data_read_refused_record
+from access_requests.services.reminders import grant_reminders_send
 from access_requests.services.requests import (
     MAX_DURATION_DAYS,
     MIN_JUSTIFICATION_CHARS,
@@ -49,6 +51,7 @@ __all__ = [
     "data_read_record",
     "data_read_refused_record",
     "export_build",
+    "export_datasheet_record",
     "export_download_record",
     "export_expire",
     "export_refuse_if_expired",
@@ -58,6 +61,7 @@ __all__ = [
     "exports_delete_for_grant",
     "exports_expire_due",
     "exports_sweep",
+    "grant_reminders_send",
     "grant_revoke",
     "profile_update",
     "review_digest_send",

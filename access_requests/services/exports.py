@@ -316,3 +316,26 @@ def export_download_record(
                 "grant": export.grant_id,
             },
         )
+
+
+def export_datasheet_record(
+    *, export: Export, user: User, via: str, spelling: str, token: ReadToken | None = None
+) -> None:
+    """A datasheet read is audited like a download: it names the export, its rows and its
+    checksum to whoever reads it."""
+    with transaction.atomic():
+        if token is not None:
+            ReadToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        audit_event_record(
+            action="data.export_datasheet_read",
+            actor=user,
+            target=export,
+            details={
+                "via": via,
+                "as": spelling,
+                "token": token.prefix if token else None,
+                "rows": export.rows,
+                "sha256": export.sha256,
+                "grant": export.grant_id,
+            },
+        )

@@ -66,7 +66,7 @@ FULLY_DESCRIBED_INPUT = {
     "GET /api/v1/policy",
     "GET /api/v1/stats/",
 }
-# 40 examples an operation: about 300 requests with the token, within DATA_API_RATE
+# 40 examples an operation: about 380 requests with the token, within DATA_API_RATE
 # (600/min); far more would be answered 429 and fail the success assertions.
 HYPOTHESIS = settings(
     max_examples=40,
@@ -92,8 +92,10 @@ DATA_OPERATIONS = {
     "GET /api/v1/data/reports",
     "GET /api/v1/data/rollups/{dimension}",
     "POST /api/v1/exports",
+    "GET /api/v1/exports",
     "GET /api/v1/exports/{id}",
     "GET /api/v1/exports/{id}/download",
+    "GET /api/v1/exports/{id}/datasheet",
 }
 
 
@@ -205,6 +207,8 @@ def _seeded_values(grantee: dict | None) -> dict[str, list[dict]]:
         ],
         "GET /api/v1/exports/{id}": exports,
         "GET /api/v1/exports/{id}/download": exports,
+        "GET /api/v1/exports/{id}/datasheet": exports,
+        "GET /api/v1/exports": [{"query": {}}, {"query": {"page": 1}}],
         "POST /api/v1/exports": [
             {"body": {"format": file_format, "from": first, "to": last}}
             for file_format in ("csv", "jsonl", "parquet")
@@ -287,12 +291,13 @@ def anonymous_answers(anonymous_schema):
 @pytest.fixture
 def token_answers(token_schema):
     """Afterwards: every operation answered with success at least once, and the queued export
-    was refused for download."""
+    was refused for download and had no datasheet."""
     answers: dict[str, Counter] = {}
     yield answers
     assert set(answers) == _labels(token_schema)
     assert not {label: dict(counts) for label, counts in answers.items() if not _succeeded(counts)}
     assert answers["GET /api/v1/exports/{id}/download"][409]
+    assert answers["GET /api/v1/exports/{id}/datasheet"][409]
 
 
 anonymous = schemathesis.pytest.from_fixture("anonymous_schema")

@@ -219,6 +219,10 @@ ROUTES = [
     ("access-export-download",               "pk=gina.export",             GET,    LOGIN,  N404,   N404,   NARROW, N404,   N404,   N404,   N404,   N404,   N404),
     ("access-export-download",               "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   REFUSED, N404,  N404,   N404,   N404,   N404),
     ("access-export-download",               "pk=bob.export",              GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-export-datasheet",              "pk=gina.export",             GET,    LOGIN,  N404,   N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-export-datasheet",              "pk=gina.export ?as=md",      GET,    LOGIN,  N404,   N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-export-datasheet",              "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   REFUSED, N404,  N404,   N404,   N404,   N404),
+    ("access-export-datasheet",              "pk=bob.export",              GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("profile",                              "",                           GET,    LOGIN,  OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     # accounts (django-allauth)
     ("account_login",                        "",                           GET,    OK,     TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS),
@@ -273,11 +277,15 @@ ROUTES = [
     ("api-data-rollups",                     "dimension=release",          GET,    NOAUTH, NOAUTH, NOAUTH, NARROW, TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     ("api-data-rollups",                     "dimension=addon",            GET,    NOAUTH, NOAUTH, NOAUTH, F403,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     ("api-exports",                          "",                           POST,   NOAUTH, NOAUTH, NOAUTH, DONE,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
-    ("api-exports",                          "",                           GET,    NOAUTH, NOAUTH, NOAUTH, M405,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
+    ("api-exports",                          "",                           GET,    NOAUTH, NOAUTH, NOAUTH, OK,     TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
+    ("api-exports",                          "?page=2",                    GET,    NOAUTH, NOAUTH, NOAUTH, N404,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     ("api-export",                           "pk=gina.export",             GET,    NOAUTH, NOAUTH, NOAUTH, OK,     TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     ("api-export",                           "pk=bob.export",              GET,    NOAUTH, NOAUTH, NOAUTH, N404,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     ("api-export-download",                  "pk=gina.export",             GET,    NOAUTH, NOAUTH, NOAUTH, NARROW, TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     ("api-export-download",                  "pk=bob.export",              GET,    NOAUTH, NOAUTH, NOAUTH, N404,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
+    ("api-export-datasheet",                 "pk=gina.export",             GET,    NOAUTH, NOAUTH, NOAUTH, OK,     TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
+    ("api-export-datasheet",                 "pk=gina.export ?as=md",      GET,    NOAUTH, NOAUTH, NOAUTH, OK,     TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
+    ("api-export-datasheet",                 "pk=bob.export",              GET,    NOAUTH, NOAUTH, NOAUTH, N404,   TOKEXP, TOKREV, NOAUTH, NOAUTH, NOAUTH, NOAUTH),
     # the admin site's own views
     ("admin:index",                          "",                           GET,    ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, ALOGIN, OK,     OK,     OK,     OK),
     # the admin signs in through the site's sign-in (allauth's secure_admin_login): no form of its own
