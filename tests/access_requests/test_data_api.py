@@ -391,7 +391,9 @@ def test_a_row_carries_its_date_and_pseudonym_without_those_elements(
 
 
 def test_the_schema_says_every_row_has_its_date_and_installation():
-    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    assert "(/dictionary/)" in document["info"]["description"]
+    schema = document["components"]["schemas"]
     page = schema["ReportPage"]["properties"]["results"]
     assert page["items"] == {"$ref": "#/components/schemas/ReportRow"}
     row = schema["ReportRow"]
