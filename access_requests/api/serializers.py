@@ -4,6 +4,8 @@ The serializers carry comments, not docstrings: drf-spectacular publishes a seri
 docstring as its schema's description.
 """
 
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.fields import SkipField
@@ -22,7 +24,11 @@ ROW_FIELD_KINDS: dict[ColumnKind, type[serializers.Field]] = {
 def row_field(kind: ColumnKind, *, always: bool, help_text: str) -> serializers.Field:
     # A field every row carries is required and never null; a granted element's field is
     # there only when the grant holds the element, and null when the report had no value.
-    options = {"required": always, "allow_null": not always, "help_text": help_text}
+    options: dict[str, Any] = {
+        "required": always,
+        "allow_null": not always,
+        "help_text": help_text,
+    }
     if kind == ColumnKind.NAME_LIST:
         return serializers.ListField(child=serializers.CharField(), **options)
     if kind == ColumnKind.NAME_MAP:
