@@ -2,13 +2,36 @@ from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from access_requests.models import Dataset, Export
 from access_requests.services import MAX_DURATION_DAYS, MIN_JUSTIFICATION_CHARS
+from ingest.dictionary import dictionary_entries
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+def element_choices(keys: list[str]) -> list[tuple[str, SafeString]]:
+    """Each element by its dictionary title, linked to its entry: what it holds is a
+    click away, in the applicant's words rather than the client's field names."""
+    entries = {entry.key: entry for entry in dictionary_entries()}
+    page = reverse("data-dictionary")
+    choices = []
+    for key in keys:
+        entry = entries.get(key)
+        title = entry.title if entry else key
+        anchor = entry.anchor if entry else ""
+        choices.append(
+            (
+                key,
+                format_html('{} <a href="{}#{}">(what it holds)</a>', title, page, anchor),
+            )
+        )
+    return choices
 
 
 class AccessRequestForm(forms.Form):
@@ -55,7 +78,7 @@ class AccessRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         # self.fields holds a copy of each declared field: "elements" is the one above.
         field = cast(forms.MultipleChoiceField, self.fields["elements"])
-        field.choices = [(key, key) for key in elements]
+        field.choices = element_choices(elements)
 
     def clean(self):
         # Form.clean returns cleaned_data; the stubs allow the None an override may return.

@@ -49,7 +49,15 @@ def hmac_pads(grant: Grant) -> tuple[bytes, bytes]:
 
 
 def granted_fields(grant: Grant) -> list[str]:
-    return [f for key in ELEMENT_FIELDS if key in grant.elements for f in ELEMENT_FIELDS[key]]
+    """The fields of each row: its date and installation pseudonym always (the daily
+    row's key: a row without them could be neither dated nor joined), then the fields
+    of each granted element, in the catalogue's order."""
+    return [
+        name
+        for key, names in ELEMENT_FIELDS.items()
+        if key in REQUIRED_KEYS or key in grant.elements
+        for name in names
+    ]
 
 
 def check_period(grant: Grant, first: date, last: date) -> None:

@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from ingest.charts import bar_chart, line_chart
+from ingest.dictionary import CLIENT_QUIRKS, dictionary_entries, row_fields
 from ingest.dimensions import DIMENSIONS
+from ingest.models import PolicyElement
 from ingest.privacy import budget
 from ingest.selectors import policy_document, policy_get_published, policy_history
 from ingest.stats import (
@@ -57,6 +59,21 @@ def home(request: HttpRequest) -> HttpResponse:
         "privacy": budget(),
     }
     return render(request, "ingest/home.html", context)
+
+
+def data_dictionary(request: HttpRequest) -> HttpResponse:
+    """Every element's stored fields, value sets and client quirks, generated from the
+    catalogue and the parser's tables, with its standing in the published policy."""
+    policy = policy_get_published()
+    rejected = policy.elements.filter(decision=PolicyElement.Decision.REJECTED) if policy else []
+    context = {
+        "policy": policy,
+        "entries": dictionary_entries(policy),
+        "row_fields": row_fields(),
+        "client_quirks": CLIENT_QUIRKS,
+        "rejected": rejected,
+    }
+    return render(request, "ingest/dictionary.html", context)
 
 
 def policy_versions(request: HttpRequest) -> HttpResponse:

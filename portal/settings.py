@@ -409,7 +409,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "KubeVela telemetry portal API",
     "DESCRIPTION": "The receiver, the published policy, public statistics, opt-out "
-    "erasure, and the data API for approved grantees (Bearer read tokens).",
+    "erasure, and the data API for approved grantees (Bearer read tokens). What every "
+    "field of a daily report holds, its values and how VelaUX sends it, is in the "
+    "[data dictionary](/dictionary/).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

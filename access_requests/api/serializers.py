@@ -4,11 +4,57 @@ The serializers carry comments, not docstrings: drf-spectacular publishes a seri
 docstring as its schema's description.
 """
 
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from access_requests.models import Export
+from ingest import dictionary
+from ingest.catalogue import REPORT_CATALOGUE, ColumnKind
+
+ROW_FIELD_KINDS: dict[ColumnKind, type[serializers.Field]] = {
+    ColumnKind.TEXT: serializers.CharField,
+    ColumnKind.INTEGER: serializers.IntegerField,
+    ColumnKind.DATE: serializers.DateField,
+}
+
+
+def row_field(kind: ColumnKind, *, always: bool, help_text: str) -> serializers.Field:
+    # A field every row carries is required and never null; a granted element's field is
+    # there only when the grant holds the element, and null when the report had no value.
+    options: dict[str, Any] = {
+        "required": always,
+        "allow_null": not always,
+        "help_text": help_text,
+    }
+    if kind == ColumnKind.NAME_LIST:
+        return serializers.ListField(child=serializers.CharField(), **options)
+    if kind == ColumnKind.NAME_MAP:
+        return serializers.DictField(child=serializers.CharField(), **options)
+    return ROW_FIELD_KINDS[kind](**options)
+
+
+class ReportRowSerializer(serializers.Serializer):
+    # One daily report as the data API and the exports give it: its date and
+    # installation pseudonym always, then the fields of the grant's elements.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        always = {stored.name for stored in dictionary.row_fields()}
+        return {
+            column.output: row_field(
+                column.kind,
+                always=column.output in always,
+                help_text=row_field_help(dictionary.stored_field(column), column.output in always),
+            )
+            for column in REPORT_CATALOGUE.columns
+        }
+
+
+def row_field_help(stored: dictionary.StoredField, always: bool) -> str:
+    presence = "In every row." if always else "Only when the grant holds its element."
+    values = f" Values: {', '.join(stored.values)}." if stored.values else ""
+    return f"{presence} {stored.description}{values}"
 
 
 class ReportPageSerializer(serializers.Serializer):
@@ -17,10 +63,14 @@ class ReportPageSerializer(serializers.Serializer):
     grant = serializers.IntegerField()
     # DRF's metaclass takes declared fields out of the class body, so this one does not
     # replace Serializer.fields at run time; the stubs cannot see that.
-    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+    fields = serializers.ListField(  # type: ignore[assignment]
+        child=serializers.CharField(),
+        help_text="The rows' field names, in order: installation and date in every row, "
+        "then the fields of each granted element.",
+    )
     count = serializers.IntegerField()
     next_cursor = serializers.CharField(allow_null=True)
-    results = serializers.ListField(child=serializers.DictField())
+    results = ReportRowSerializer(many=True)
 
 
 class RollupRowsSerializer(serializers.Serializer):

@@ -8,9 +8,11 @@ import pytest
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from access_requests import services, tokens
 from access_requests.models import ReadToken
+from ingest.catalogue import REPORT_CATALOGUE
 from ingest.models import DailyRollup, Report
 from portal.models import AuditEvent
 from tests.access_requests.helpers import PERIOD, data_api_get, grant_for
@@ -367,3 +369,38 @@ def test_the_schema_and_the_docs_are_served_locally(client):
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs
+
+
+def test_a_row_carries_its_date_and_pseudonym_without_those_elements(
+    client, reports, applicant, maintainer
+):
+    # Defect 3: a grant of version alone once gave rows that could be neither dated nor
+    # told apart. The row's key is in every row, whatever was granted.
+    grant = grant_for(applicant, maintainer, elements=("version",))
+    assert not {"platformID", "requestTime"} & set(grant.elements)
+    _, secret = services.token_mint(grant=grant, user=applicant, name="version only")
+    page = data_api_get(client, secret).json()
+    assert page["fields"] == ["installation", "date", "release", "git_commit"]
+    assert page["count"] == 28 * 3
+    days = {row["date"] for row in page["results"]}
+    assert min(days) == PERIOD[0].isoformat() and max(days) == PERIOD[1].isoformat()
+    installations = {row["installation"] for row in page["results"]}
+    assert len(installations) == 3
+    assert all(len(name) == 32 and not name.startswith("install") for name in installations)
+    assert all(set(row) == set(page["fields"]) for row in page["results"])
+
+
+def test_the_schema_says_every_row_has_its_date_and_installation():
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    assert "(/dictionary/)" in document["info"]["description"]
+    schema = document["components"]["schemas"]
+    page = schema["ReportPage"]["properties"]["results"]
+    assert page["items"] == {"$ref": "#/components/schemas/ReportRow"}
+    row = schema["ReportRow"]
+    assert sorted(row["required"]) == ["date", "installation"]
+    assert list(row["properties"]) == [c.output for c in REPORT_CATALOGUE.columns]
+    for name in ("date", "installation"):
+        assert not row["properties"][name].get("nullable")
+        assert row["properties"][name]["description"].startswith("In every row.")
+    assert row["properties"]["release"]["nullable"] is True
+    assert "<500" in row["properties"]["cluster_count_bucket"]["description"]

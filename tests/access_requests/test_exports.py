@@ -316,3 +316,33 @@ def test_the_export_task_acknowledges_late():
     from access_requests.tasks import export_build
 
     assert export_build.acks_late and export_build.reject_on_worker_lost
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+def test_an_export_without_the_key_elements_still_dates_and_names_each_row(
+    client,
+    export_reports,
+    applicant,
+    maintainer,
+    file_format,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+):
+    # Defect 3: rows of a grant without requestTime and platformID had no date and no
+    # installation pseudonym. Every format carries both, equal to the data API's.
+    grant = grant_for(applicant, maintainer, elements=("clusterCount",))
+    assert not {"platformID", "requestTime"} & set(grant.elements)
+    _, secret = services.token_mint(grant=grant, user=applicant, name="buckets only")
+    export = _build(
+        client, secret, celery_eager, django_capture_on_commit_callbacks, format=file_format
+    )
+    blob = _download(client, secret, export)
+    rows = export_file_rows(file_format, blob)
+    assert len(rows) == export.rows == 28 * 4
+    assert list(rows[0]) == ["installation", "date", "cluster_count_bucket"]
+    exported = [export_row_as_api_row(file_format, row) for row in rows]
+    assert {row["date"] for row in exported} == {
+        (PERIOD[0] + timedelta(days=n)).isoformat() for n in range(28)
+    }
+    assert len({row["installation"] for row in exported}) == 4
+    assert exported == data_api_rows(client, secret)

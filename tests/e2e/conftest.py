@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from ingest.dictionary import dictionary_entry
 from tests.personas import PASSWORD, PERSONAS
 from tests.support import ROOT, require_service
 
@@ -124,7 +125,9 @@ def file_access_request(page, *, form: dict, datasets: list[str], elements: list
     for dataset in datasets:
         page.get_by_label(dataset).check()
     for element in elements:
-        page.get_by_label(element, exact=True).check()
+        # each element is labelled with its dictionary title and a link to its entry
+        title = dictionary_entry(element).title
+        page.get_by_role("checkbox", name=f"{title} (what it holds)", exact=True).check()
     page.get_by_label("I accept the data-use terms above").check()
     screenshot(page, shots[0])
     page.get_by_role("button", name="File the request").click()

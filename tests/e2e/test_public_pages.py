@@ -5,10 +5,17 @@ from urllib.parse import urlparse
 import pytest
 from django.core.management import call_command
 
-from tests.e2e.conftest import screenshot
+from ingest.dictionary import dictionary_entries
+from tests.e2e.conftest import screenshot, sign_in
+from tests.personas import PASSWORD, PERSONAS
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PAGES = {"home": "/", "policy": "/policy/", "stats": "/stats/?range=90"}
+PAGES = {
+    "home": "/",
+    "policy": "/policy/",
+    "dictionary": "/dictionary/",
+    "stats": "/stats/?range=90",
+}
 
 
 @pytest.fixture
@@ -101,3 +108,45 @@ def test_the_api_docs_render_under_the_sites_own_csp(page, live_server):
     assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # page style kept
     screenshot(page, "api-docs")
     assert violations == []
+
+
+def _axe_violations(page) -> tuple[int, str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    return results.violations_count, results.generate_report()
+
+
+def test_the_data_dictionary_fits_a_phone_and_passes_axe(browser, live_server):
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/dictionary/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    count, report = _axe_violations(page)
+    assert count == 0, report
+    screenshot(page, "public-dictionary-phone")
+    entries = dictionary_entries()
+    toc = page.get_by_role("navigation", name="On this page")
+    for entry in entries:
+        expect_section = page.locator(f"#{entry.anchor}")
+        assert expect_section.count() == 1, entry.key
+        assert toc.get_by_role("link", name=entry.title, exact=True).count() == 1
+    toc.get_by_role("link", name="Browser", exact=True).click()
+    assert page.url.endswith("#element-browserInfo")
+    section = page.locator("#element-browserInfo")
+    assert section.is_visible()
+    assert "Approved in version 1" in section.get_by_role("heading", level=2).inner_text()
+    assert section.locator("td.values code", has_text="chrome").count() == 1
+    phone.close()
+
+
+def test_the_request_form_links_each_element_to_its_dictionary_entry(page, live_server, applicant):
+    sign_in(page, live_server.url, PERSONAS["alice"].email, PASSWORD, "/access/request/")
+    page.goto(f"{live_server.url}/access/request/")
+    elements = page.get_by_role("group", name="Data elements")
+    assert elements.get_by_role("checkbox", name="Most-used definitions (what it holds)").count()
+    screenshot(page, "request-form-elements")
+    elements.get_by_role("link", name="(what it holds)").nth(0).click()
+    page.wait_for_url("**/dictionary/#element-*")
+    anchor = page.url.rsplit("#", 1)[1]
+    assert page.locator(f"#{anchor}").is_visible()

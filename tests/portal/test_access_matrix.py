@@ -195,6 +195,7 @@ ROUTES = [
     # route                                  target                        method  anon    unver   appl    grant   expir   revok   staff   maint   audit   super
     ("home",                                 "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("policy-history",                       "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    ("data-dictionary",                      "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("stats",                                "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("stats-csv",                            "dimension=release",          GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("healthz",                              "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
