@@ -62,7 +62,7 @@ class QueueFilter(admin.SimpleListFilter):
             (self.OPEN, "Open: awaiting a decision"),
             *AccessRequest.Status.choices,
             (self.CLOSED, "Closed: decided or withdrawn"),
-            (self.ALL, "All"),
+            (self.ALL, "All requests"),
         ]
 
     def value(self):
@@ -251,9 +251,8 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
         "affiliation",
         "status",
         "renewal",
-        "age_days",
-        "overdue",
-        "created_at",
+        "waiting",
+        "filed",
     )
     list_select_related = ("applicant",)
     list_filter = (QueueFilter, AgeFilter, DataAskedFilter)
@@ -290,18 +289,21 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
     def elements_asked(self, obj: AccessRequest) -> str:
         return ", ".join(obj.elements) or "none"
 
-    @admin.display(description="Age (days)")
-    def age_days(self, obj: AccessRequest) -> int:
-        return (timezone.now() - obj.created_at).days
-
-    @admin.display(description="Overdue")
-    def overdue(self, obj: "WithAnnotations[AccessRequest, OverdueAnnotation]") -> str:
-        """A badge on the rows past the SLA, and nothing on the others."""
+    @admin.display(description="Age", ordering="created_at")
+    def waiting(self, obj: "WithAnnotations[AccessRequest, OverdueAnnotation]") -> str:
+        """Days since it was filed, with a badge on the rows past the SLA, and no mark on
+        the others."""
+        days = (timezone.now() - obj.created_at).days
+        age = f"{days} day{'' if days == 1 else 's'}"
         if not obj.is_overdue:
-            return ""
-        return format_html('<span class="badge badge-overdue">{}</span>', "Overdue")
+            return age
+        return format_html('{} <span class="badge badge-overdue">{}</span>', age, "Overdue")
 
-    @admin.display(description="Renewal")
+    @admin.display(description="Filed", ordering="created_at")
+    def filed(self, obj: AccessRequest) -> str:
+        return f"{obj.created_at:%Y-%m-%d}"
+
+    @admin.display(description="Renewal", empty_value="")
     def renewal(self, obj: AccessRequest) -> str:
         if obj.renewal_of_id is None:
             return ""

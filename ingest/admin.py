@@ -36,11 +36,20 @@ class PolicyElementForm(forms.ModelForm):
 
     class Meta:
         model = PolicyElement
-        fields = "__all__"
+        fields = (
+            "position",
+            "key",
+            "decision",
+            "personal_info",
+            "tracking_identifier",
+            "sensitive_data",
+            "note",
+            "rejection_reason",
+        )
         widgets = {
             "key": forms.TextInput(attrs={"size": 16}),
-            "note": forms.Textarea(attrs={"rows": 2, "cols": 24}),
-            "rejection_reason": forms.Textarea(attrs={"rows": 2, "cols": 24}),
+            "note": forms.Textarea(attrs={"rows": 3, "cols": 24}),
+            "rejection_reason": forms.Textarea(attrs={"rows": 3, "cols": 24}),
         }
 
     def clean(self):
@@ -48,8 +57,8 @@ class PolicyElementForm(forms.ModelForm):
         decision, key = cleaned.get("decision"), cleaned.get("key")
         if decision == PolicyElement.Decision.APPROVED and key:
             refusal = policy_elements_unstorable_refusal([key])
-            if refusal:
-                self.add_error("decision", refusal)
+            if refusal:  # shown across the row, above the element's fields
+                self.add_error(None, refusal)
         if decision == PolicyElement.Decision.REJECTED and not cleaned.get("rejection_reason"):
             self.add_error("rejection_reason", f"{key or 'A rejected element'} needs its reason.")
         return cleaned

@@ -58,8 +58,7 @@ def policy_elements_missing_refusal(approved_keys) -> str | None:
     if not missing:
         return None
     return (
-        f"{', '.join(missing)} must stay approved: reports are kept one per installation "
-        "per day."
+        f"{', '.join(missing)} must stay approved: reports are kept one per installation per day."
     )
 
 

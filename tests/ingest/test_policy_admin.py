@@ -65,22 +65,18 @@ def test_approving_an_element_the_receiver_cannot_store_is_refused_at_save(
     client.force_login(maintainer)
     response = client.post(_url(draft), _form_data(draft, region={"decision": "approved"}))
     assert response.status_code == 200  # the form again, with its errors
-    errors = [str(e) for form in response.context["inline_admin_formsets"][0].formset.errors
-              for e in form.get("decision", [])]
+    formset = response.context["inline_admin_formsets"][0].formset
+    errors = [error for form in formset.errors for error in form.get("__all__", [])]
     assert len(errors) == 1
     assert errors[0].startswith("The receiver cannot store region: approve only elements it knows")
     assert draft.elements.get(key="region").decision == PolicyElement.Decision.REJECTED
 
 
-def test_rejecting_an_element_that_keys_the_daily_row_is_refused_at_save(
-    client, maintainer, draft
-):
+def test_rejecting_an_element_that_keys_the_daily_row_is_refused_at_save(client, maintainer, draft):
     client.force_login(maintainer)
     response = client.post(
         _url(draft),
-        _form_data(
-            draft, requestTime={"decision": "rejected", "rejection_reason": "Not needed."}
-        ),
+        _form_data(draft, requestTime={"decision": "rejected", "rejection_reason": "Not needed."}),
     )
     assert response.status_code == 200
     formset = response.context["inline_admin_formsets"][0].formset
@@ -92,9 +88,7 @@ def test_rejecting_an_element_that_keys_the_daily_row_is_refused_at_save(
 
 def test_a_rejected_element_without_its_reason_is_refused_at_save(client, maintainer, draft):
     client.force_login(maintainer)
-    response = client.post(
-        _url(draft), _form_data(draft, installTime={"decision": "rejected"})
-    )
+    response = client.post(_url(draft), _form_data(draft, installTime={"decision": "rejected"}))
     assert response.status_code == 200
     formset = response.context["inline_admin_formsets"][0].formset
     assert [e.get("rejection_reason") for e in formset.errors if e] == [
@@ -106,9 +100,7 @@ def test_a_draft_the_receiver_can_store_is_saved(client, maintainer, draft):
     client.force_login(maintainer)
     response = client.post(
         _url(draft),
-        _form_data(
-            draft, installTime={"decision": "rejected", "rejection_reason": "Not needed."}
-        ),
+        _form_data(draft, installTime={"decision": "rejected", "rejection_reason": "Not needed."}),
     )
     assert response.status_code == 302
     assert draft.elements.get(key="installTime").decision == PolicyElement.Decision.REJECTED
