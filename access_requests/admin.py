@@ -122,7 +122,7 @@ class DataAskedFilter(admin.SimpleListFilter):
         return queryset
 
 
-DICTIONARY_PATH = "/dictionary/"
+DICTIONARY_PATH = "/dictionary/"  # the public data dictionary (ingest's page), by path
 
 
 def element_entries(access_request: AccessRequest) -> list[dict]:
@@ -131,13 +131,14 @@ def element_entries(access_request: AccessRequest) -> list[dict]:
     by_key: dict[str, DictionaryEntry] = {
         entry.key: entry for entry in dictionary_entries(access_request.policy_version)
     }
+    entries = [(key, by_key.get(key)) for key in access_request.elements]
     return [
         {
             "key": key,
-            "entry": by_key.get(key),
-            "link": f"{DICTIONARY_PATH}#element-{key}",
+            "entry": entry,
+            "link": f"{DICTIONARY_PATH}#{entry.anchor}" if entry else DICTIONARY_PATH,
         }
-        for key in access_request.elements
+        for key, entry in entries
     ]
 
 
