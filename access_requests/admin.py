@@ -32,15 +32,59 @@ from access_requests.models import (
     RequestEvent,
 )
 from access_requests.selectors import (
+    access_request_timeline,
     access_requests_overdue_condition,
     access_requests_with_overdue,
+    applicant_history,
+    grant_scope,
 )
+from ingest.dictionary import DictionaryEntry, dictionary_entries
 from portal.admin import ReadOnlyAdmin
 
 if TYPE_CHECKING:  # django-stubs' helper, a development dependency
     from django_stubs_ext import WithAnnotations
 
     from access_requests.selectors import OverdueAnnotation
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """The queue opens on what waits for a decision; all, closed or one status on request.
+
+    Unlike Django's field filter, no parameter means "open", not "all": a reviewer's
+    first view is the work to do, oldest first."""
+
+    title = "status"
+    parameter_name = "status"
+    OPEN, CLOSED, ALL = "open", "closed", "all"
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.OPEN, "Open: awaiting a decision"),
+            *AccessRequest.Status.choices,
+            (self.CLOSED, "Closed: decided or withdrawn"),
+            (self.ALL, "All requests"),
+        ]
+
+    def value(self):
+        return super().value() or self.OPEN
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.OPEN:
+            return queryset.filter(status__in=AccessRequest.PENDING)
+        if value == self.CLOSED:
+            return queryset.exclude(status__in=AccessRequest.PENDING)
+        if value in AccessRequest.Status.values:
+            return queryset.filter(status=value)
+        return queryset
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -76,6 +120,64 @@ class DataAskedFilter(admin.SimpleListFilter):
         if self.value() in Dataset.values:
             return queryset.filter(datasets__icontains=self.value())
         return queryset
+
+
+DICTIONARY_PATH = "/dictionary/"  # the public data dictionary (ingest's page), by path
+
+
+def element_entries(access_request: AccessRequest) -> list[dict]:
+    """Each element asked for with its data dictionary entry, read against the policy
+    version the request was filed under (an element it does not describe has none)."""
+    by_key: dict[str, DictionaryEntry] = {
+        entry.key: entry for entry in dictionary_entries(access_request.policy_version)
+    }
+    entries = [(key, by_key.get(key)) for key in access_request.elements]
+    return [
+        {
+            "key": key,
+            "entry": entry,
+            "link": f"{DICTIONARY_PATH}#{entry.anchor}" if entry else DICTIONARY_PATH,
+        }
+        for key, entry in entries
+    ]
+
+
+def renewal_comparison(access_request: AccessRequest) -> dict | None:
+    """For a renewal: what the original grant allowed beside what is asked now."""
+    original = access_request.renewal_of
+    if original is None:
+        return None
+
+    def row(label: str, then: str, now: str) -> dict:
+        return {"label": label, "then": then, "now": now, "changed": then != now}
+
+    then_days = round((original.expires_at - original.created_at).total_seconds() / 86400)
+    return {
+        "grant": original,
+        "request": original.request,
+        "rows": [
+            row("Data", ", ".join(original.datasets), ", ".join(access_request.datasets)),
+            row("Elements", ", ".join(original.elements), ", ".join(access_request.elements)),
+            row(
+                "Period of data",
+                f"{original.period_start:%Y-%m-%d} to {original.period_end:%Y-%m-%d}",
+                f"{access_request.period_start:%Y-%m-%d} to {access_request.period_end:%Y-%m-%d}",
+            ),
+            row("Access for (days)", str(then_days), str(access_request.duration_days)),
+        ],
+    }
+
+
+def review_panels(access_request: AccessRequest) -> dict:
+    """What a reviewer reads about a request, on its page and beside each decision form."""
+    grant = Grant.objects.filter(request=access_request).first()
+    return {
+        "timeline": access_request_timeline(access_request=access_request),
+        "applicant_history": applicant_history(access_request=access_request),
+        "element_entries": element_entries(access_request),
+        "granted": grant_scope(grant=grant) if grant is not None else None,
+        "renewal": renewal_comparison(access_request),
+    }
 
 
 class RequestEventInline(admin.TabularInline):
@@ -132,8 +234,13 @@ class DecisionViewMixin(admin.ModelAdmin):
             "form": form,
             "original": obj,
             "button": button,
+            **self.decision_context(obj),
         }
         return TemplateResponse(request, self.decision_template, context)
+
+    def decision_context(self, obj) -> dict:
+        """What the decision page shows beside its form: nothing more by default."""
+        return {}
 
 
 @admin.register(AccessRequest)
@@ -144,14 +251,14 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
         "applicant",
         "affiliation",
         "status",
-        "age_days",
-        "overdue",
-        "created_at",
+        "renewal",
+        "waiting",
+        "filed",
     )
     list_select_related = ("applicant",)
-    list_filter = ("status", AgeFilter, DataAskedFilter)
+    list_filter = (QueueFilter, AgeFilter, DataAskedFilter)
     search_fields = ("applicant__email", "applicant__username", "affiliation", "purpose")
-    ordering = ("created_at",)
+    ordering = ("created_at", "pk")  # oldest first: the longest wait is reviewed first
     inlines = [RequestEventInline]
     change_form_template = "admin/access_requests/accessrequest/change_form.html"
     exclude = ("datasets", "elements")  # shown as readable lists by the two methods below
@@ -183,13 +290,27 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
     def elements_asked(self, obj: AccessRequest) -> str:
         return ", ".join(obj.elements) or "none"
 
-    @admin.display(description="Age (days)")
-    def age_days(self, obj: AccessRequest) -> int:
-        return (timezone.now() - obj.created_at).days
+    @admin.display(description="Age", ordering="created_at")
+    def waiting(self, obj: "WithAnnotations[AccessRequest, OverdueAnnotation]") -> str:
+        """Days since it was filed, with a badge on the rows past the SLA, and no mark on
+        the others."""
+        days = (timezone.now() - obj.created_at).days
+        age = f"{days} day{'' if days == 1 else 's'}"
+        if not obj.is_overdue:
+            return age
+        return format_html('{} <span class="badge badge-overdue">{}</span>', age, "Overdue")
 
-    @admin.display(description="Overdue", boolean=True)
-    def overdue(self, obj: "WithAnnotations[AccessRequest, OverdueAnnotation]") -> bool:
-        return obj.is_overdue
+    @admin.display(description="Filed", ordering="created_at")
+    def filed(self, obj: AccessRequest) -> str:
+        return f"{obj.created_at:%Y-%m-%d}"
+
+    @admin.display(description="Renewal", empty_value="")
+    def renewal(self, obj: AccessRequest) -> str:
+        if obj.renewal_of_id is None:
+            return ""
+        return format_html(
+            '<span class="badge badge-renewal">Renewal of grant #{}</span>', obj.renewal_of_id
+        )
 
     def get_queryset(self, request):
         return access_requests_with_overdue(super().get_queryset(request))
@@ -256,9 +377,16 @@ class AccessRequestAdmin(DecisionViewMixin, ReadOnlyAdmin):
                 access_request=access_request, reviewer=request.user
             )
             can_review = refusal is None
+        panels = review_panels(access_request) if access_request is not None else {}
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "can_review": can_review}
+            request,
+            object_id,
+            form_url,
+            {**(extra_context or {}), "can_review": can_review, **panels},
         )
+
+    def decision_context(self, obj) -> dict:
+        return {"review": True, **review_panels(obj)}
 
     def _review_view(self, request, pk, title: str, decide, done: str, **form):
         return self.decision_view(
@@ -367,6 +495,9 @@ class GrantAdmin(DecisionViewMixin, ReadOnlyAdmin):
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "can_revoke": can_revoke}
         )
+
+    def decision_context(self, obj) -> dict:
+        return {"granted": grant_scope(grant=obj)}
 
     def revoke_view(self, request, pk):
         return self.decision_view(

@@ -9,7 +9,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Export, Grant, ReadToken
+from access_requests.models import AccessRequest, Export, Grant, ReadToken, RequestEvent
 from portal.models import AuditEvent
 
 
@@ -116,3 +116,63 @@ def access_process_figures(*, now=None) -> dict:
         "pending": sum(counts[s] for s in AccessRequest.PENDING),
         "median_days_to_decision": round(median(durations), 1) if durations else None,
     }
+
+
+# --- what a reviewer reads beside a request (the admin's review pages) --------------------
+
+
+def grant_state(grant: Grant, *, now=None) -> str:
+    """active, ended (past its expiry) or revoked: the three words the review pages use."""
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.expires_at <= (now or timezone.now()):
+        return "ended"
+    return "active"
+
+
+class GrantScope(TypedDict):
+    grant: Grant
+    state: str
+    tokens: int
+    active_tokens: int
+    exports: int
+
+
+def grant_scope(*, grant: Grant, now=None) -> GrantScope:
+    """What a grant allows and how it is used: its state and its tokens and exports."""
+    now = now or timezone.now()
+    active_tokens = grant.tokens.filter(revoked_at__isnull=True, expires_at__gt=now)
+    return {
+        "grant": grant,
+        "state": grant_state(grant, now=now),
+        "tokens": grant.tokens.count(),
+        "active_tokens": active_tokens.count(),
+        "exports": grant.exports.count(),
+    }
+
+
+class ApplicantHistory(TypedDict):
+    requests: list[AccessRequest]
+    grants: list[Grant]
+
+
+def applicant_history(*, access_request: AccessRequest) -> ApplicantHistory:
+    """The applicant's other requests and every grant they hold or held, oldest first."""
+    applicant = access_request.applicant_id
+    return {
+        "requests": list(
+            AccessRequest.objects.filter(applicant_id=applicant)
+            .exclude(pk=access_request.pk)
+            .order_by("created_at", "pk")
+        ),
+        "grants": list(
+            Grant.objects.filter(grantee_id=applicant)
+            .select_related("request")
+            .order_by("created_at", "pk")
+        ),
+    }
+
+
+def access_request_timeline(*, access_request: AccessRequest) -> QuerySet[RequestEvent]:
+    """Every step of the request with its message: the applicant's answers included."""
+    return access_request.events.select_related("actor").order_by("created_at", "id")

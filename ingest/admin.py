@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
@@ -19,13 +20,73 @@ from ingest.models import (
 )
 from ingest.parsing import PLATFORM_ID
 from ingest.selectors import discarded_fields_by_day, released_against_exact
-from ingest.services import installation_digest, policy_version_draft, policy_version_publish
+from ingest.services import (
+    installation_digest,
+    policy_elements_missing_refusal,
+    policy_elements_unstorable_refusal,
+    policy_version_draft,
+    policy_version_publish,
+)
 from ingest.services.report_reads import report_admin_view_record, reports_admin_list_record
 from portal.admin import ReadOnlyAdmin
 
 
+class PolicyElementForm(forms.ModelForm):
+    """One element of a draft, refused when it is saved if publishing would refuse it."""
+
+    class Meta:
+        model = PolicyElement
+        fields = (
+            "position",
+            "key",
+            "decision",
+            "personal_info",
+            "tracking_identifier",
+            "sensitive_data",
+            "note",
+            "rejection_reason",
+        )
+        widgets = {
+            "key": forms.TextInput(attrs={"size": 16}),
+            "note": forms.Textarea(attrs={"rows": 3, "cols": 24}),
+            "rejection_reason": forms.Textarea(attrs={"rows": 3, "cols": 24}),
+        }
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        decision, key = cleaned.get("decision"), cleaned.get("key")
+        if decision == PolicyElement.Decision.APPROVED and key:
+            refusal = policy_elements_unstorable_refusal([key])
+            if refusal:  # shown across the row, above the element's fields
+                self.add_error(None, refusal)
+        if decision == PolicyElement.Decision.REJECTED and not cleaned.get("rejection_reason"):
+            self.add_error("rejection_reason", f"{key or 'A rejected element'} needs its reason.")
+        return cleaned
+
+
+class PolicyElementFormSet(forms.BaseInlineFormSet):
+    """The draft as a whole: the elements that key the daily row stay approved."""
+
+    def clean(self):
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        approved = [
+            form.cleaned_data.get("key")
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("decision") == PolicyElement.Decision.APPROVED
+        ]
+        refusal = policy_elements_missing_refusal(approved)
+        if refusal:
+            raise ValidationError(refusal)
+
+
 class PolicyElementInline(admin.TabularInline):
     model = PolicyElement
+    form = PolicyElementForm
+    formset = PolicyElementFormSet
     extra = 0
     fields = (
         "position",
@@ -84,18 +145,23 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return _is_draft(obj) and super().has_delete_permission(request, obj)
 
-    @admin.action(description="Draft a new version from the selected one", permissions=["view"])
+    def has_draft_permission(self, request) -> bool:
+        """Who is offered "Draft a new version" (maintainers): the add permission, which
+        the admin's own add page does not use (new versions start as a copy)."""
+        return request.user.has_perm("ingest.add_policyversion")
+
+    def has_publish_permission(self, request) -> bool:
+        return request.user.has_perm("ingest.change_policyversion")
+
+    @admin.action(description="Draft a new version from the selected one", permissions=["draft"])
     def draft_from_selected(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to copy.", messages.ERROR)
             return
-        if not request.user.has_perm("ingest.add_policyversion"):
-            self.message_user(request, "You may not draft policy versions.", messages.ERROR)
-            return
         draft = policy_version_draft(source=queryset.get(), actor=request.user)
         self.message_user(request, f"Drafted v{draft.number}; edit its elements, then publish.")
 
-    @admin.action(description="Publish the selected draft", permissions=["change"])
+    @admin.action(description="Publish the selected draft", permissions=["publish"])
     def publish_selected(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one draft to publish.", messages.ERROR)

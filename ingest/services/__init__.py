@@ -1,6 +1,8 @@
 """Every write of the ingest app, by topic."""
 
 from ingest.services.policy import (
+    policy_elements_missing_refusal,
+    policy_elements_unstorable_refusal,
     policy_version_draft,
     policy_version_publish,
     policy_version_validate,
@@ -35,6 +37,8 @@ __all__ = [
     "IngestOutcome",
     "installation_digest",
     "installation_erase",
+    "policy_elements_missing_refusal",
+    "policy_elements_unstorable_refusal",
     "policy_version_draft",
     "policy_version_publish",
     "policy_version_validate",

@@ -39,24 +39,41 @@ def policy_version_draft(*, source: PolicyVersion, actor: User) -> PolicyVersion
     return draft
 
 
+def policy_elements_unstorable_refusal(approved_keys) -> str | None:
+    """Why these approved elements cannot be published, or None: the receiver stores only
+    the elements its catalogue knows. The admin asks when a draft is saved, publishing
+    asks again."""
+    unknown = sorted(set(approved_keys) - set(CATALOGUE))
+    if not unknown:
+        return None
+    return (
+        f"The receiver cannot store {', '.join(unknown)}: approve only elements it knows "
+        f"({', '.join(CATALOGUE)})."
+    )
+
+
+def policy_elements_missing_refusal(approved_keys) -> str | None:
+    """Why a version approving only these elements cannot be published, or None."""
+    missing = sorted(REQUIRED_KEYS - set(approved_keys))
+    if not missing:
+        return None
+    return (
+        f"{', '.join(missing)} must stay approved: reports are kept one per installation per day."
+    )
+
+
 def policy_version_validate(version: PolicyVersion) -> None:
     approved = set(
         version.elements.filter(decision=PolicyElement.Decision.APPROVED).values_list(
             "key", flat=True
         )
     )
-    unknown = sorted(approved - set(CATALOGUE))
-    if unknown:
-        raise ValidationError(
-            f"The receiver cannot store {', '.join(unknown)}: approve only elements it knows "
-            f"({', '.join(CATALOGUE)})."
-        )
-    missing = sorted(REQUIRED_KEYS - approved)
-    if missing:
-        raise ValidationError(
-            f"{', '.join(missing)} must stay approved: reports are kept one per installation "
-            "per day."
-        )
+    for refusal in (
+        policy_elements_unstorable_refusal(approved),
+        policy_elements_missing_refusal(approved),
+    ):
+        if refusal:
+            raise ValidationError(refusal)
     rejected = version.elements.filter(decision=PolicyElement.Decision.REJECTED)
     if rejected.filter(rejection_reason="").exists():
         raise ValidationError("Every rejected element needs its reason.")
