@@ -11,7 +11,7 @@ from access_requests import services
 from access_requests.models import AccessRequest, Grant, RequestEvent
 from portal.models import AuditEvent
 from tests.access_requests.factories import file_request
-from tests.access_requests.helpers import grant_for, request_form_data
+from tests.access_requests.helpers import data_api_get, grant_for, request_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_the_request_page_is_its_applicants_alone(client, applicant, other_appli
 
 def test_the_grant_section_shows_its_state_tokens_exports_and_reads(client, applicant, maintainer):
     grant = grant_for(applicant, maintainer)
-    token, _ = services.token_mint(grant=grant, user=applicant, name="the notebook")
+    _, secret = services.token_mint(grant=grant, user=applicant, name="the notebook")
     client.force_login(applicant)
     html = client.get(_page(grant.request_id)).content.decode()
     assert "What was granted" in html and ">active<" in html
@@ -147,6 +147,10 @@ def test_the_grant_section_shows_its_state_tokens_exports_and_reads(client, appl
     assert "Ask for an export" in html and "No export yet." in html
     assert "No data read yet." in html
     assert "Request renewal" in html
+    assert data_api_get(client, secret, limit="3").status_code == 200
+    read = client.get(_page(grant.request_id)).content.decode()
+    assert "No data read yet." not in read
+    assert "<code>/api/v1/data/reports</code>" in read and "limit=3" in read
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(days=3))
     ended = client.get(_page(grant.request_id)).content.decode()
     assert ">ended<" in ended and "Create a read token" not in ended
