@@ -5,6 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from access_requests import services
@@ -82,6 +84,22 @@ def test_an_unknown_state_gets_a_clear_message_not_an_error(client, applicant):
     ]
     assert "Still listed" in response.content.decode()
     assert client.get("/access/?page=abc").status_code == 200  # a bad page is the first
+
+
+def test_the_overview_makes_as_many_queries_for_ten_requests_as_for_one(
+    client, applicant, maintainer
+):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/access/").status_code == 200
+        return len(captured)
+
+    client.force_login(applicant)
+    services.access_request_approve(request=file_request(applicant), reviewer=maintainer)
+    one = queries()
+    for _ in range(9):
+        services.access_request_approve(request=file_request(applicant), reviewer=maintainer)
+    assert queries() == one
 
 
 def test_anonymous_visitors_still_see_how_to_get_access(client):
