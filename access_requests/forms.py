@@ -74,11 +74,16 @@ class AccessRequestForm(forms.Form):
     )
     accept_terms = forms.BooleanField(label="I accept the data-use terms above")
 
-    def __init__(self, *args, elements: list[str], **kwargs):
+    def __init__(self, *args, elements: list[str], confirm_similar: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         # self.fields holds a copy of each declared field: "elements" is the one above.
         field = cast(forms.MultipleChoiceField, self.fields["elements"])
         field.choices = element_choices(elements)
+        if confirm_similar:  # a similar request is open: filing this one too is deliberate
+            self.fields["file_anyway"] = forms.BooleanField(
+                required=False,
+                label="I know about the open request above and want to file this one as well",
+            )
 
     def clean(self):
         # Form.clean returns cleaned_data; the stubs allow the None an override may return.
@@ -87,6 +92,12 @@ class AccessRequestForm(forms.Form):
         if start and end and start > end:
             self.add_error("period_end", "The period must end after it starts.")
         return cleaned
+
+
+class AccessRequestEditForm(AccessRequestForm):
+    """The same fields and checks as filing; the terms were accepted when it was filed."""
+
+    accept_terms = None  # type: ignore[assignment]
 
 
 class MessageForm(forms.Form):

@@ -1,6 +1,6 @@
 """Reads of the access process that carry a rule: whose requests, which are overdue."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from statistics import median
 from typing import TypedDict
 
@@ -12,14 +12,84 @@ from django.utils import timezone
 from access_requests.models import AccessRequest, Export, Grant, ReadToken, RequestEvent
 from portal.models import AuditEvent
 
+# The overview's state filter: a group of statuses by a plain name, or one status.
+STATE_FILTERS: dict[str, tuple[str, ...]] = {
+    "open": tuple(AccessRequest.PENDING),
+    "approved": (AccessRequest.Status.APPROVED,),
+    "closed": (AccessRequest.Status.REJECTED, AccessRequest.Status.WITHDRAWN),
+    **{status: (status,) for status in AccessRequest.Status.values},
+}
+# How long after its end a grant may still be renewed (a revoked grant never is).
+RENEWAL_WINDOW_DAYS = 90
 
-def access_requests_for_user(*, user) -> QuerySet[AccessRequest]:
+
+class UnknownStateFilter(ValueError):
+    """The overview was asked for a state it does not know."""
+
+
+def access_requests_for_user(*, user, state: str = "") -> QuerySet[AccessRequest]:
+    """The member's requests, newest first; ``state`` is a key of STATE_FILTERS or blank."""
+    requests = AccessRequest.objects.filter(applicant=user)
+    if state:
+        if state not in STATE_FILTERS:
+            known = ", ".join(STATE_FILTERS)
+            raise UnknownStateFilter(f"There is no state {state!r}; choose one of: {known}.")
+        requests = requests.filter(status__in=STATE_FILTERS[state])
     return (
-        AccessRequest.objects.filter(applicant=user)
-        .select_related("grant")
-        .prefetch_related("events", "grant__tokens", "grant__exports")
-        .order_by("-created_at")
+        requests.select_related("grant").prefetch_related("events").order_by("-created_at", "-pk")
     )
+
+
+def access_request_get_with_grant_for_user(*, user, pk: int) -> AccessRequest:
+    """The request's page: its timeline, and its grant's tokens and exports, in one go."""
+    queryset = AccessRequest.objects.select_related(
+        "grant", "renewal_of__request", "policy_version"
+    )
+    queryset = queryset.prefetch_related(
+        "events__actor", "grant__tokens", "grant__exports", "grant__renewals"
+    )
+    return get_object_or_404(queryset, pk=pk, applicant=user)
+
+
+def access_requests_similar_open(
+    *,
+    applicant,
+    datasets: list[str],
+    elements: list[str],
+    period_start: date,
+    period_end: date,
+    exclude_pk: int | None = None,
+) -> list[AccessRequest]:
+    """The applicant's pending requests that ask for much the same thing: the same
+    datasets, at least one element in common, and periods that overlap."""
+    pending = AccessRequest.objects.filter(
+        applicant=applicant,
+        status__in=AccessRequest.PENDING,
+        period_start__lte=period_end,
+        period_end__gte=period_start,
+    )
+    if exclude_pk is not None:
+        pending = pending.exclude(pk=exclude_pk)
+    wanted = set(elements)
+    return [
+        request
+        for request in pending.order_by("created_at", "pk")
+        if sorted(request.datasets) == sorted(datasets) and wanted & set(request.elements)
+    ]
+
+
+def grant_renewal_refusal(*, grant: Grant, now=None) -> str | None:
+    """Why this grant may not be renewed, or None: it must not be revoked, and must be
+    active or have ended within the last RENEWAL_WINDOW_DAYS days."""
+    now = now or timezone.now()
+    if grant.revoked_at is not None:
+        return f"Grant #{grant.pk} was revoked; file a new request instead of a renewal."
+    if grant.expires_at < now - timedelta(days=RENEWAL_WINDOW_DAYS):
+        return (
+            f"Grant #{grant.pk} ended more than {RENEWAL_WINDOW_DAYS} days ago; file a new "
+            "request instead of a renewal."
+        )
+    return None
 
 
 def grant_get_for_user(*, user, pk: int) -> Grant:
@@ -45,11 +115,15 @@ def token_get_for_user(*, user, pk: int) -> ReadToken:
     return get_object_or_404(ReadToken, pk=pk, user=user)
 
 
-def data_reads_for_user(*, user, limit: int = 50) -> QuerySet[AuditEvent]:
-    """The audit of reads made with the user's own tokens, newest first."""
-    own_tokens = [
-        str(pk) for pk in ReadToken.objects.filter(user=user).values_list("pk", flat=True)
-    ]
+def data_reads_for_user(
+    *, user, grant: Grant | None = None, limit: int = 50
+) -> QuerySet[AuditEvent]:
+    """The audit of reads made with the user's own tokens (of one grant, if given),
+    newest first."""
+    tokens = ReadToken.objects.filter(user=user)
+    if grant is not None:
+        tokens = tokens.filter(grant=grant)
+    own_tokens = [str(pk) for pk in tokens.values_list("pk", flat=True)]
     return AuditEvent.objects.filter(
         action="data.read", target_type="access_requests.readtoken", target_id__in=own_tokens
     ).order_by("-occurred_at", "-id")[:limit]

@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,20 +20,25 @@ from access_requests.downloads import (
 )
 from access_requests.errors import error_text
 from access_requests.forms import (
+    AccessRequestEditForm,
     AccessRequestForm,
     ExportForm,
     MessageForm,
     ProfileForm,
     TokenForm,
 )
-from access_requests.models import Profile
+from access_requests.models import Grant, Profile, RequestEvent
 from access_requests.selectors import (
+    UnknownStateFilter,
     access_process_figures,
     access_request_get_for_user,
+    access_request_get_with_grant_for_user,
     access_requests_for_user,
+    access_requests_similar_open,
     data_reads_for_user,
     export_get_for_user,
     grant_get_for_user,
+    grant_renewal_refusal,
     grants_public_register,
     token_get_for_user,
 )
@@ -42,18 +48,79 @@ from portal.http import AuthenticatedHttpRequest
 
 
 def access_home(request: HttpRequest) -> HttpResponse:
-    """How to get access; for a signed-in member, their requests and their timelines."""
+    """How to get access; for a signed-in member, an overview of their requests."""
     context: dict[str, Any] = {"terms": services.terms_current()}
     if request.user.is_authenticated:
-        context["requests"] = access_requests_for_user(user=request.user)
-        context["answer_form"] = MessageForm()
-        context["reads"] = data_reads_for_user(user=request.user)
-        context["now"] = timezone.now()
+        state = request.GET.get("state", "")
+        try:
+            requests = access_requests_for_user(user=request.user, state=state)
+        except UnknownStateFilter as exc:
+            messages.error(request, str(exc))
+            state, requests = "", access_requests_for_user(user=request.user)
+        paginator = Paginator(requests, REQUESTS_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))
+        context["page"] = page
+        context["rows"] = [(item, _latest_question(item)) for item in page]
+        context["state"] = state
+        context["states"] = STATE_CHOICES
     return render(request, "access_requests/home.html", context)
 
 
+def _latest_question(access_request) -> str:
+    """What the reviewers asked last, shown on the overview while an answer is due."""
+    asked = [e for e in access_request.events.all() if e.kind == RequestEvent.Kind.INFO_REQUESTED]
+    return asked[-1].message if asked else ""
+
+
+REQUESTS_PER_PAGE = 10
+STATE_CHOICES = [
+    ("", "All"),
+    ("open", "Open (waiting for a decision)"),
+    ("approved", "Approved"),
+    ("closed", "Closed (rejected or withdrawn)"),
+]
+
+
 @login_required
-def access_request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+def access_request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One request: what was asked, its timeline, and what was granted, with the grant's
+    tokens, exports and the reads made with them."""
+    access_request = access_request_get_with_grant_for_user(user=request.user, pk=pk)
+    grant = getattr(access_request, "grant", None)
+    context: dict[str, Any] = {
+        "item": access_request,
+        "grant": grant,
+        "elements": _element_notes(access_request),
+        "answer_form": MessageForm(),
+        "now": timezone.now(),
+    }
+    if grant is not None:
+        context["reads"] = data_reads_for_user(user=request.user, grant=grant)
+        context["renewal_refusal"] = grant_renewal_refusal(grant=grant)
+    return render(request, "access_requests/request_detail.html", context)
+
+
+def _element_notes(access_request) -> list[tuple[str, str]]:
+    """Each element asked for, with what the request's policy version says of it."""
+    notes = dict(access_request.policy_version.elements.values_list("key", "note"))
+    return [(key, notes.get(key, "")) for key in access_request.elements]
+
+
+def _back_to_request(pk: int) -> HttpResponse:
+    return redirect("access-request-detail", pk=pk)
+
+
+def _approved_element_keys() -> list[str]:
+    policy = policy_get_published()
+    # A migration publishes policy v1, and publishing a version supersedes the one before,
+    # so one is always published.
+    assert policy is not None, "no published policy"
+    approved = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
+    return sorted(approved.values_list("key", flat=True))
+
+
+def _may_file_or_redirect(request: AuthenticatedHttpRequest) -> HttpResponse | None:
+    """Before a form to file is shown: a verified address, and room in the quota."""
     try:  # before the form is filled in; access_request_submit checks again
         services.applicant_email_verified_check(applicant=request.user)
     except services.EmailNotVerified as exc:
@@ -63,70 +130,165 @@ def access_request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if over_quota and request.method != "POST":  # say so before the form is filled in
         messages.error(request, over_quota)
         return redirect("access-home")
-    policy = policy_get_published()
-    # A migration publishes policy v1, and publishing a version supersedes the one before,
-    # so one is always published.
-    assert policy is not None, "no published policy"
-    approved = policy.elements.filter(decision=PolicyElement.Decision.APPROVED)
-    elements = sorted(approved.values_list("key", flat=True))
-    profile = Profile.objects.filter(user=request.user).first()
-    form = AccessRequestForm(
-        request.POST or None,
-        elements=elements,
-        initial={"affiliation": profile.affiliation if profile else ""},
-    )
-    terms = services.terms_current()
-    if request.method == "POST" and form.is_valid():
-        asked = dict(form.cleaned_data)
-        asked.pop("accept_terms")
-        assert terms is not None, "no data-use terms"  # a migration seeds version 1
-        try:
-            created = services.access_request_submit(applicant=request.user, terms=terms, **asked)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Request #{created.pk} was filed. We emailed you a copy.")
-            return redirect("access-home")
-    return render(
-        request,
-        "access_requests/request_form.html",
-        {"form": form, "terms": terms, "policy": policy},
-    )
-
-
-def _act(request: AuthenticatedHttpRequest, pk: int, action) -> HttpResponse:
-    access_request = access_request_get_for_user(user=request.user, pk=pk)
-    try:
-        action(access_request)
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, error_text(exc))
-    return redirect("access-home")
+    return None
 
 
 @login_required
-@require_POST
-def access_request_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    def withdraw(access_request):
-        services.access_request_withdraw(request=access_request, applicant=request.user)
-        messages.success(request, f"Request #{access_request.pk} is withdrawn.")
+def access_request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    refused = _may_file_or_redirect(request)
+    if refused:
+        return refused
+    profile = Profile.objects.filter(user=request.user).first()
+    initial = {"affiliation": profile.affiliation if profile else ""}
+    return _filing_page(request, initial=initial, renewal_of=None)
 
-    return _act(request, pk, withdraw)
+
+@login_required
+def grant_renew(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The request form, filled in from the grant and the request it came from."""
+    grant = grant_get_for_user(user=request.user, pk=pk)
+    refusal = grant_renewal_refusal(grant=grant)
+    if refusal:
+        messages.error(request, refusal)
+        return _back_to_request(grant.request_id)
+    refused = _may_file_or_redirect(request)
+    if refused:
+        return refused
+    asked = grant.request
+    offered = set(_approved_element_keys())
+    initial = {
+        "purpose": asked.purpose,
+        "justification": asked.justification,
+        "intended_use": asked.intended_use,
+        "publication_plans": asked.publication_plans,
+        "affiliation": asked.affiliation,
+        "datasets": grant.datasets,
+        "elements": [key for key in grant.elements if key in offered],
+        "period_start": grant.period_start,
+        "period_end": grant.period_end,
+        "duration_days": asked.duration_days,
+    }
+    return _filing_page(request, initial=initial, renewal_of=grant)
+
+
+def _filing_page(
+    request: AuthenticatedHttpRequest, *, initial: dict, renewal_of: Grant | None
+) -> HttpResponse:
+    """The form to file a request (or a renewal). When a similar request is open, the
+    page names it and filing needs a tick that says the member knows."""
+    elements = _approved_element_keys()
+    data = request.POST if request.method == "POST" else None
+    form = AccessRequestForm(
+        data, elements=elements, initial=initial, confirm_similar="file_anyway" in request.POST
+    )
+    scope = form.cleaned_data if data is not None and form.is_valid() else initial
+    similar = _similar_open(request.user, scope) if scope.get("elements") else []
+    if similar and "file_anyway" not in form.fields:
+        form = AccessRequestForm(data, elements=elements, initial=initial, confirm_similar=True)
+    terms = services.terms_current()
+    deliberate = not similar or (
+        form.is_bound and form.is_valid() and form.cleaned_data["file_anyway"]
+    )
+    if data is not None and form.is_valid() and deliberate:
+        asked = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
+        assert terms is not None, "no data-use terms"  # a migration seeds version 1
+        try:
+            created = services.access_request_submit(
+                applicant=request.user, terms=terms, renewal_of=renewal_of, **asked
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            messages.success(request, f"Request #{created.pk} was filed. We emailed you a copy.")
+            return _back_to_request(created.pk)
+    return render(
+        request,
+        "access_requests/request_form.html",
+        {
+            "form": form,
+            "terms": terms,
+            "policy": policy_get_published(),
+            "similar": similar,
+            "renewal_of": renewal_of,
+        },
+    )
+
+
+def _similar_open(user, scope: dict) -> list:
+    if not (scope.get("datasets") and scope.get("period_start") and scope.get("period_end")):
+        return []
+    return access_requests_similar_open(
+        applicant=user,
+        datasets=list(scope["datasets"]),
+        elements=list(scope["elements"]),
+        period_start=scope["period_start"],
+        period_end=scope["period_end"],
+    )
+
+
+@login_required
+def access_request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    access_request = access_request_get_for_user(user=request.user, pk=pk)
+    if not access_request.is_pending:
+        messages.error(
+            request,
+            f"Request #{access_request.pk} is {access_request.get_status_display().lower()}; "
+            "only a request waiting for a decision can be edited.",
+        )
+        return _back_to_request(access_request.pk)
+    form = AccessRequestEditForm(
+        request.POST or None,
+        elements=sorted(set(_approved_element_keys()) | set(access_request.elements)),
+        initial={name: getattr(access_request, name) for name in services.EDITABLE_FIELDS},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.access_request_edit(
+                request=access_request, applicant=request.user, **form.cleaned_data
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            messages.success(request, f"Request #{access_request.pk} is updated.")
+            return _back_to_request(access_request.pk)
+    return render(
+        request,
+        "access_requests/request_form.html",
+        {"form": form, "policy": access_request.policy_version, "editing": access_request},
+    )
+
+
+@login_required
+def access_request_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST withdraws."""
+    access_request = access_request_get_for_user(user=request.user, pk=pk)
+    if request.method != "POST":
+        return render(request, "access_requests/withdraw_confirm.html", {"item": access_request})
+    try:
+        services.access_request_withdraw(request=access_request, applicant=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"Request #{access_request.pk} is withdrawn.")
+    return _back_to_request(access_request.pk)
 
 
 @login_required
 @require_POST
 def access_request_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    access_request = access_request_get_for_user(user=request.user, pk=pk)
     form = MessageForm(request.POST)
-
-    def answer(access_request):
+    try:
         if not form.is_valid():
             raise ValidationError("Write your answer before sending it.")
         services.access_request_answer(
             request=access_request, applicant=request.user, message=form.cleaned_data["message"]
         )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
+    else:
         messages.success(request, "Your answer was sent to the reviewers.")
-
-    return _act(request, pk, answer)
+    return _back_to_request(access_request.pk)
 
 
 def register(request: HttpRequest) -> HttpResponse:
@@ -164,7 +326,7 @@ def token_mint(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = TokenForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Name the token; an expiry, if given, must be a date.")
-        return redirect("access-home")
+        return _back_to_request(grant.request_id)
     expires_on = form.cleaned_data["expires_on"]
     expires_at = datetime.combine(expires_on, time.max, tzinfo=UTC) if expires_on else None
     try:
@@ -173,7 +335,7 @@ def token_mint(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
-        return redirect("access-home")
+        return _back_to_request(grant.request_id)
     response = render(
         request, "access_requests/token_created.html", {"token": token, "secret": secret}
     )
@@ -187,7 +349,7 @@ def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     token = token_get_for_user(user=request.user, pk=pk)
     services.token_revoke(token=token, user=request.user)
     messages.success(request, f"Token {token.prefix}… is revoked; it stops working at once.")
-    return redirect("access-home")
+    return _back_to_request(token.grant.request_id)
 
 
 @login_required
@@ -197,7 +359,7 @@ def export_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = ExportForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a format and give the dates as YYYY-MM-DD.")
-        return redirect("access-home")
+        return _back_to_request(grant.request_id)
     try:
         export, created = services.export_request_or_reuse(
             grant=grant,
@@ -224,7 +386,7 @@ def export_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 f"Export #{export.pk} is queued; we email you when it is "
                 "ready. Reload this page to follow its progress.",
             )
-    return redirect("access-home")
+    return _back_to_request(grant.request_id)
 
 
 @login_required
@@ -237,20 +399,20 @@ def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not export.grant.is_active:
         _download_refused(request, pk, reason="grant_inactive", status=302)
         messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
-        return redirect("access-home")
+        return _back_to_request(export.grant.request_id)
     try:
         services.export_refuse_if_expired(export=export, via="page")
     except services.ExportExpired as exc:
         messages.error(request, str(exc))
-        return redirect("access-home")
+        return _back_to_request(export.grant.request_id)
     if export.state != export.State.READY:
         messages.error(request, f"Export #{export.pk} is {export.state}, not ready.")
-        return redirect("access-home")
+        return _back_to_request(export.grant.request_id)
     try:
         return export_file_response(export, request.user, via="page")
     except ExportGone as exc:  # its file was deleted while this request was under way
         messages.error(request, str(exc.detail))
-        return redirect("access-home")
+        return _back_to_request(export.grant.request_id)
 
 
 @login_required
@@ -265,7 +427,7 @@ def export_datasheet(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     if not export.grant.is_active:
         _download_refused(request, pk, reason="grant_inactive", status=302)
         messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
-        return redirect("access-home")
+        return _back_to_request(export.grant.request_id)
     spelling = request.GET.get("as") or "json"
     if spelling not in DATASHEET_SPELLINGS:
         spelling = "json"
@@ -273,7 +435,7 @@ def export_datasheet(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         return export_datasheet_response(export, request.user, via="page", spelling=spelling)
     except NoDatasheet as exc:
         messages.error(request, str(exc.detail))
-        return redirect("access-home")
+        return _back_to_request(export.grant.request_id)
 
 
 def _download_refused(

@@ -18,12 +18,14 @@ from access_requests.services.grants import grant_revoke
 from access_requests.services.refusals import data_read_refused_record
 from access_requests.services.reminders import grant_reminders_send
 from access_requests.services.requests import (
+    EDITABLE_FIELDS,
     MAX_DURATION_DAYS,
     MIN_JUSTIFICATION_CHARS,
     EmailNotVerified,
     access_request_answer,
     access_request_approve,
     access_request_ask_info,
+    access_request_edit,
     access_request_reject,
     access_request_review_refusal,
     access_request_submit,
@@ -36,6 +38,7 @@ from access_requests.services.requests import (
 from access_requests.services.tokens import data_read_record, token_mint, token_revoke
 
 __all__ = [
+    "EDITABLE_FIELDS",
     "MAX_DURATION_DAYS",
     "MIN_JUSTIFICATION_CHARS",
     "EmailNotVerified",
@@ -43,6 +46,7 @@ __all__ = [
     "access_request_answer",
     "access_request_approve",
     "access_request_ask_info",
+    "access_request_edit",
     "access_request_reject",
     "access_request_review_refusal",
     "access_request_submit",

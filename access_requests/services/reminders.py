@@ -13,7 +13,7 @@ each reminder once.
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import Grant, GrantReminder, RequestEvent
@@ -34,14 +34,6 @@ def reminder_due(*, grant: Grant, now: datetime) -> int | None:
         if window and grant.created_at < starts:
             return days
     return None
-
-
-def _path(name: str, pk: int, fallback: str) -> str:
-    """The route's path, or ``fallback`` where the page is not installed (yet)."""
-    try:
-        return reverse(name, args=[pk])
-    except NoReverseMatch:
-        return fallback
 
 
 def grant_reminder_send(*, grant: Grant, days_before: int, now: datetime) -> bool:
@@ -76,14 +68,8 @@ def grant_reminder_send(*, grant: Grant, days_before: int, now: datetime) -> boo
             {
                 "grant": grant,
                 "days_before": days_before,
-                "renew_path": _path(
-                    "access-grant-renew", grant.pk, f"/access/grants/{grant.pk}/renew/"
-                ),
-                "request_path": _path(
-                    "access-request-detail",
-                    grant.request_id,
-                    f"/access/requests/{grant.request_id}/",
-                ),
+                "renew_path": reverse("access-grant-renew", args=[grant.pk]),
+                "request_path": reverse("access-request-detail", args=[grant.request_id]),
                 "tokens": grant.tokens.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
                 "exports": grant.exports.filter(state="ready").count(),
             },

@@ -26,7 +26,7 @@ from access_requests.models import (
     RequestEvent,
 )
 from access_requests.notifications import email_send_on_commit, maintainer_emails
-from access_requests.selectors import access_requests_overdue
+from access_requests.selectors import access_requests_overdue, grant_renewal_refusal
 from access_requests.services.grants import grant_snapshot
 from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
@@ -102,20 +102,19 @@ def access_request_submit(
     period_end: date,
     duration_days: int,
     terms: DataUseTerms,
+    renewal_of: Grant | None = None,
 ) -> AccessRequest:
+    """File a request; with ``renewal_of``, one that asks to renew that grant of the
+    applicant's, which the original request's timeline then records."""
     applicant_email_verified_check(applicant=applicant)
-    policy = policy_get_published()
-    # A migration publishes policy v1, and publishing a version supersedes the one before,
-    # so one is always published.
-    assert policy is not None, "no published policy"
+    policy = _policy_published()
     _validate_scope(policy, datasets, elements, period_start, period_end, duration_days)
-    if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
-        raise ValidationError(
-            f"The justification must be at least {MIN_JUSTIFICATION_CHARS} characters."
-        )
+    _validate_justification(justification)
     with transaction.atomic():
         quotas.member_lock(user=applicant)
         quotas.request_quota_check(applicant=applicant)
+        if renewal_of is not None:
+            renewal_of = _renewable_grant_lock(grant=renewal_of, applicant=applicant)
         request = AccessRequest.objects.create(
             applicant=applicant,
             purpose=purpose.strip(),
@@ -130,6 +129,7 @@ def access_request_submit(
             duration_days=duration_days,
             terms=terms,
             policy_version=policy,
+            renewal_of=renewal_of,
         )
         RequestEvent.objects.create(
             request=request, kind=RequestEvent.Kind.SUBMITTED, actor=applicant
@@ -140,10 +140,146 @@ def access_request_submit(
             target=request,
             before=None,
             after=_snapshot(request),
+            details={"renewal_of_grant": renewal_of.pk} if renewal_of else {},
         )
+        if renewal_of is not None:
+            _renewal_record(original=renewal_of.request, renewal=request, applicant=applicant)
         email_send_on_commit("submitted", [applicant.email], {"request": request})
         email_send_on_commit("new_request", maintainer_emails(), {"request": request})
     return request
+
+
+def _policy_published():
+    policy = policy_get_published()
+    # A migration publishes policy v1, and publishing a version supersedes the one before,
+    # so one is always published.
+    assert policy is not None, "no published policy"
+    return policy
+
+
+def _validate_justification(justification: str) -> None:
+    if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
+        raise ValidationError(
+            f"The justification must be at least {MIN_JUSTIFICATION_CHARS} characters."
+        )
+
+
+def _renewable_grant_lock(*, grant: Grant, applicant: User) -> Grant:
+    """The grant, locked, if the applicant may ask to renew it; else a clear refusal."""
+    grant = Grant.objects.select_for_update().select_related("request").get(pk=grant.pk)
+    if grant.grantee_id != applicant.pk:
+        raise PermissionDenied("Only the grantee can ask to renew a grant.")
+    refusal = grant_renewal_refusal(grant=grant)
+    if refusal:
+        raise ValidationError(refusal)
+    return grant
+
+
+def _renewal_record(*, original: AccessRequest, renewal: AccessRequest, applicant: User) -> None:
+    message = f"Renewal requested as request #{renewal.pk}."
+    RequestEvent.objects.create(
+        request=original, kind=RequestEvent.Kind.RENEWAL_REQUESTED, actor=applicant, message=message
+    )
+    audit_event_record(
+        action="access_request.renewal_requested",
+        actor=applicant,
+        target=original,
+        details={"renewal": renewal.pk, "grant": original.grant.pk},
+    )
+
+
+# The fields an applicant may change while the request is pending, in the form's order.
+EDITABLE_FIELDS = (
+    "purpose",
+    "justification",
+    "intended_use",
+    "publication_plans",
+    "affiliation",
+    "datasets",
+    "elements",
+    "period_start",
+    "period_end",
+    "duration_days",
+)
+
+
+def access_request_edit(
+    *,
+    request: AccessRequest,
+    applicant: User,
+    purpose: str,
+    justification: str,
+    intended_use: str,
+    publication_plans: str,
+    affiliation: str,
+    datasets: list[str],
+    elements: list[str],
+    period_start: date,
+    period_end: date,
+    duration_days: int,
+) -> AccessRequest:
+    """Change what a pending request asks for; the timeline says which fields changed,
+    and the maintainers are told, as for an answer. Validated as filing is."""
+    _validate_scope(
+        _policy_published(), datasets, elements, period_start, period_end, duration_days
+    )
+    _validate_justification(justification)
+    wanted = {
+        "purpose": purpose.strip(),
+        "justification": justification.strip(),
+        "intended_use": intended_use.strip(),
+        "publication_plans": publication_plans.strip(),
+        "affiliation": affiliation.strip(),
+        "datasets": sorted(datasets),
+        "elements": sorted(elements),
+        "period_start": period_start,
+        "period_end": period_end,
+        "duration_days": duration_days,
+    }
+    with transaction.atomic():
+        request = AccessRequest.objects.select_for_update().get(pk=request.pk)
+        if applicant.pk != request.applicant_id:
+            raise PermissionDenied("Only the applicant can do this.")
+        if not request.is_pending:
+            raise ValidationError(
+                f"Request #{request.pk} is {request.get_status_display().lower()}; only a "
+                "request waiting for a decision can be edited."
+            )
+        changed = [name for name in EDITABLE_FIELDS if getattr(request, name) != wanted[name]]
+        if not changed:
+            raise ValidationError("Nothing was changed.")
+        before = _edit_snapshot(request, changed)
+        for name in changed:
+            setattr(request, name, wanted[name])
+        request.save(update_fields=changed)
+        message = "Changed: " + ", ".join(_field_label(name) for name in changed) + "."
+        RequestEvent.objects.create(
+            request=request, kind=RequestEvent.Kind.EDITED, actor=applicant, message=message
+        )
+        audit_event_record(
+            action="access_request.edited",
+            actor=applicant,
+            target=request,
+            before=before,
+            after=_edit_snapshot(request, changed),
+            details={"changed": changed},
+        )
+        email_send_on_commit(
+            "edited", maintainer_emails(), {"request": request, "message": message}
+        )
+    return request
+
+
+def _field_label(name: str) -> str:
+    return {"period_start": "data from", "period_end": "data to"}.get(name, name.replace("_", " "))
+
+
+def _edit_snapshot(request: AccessRequest, fields: list[str]) -> dict:
+    values = {name: getattr(request, name) for name in fields}
+    return {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in values.items()
+    }
 
 
 def _validate_scope(policy, datasets, elements, period_start, period_end, duration_days):

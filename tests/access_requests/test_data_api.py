@@ -298,11 +298,13 @@ def test_every_read_is_audited_and_the_grantee_sees_only_their_own(
     data_api_get(client, bobs_secret, limit="7")
 
     client.force_login(token.user)
-    page = client.get("/access/").content.decode()
+    page = client.get(f"/access/requests/{token.grant.request_id}/").content.decode()
     assert page.count("/api/v1/data/") >= 2 and ">5<" in page
     assert ">7<" not in page
     client.force_login(other_applicant)
-    assert ">5<" not in client.get("/access/").content.decode()
+    assert client.get(f"/access/requests/{token.grant.request_id}/").status_code == 404
+    bobs_page = client.get(f"/access/requests/{bobs_grant.request_id}/").content.decode()
+    assert ">7<" in bobs_page and ">5<" not in bobs_page
 
 
 def test_the_rate_limit_answers_429_with_retry_after(client, reports, narrow_token, settings):
@@ -335,7 +337,8 @@ def test_minting_on_the_page_shows_the_token_once(client, narrow, applicant):
     assert response["Cache-Control"] == "no-store"
     secret = response.context["secret"]
     assert tokens.token_is_well_formed(secret)
-    listing = client.get("/access/").content.decode()
+    assert secret in response.content.decode()  # in the field and in the curl command
+    listing = client.get(f"/access/requests/{narrow.request_id}/").content.decode()
     assert secret not in listing
     assert secret[:10] in listing  # the prefix, for recognition
     token = ReadToken.objects.get()

@@ -162,7 +162,8 @@ def test_the_datasheet_is_refused_like_the_file_once_the_grant_ends(
         f"/access/exports/{export.pk}/download/",
     ):
         response = client.get(path)
-        assert (response.status_code, response["Location"]) == (302, "/access/"), path
+        back = f"/access/requests/{grant.request_id}/"
+        assert (response.status_code, response["Location"]) == (302, back), path
     assert _api(client, secret, f"/api/v1/exports/{export.pk}/datasheet").status_code == 401
 
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() + timedelta(days=9))
@@ -172,7 +173,8 @@ def test_the_datasheet_is_refused_like_the_file_once_the_grant_ends(
     reads = AuditEvent.objects.filter(action="data.export_datasheet_read")
     assert reads.count() == 1  # the one served while the grant was active again
     response = client.get(f"/access/exports/{export.pk}/datasheet/")
-    assert (response.status_code, response["Location"]) == (302, "/access/")
+    back = f"/access/requests/{grant.request_id}/"
+    assert (response.status_code, response["Location"]) == (302, back)
     refused = _api(client, secret, f"/api/v1/exports/{export.pk}/datasheet")
     assert (refused.status_code, refused.json()["error"]) == (401, "grant_revoked")
     assert reads.count() == 1

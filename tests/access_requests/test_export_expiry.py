@@ -77,11 +77,12 @@ def test_the_api_refuses_an_export_past_its_expiry_with_410(client, lapsed, expo
 def test_the_page_refuses_an_export_past_its_expiry(client, lapsed, export_media):
     export, _ = lapsed
     client.force_login(export.requested_by)
-    home = client.get("/access/").content.decode()
+    home = client.get(f"/access/requests/{export.grant.request_id}/").content.decode()
     assert f"/access/exports/{export.pk}/download/" not in home
     assert f"Expired on {export.expires_at:%Y-%m-%d %H:%M} UTC" in home
     response = client.get(f"/access/exports/{export.pk}/download/")
-    assert response.status_code == 302 and response.headers["Location"] == "/access/"
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/access/requests/{export.grant.request_id}/"
     assert [str(m) for m in response.wsgi_request._messages] == [
         f"Export #{export.pk} expired on {export.expires_at:%Y-%m-%d %H:%M} UTC and its file "
         "is deleted; ask for a new export."

@@ -118,7 +118,7 @@ def test_the_member_page_shows_the_full_history_with_datasheet_links(client, gra
     _ready(built, 3)
     built.refresh_from_db()
     client.force_login(grant.grantee)
-    text = client.get("/access/").content.decode()
+    text = client.get(f"/access/requests/{grant.request_id}/").content.decode()
     assert f"Exports of grant {grant.pk}" in text
     assert f"/access/exports/{built.pk}/download/" in text
     assert f"/access/exports/{built.pk}/datasheet/?as=md" in text
@@ -135,7 +135,7 @@ def test_the_member_page_shows_the_twenty_newest_and_says_so(client, grant_and_s
     grant, _ = grant_and_secret
     made = _exports(grant, 22)
     client.force_login(grant.grantee)
-    text = client.get("/access/").content.decode()
+    text = client.get(f"/access/requests/{grant.request_id}/").content.decode()
     assert "The 20 newest of 22 exports are shown" in text
     shown = [e.pk for e in made if f"<td>#{e.pk}</td>" in text]
     assert shown == [e.pk for e in made[2:]]

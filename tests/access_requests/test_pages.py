@@ -90,12 +90,15 @@ def test_withdraw_and_answer_from_the_page(client, applicant, maintainer):
     filed = file_request(applicant)
     services.access_request_ask_info(request=filed, reviewer=maintainer, message="Which CI?")
     client.force_login(applicant)
-    page = client.get("/access/").content.decode()
+    assert "Which CI?" in client.get("/access/").content.decode()  # the overview says so
+    page = client.get(f"/access/requests/{filed.pk}/").content.decode()
     assert "Which CI?" in page and "Send the answer" in page
-    client.post(f"/access/requests/{filed.pk}/answer/", {"message": "GitHub Actions."})
+    answered = client.post(f"/access/requests/{filed.pk}/answer/", {"message": "GitHub Actions."})
+    assert answered.headers["Location"] == f"/access/requests/{filed.pk}/"
     filed.refresh_from_db()
     assert filed.status == "answered"
-    client.post(f"/access/requests/{filed.pk}/withdraw/")
+    withdrawn = client.post(f"/access/requests/{filed.pk}/withdraw/")
+    assert withdrawn.headers["Location"] == f"/access/requests/{filed.pk}/"
     filed.refresh_from_db()
     assert filed.status == "withdrawn"
     response = client.post(f"/access/requests/{filed.pk}/withdraw/", follow=True)

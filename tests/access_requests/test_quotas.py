@@ -186,7 +186,8 @@ def test_the_page_says_an_identical_export_exists_and_refuses_a_fourth(client, g
     url = f"/access/grants/{grant.pk}/exports/"
     client.post(url, {"format": "csv"})
     again = client.post(url, {"format": "csv"})
-    assert again.status_code == 302 and again.headers["Location"] == "/access/"
+    assert again.status_code == 302
+    assert again.headers["Location"] == f"/access/requests/{grant.request_id}/"
     export = Export.objects.get()
     assert _messages(again)[-1] == (  # messages pile up until a page shows them
         f"Export #{export.pk}, of the same format and period, is already queued: "
@@ -262,7 +263,8 @@ def test_the_page_refuses_a_sixth_token_with_a_clear_message(client, grant):
         _mint(grant, name=f"t{n}")
     client.force_login(grant.grantee)
     refused = client.post(f"/access/grants/{grant.pk}/tokens/", {"name": "sixth"})
-    assert refused.status_code == 302 and refused.headers["Location"] == "/access/"
+    assert refused.status_code == 302
+    assert refused.headers["Location"] == f"/access/requests/{grant.request_id}/"
     assert _messages(refused) == [
         f"Grant #{grant.pk} already has 5 active read tokens; at most 5 are allowed. "
         "Revoke one you no longer use, then create the new one."

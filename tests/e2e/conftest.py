@@ -150,10 +150,24 @@ def approve_in_admin(admin, url: str, request_pk: int, days: int, shots, queue_s
     screenshot(admin, shots[1])
 
 
-def mint_token(page, url: str, name: str) -> str:
-    """On /access/: create a read token and read its secret, shown this once."""
-    page.goto(f"{url}/access/")
+def mint_token(page, url: str, name: str, request_pk: int) -> str:
+    """On the request's page: create a read token and read its secret, shown this once."""
+    page.goto(f"{url}/access/requests/{request_pk}/")
     page.get_by_label("Token name").fill(name)
     page.get_by_role("button", name="Create a read token").click()
     expect(page.get_by_text("shown only once")).to_be_visible()
     return page.get_by_label(re.compile(f'Token "{re.escape(name)}"')).input_value()
+
+
+def axe_violations(page) -> str | None:
+    """The page's WCAG 2 A and AA violations, as axe-core reports them; None if there are none."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    return results.generate_report() if results.violations_count else None
+
+
+def sideways_overflow(page, width: int = 390) -> int:
+    """How many pixels the page is wider than a phone's ``width``, after reloading at it."""
+    page.set_viewport_size({"width": width, "height": 844})
+    return page.evaluate("document.documentElement.scrollWidth") - width

@@ -344,8 +344,9 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
 
     # 5. The member mints a read token (shown once) and reads the rows with it.
     page.goto(f"{url}/access/")
-    expect(page.get_by_text("Granted:")).to_be_visible()
-    secret = mint_token(page, url, "adoption notebook")
+    page.get_by_role("link", name=re.compile(rf"#{filed.pk}: ")).click()
+    expect(page.get_by_role("heading", name="What was granted")).to_be_visible()
+    secret = mint_token(page, url, "adoption notebook", filed.pk)
     assert re.fullmatch(r"tvt_[0-9A-Za-z]{36}", secret), secret
     screenshot(page, "journey-09-token-shown-once")
 
@@ -380,13 +381,13 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
         (r["git_commit"], r["browser_family"], r["browser_major_version"]) for r in chrome_rows
     } == {("git-1a2b3c4", "chrome", 124)}
 
-    # 6. A Parquet export, asked for on the page, built, downloaded and verified.
-    page.goto(f"{url}/access/")
+    # 6. A Parquet export, asked for on the request's page, built, downloaded and verified.
+    page.goto(f"{url}/access/requests/{filed.pk}/")
     page.get_by_label("Format").select_option("parquet")
     page.get_by_role("button", name="Ask for an export").click()
     expect(page.get_by_text(re.compile(r"Export #\d+ is (queued|ready)"))).to_be_visible()
     export = Export.objects.get(grant=grant)
-    page.goto(f"{url}/access/")
+    page.goto(f"{url}/access/requests/{filed.pk}/")
     exports_table = page.get_by_role("table", name=f"Exports of grant {grant.pk}")
     export_row = exports_table.get_by_role("row", name=re.compile(rf"#{export.pk}\b"))
     expect(export_row).to_contain_text("Parquet (zstd)")

@@ -36,6 +36,8 @@ MINE     2xx, shows every private item of the persona's own and nobody else's
 NARROW   2xx, only the grant's fields and days: rows outside it do not appear
 DONE     the action happened (2xx or a redirect not to a login page, no error message)
 REFUSED  back to /access/ with an error message; nothing changed
+BACK     back to the request's page (/access/requests/<pk>/) with an error message;
+         nothing changed
 LOGIN    302 to the site's sign-in page      ALOGIN  302 to the admin's sign-in page
 TO_x     302/301 to the page named           MOVED   301/302 from an old URL to its new
 F403     403                                         place (admin: the change page)
@@ -162,6 +164,7 @@ MINE = Outcome("mine")
 NARROW = Outcome("narrowed")
 DONE = Outcome("done")
 REFUSED = Outcome("refused")
+BACK = Outcome("refused", "to the request's page")
 LOGIN = Outcome("login")
 ALOGIN = Outcome("admin login")
 MOVED = Outcome("moved")
@@ -201,7 +204,26 @@ ROUTES = [
     ("healthz",                              "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("readyz",                               "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     # the access process
-    ("access-home",                          "",                           GET,    OK,     MINE,   MINE,   MINE,   MINE,   MINE,   MINE,   MINE,   MINE,   MINE),
+    # /access/ is an overview: alice's request and the question asked; grants' tokens and exports are on the request's page
+    ("access-home",                          "",                           GET,    OK,     MINE,   MINE,   OK,     OK,     OK,     MINE,   MINE,   MINE,   MINE),
+    ("access-home",                          "?state=open",                GET,    OK,     OK,     MINE,   OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    ("access-home",                          "?state=bogus",               GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    ("access-request-detail",                "pk=alice.request",           GET,    LOGIN,  N404,   MINE,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-detail",                "pk=gina.request",            GET,    LOGIN,  N404,   N404,   MINE,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-detail",                "pk=eddie.request",           GET,    LOGIN,  N404,   N404,   N404,   MINE,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-detail",                "pk=bob.request",             GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-edit",                  "pk=alice.request",           GET,    LOGIN,  N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-edit",                  "pk=alice.request",           POST,   LOGIN,  N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-edit",                  "pk=gina.request",            POST,   LOGIN,  N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-edit",                  "pk=bob.request",             POST,   LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-withdraw",              "pk=alice.request",           GET,    LOGIN,  N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-request-withdraw",              "pk=bob.request",             GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-grant-renew",                   "pk=gina.grant",              GET,    LOGIN,  N404,   N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-grant-renew",                   "pk=gina.grant",              POST,   LOGIN,  N404,   N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-grant-renew",                   "pk=eddie.grant",             GET,    LOGIN,  N404,   N404,   N404,   OK,     N404,   N404,   N404,   N404,   N404),
+    ("access-grant-renew",                   "pk=old.grant",               GET,    LOGIN,  N404,   N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404),
+    ("access-grant-renew",                   "pk=bob.grant",               GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
+    ("access-grant-renew",                   "pk=bob.grant",               POST,   LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-register",                      "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("access-request-new",                   "",                           GET,    LOGIN,  TO_EMAIL, OK,   OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("access-request-withdraw",              "pk=alice.request",           POST,   LOGIN,  N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
@@ -209,20 +231,20 @@ ROUTES = [
     ("access-request-answer",                "pk=alice.request",           POST,   LOGIN,  N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-request-answer",                "pk=bob.request",             POST,   LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-token-mint",                    "pk=gina.grant",              POST,   LOGIN,  N404,   N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404),
-    ("access-token-mint",                    "pk=eddie.grant",             POST,   LOGIN,  N404,   N404,   N404,   REFUSED, N404,  N404,   N404,   N404,   N404),
+    ("access-token-mint",                    "pk=eddie.grant",             POST,   LOGIN,  N404,   N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404),
     ("access-token-mint",                    "pk=gina.grant",              GET,    LOGIN,  M405,   M405,   M405,   M405,   M405,   M405,   M405,   M405,   M405),
     ("access-token-mint",                    "pk=bob.grant",               POST,   LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-token-revoke",                  "pk=gina.token",              POST,   LOGIN,  N404,   N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-token-revoke",                  "pk=bob.token",               POST,   LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-export-new",                    "pk=gina.grant",              POST,   LOGIN,  N404,   N404,   DONE,   N404,   N404,   N404,   N404,   N404,   N404),
-    ("access-export-new",                    "pk=eddie.grant",             POST,   LOGIN,  N404,   N404,   N404,   REFUSED, N404,  N404,   N404,   N404,   N404),
+    ("access-export-new",                    "pk=eddie.grant",             POST,   LOGIN,  N404,   N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404),
     ("access-export-new",                    "pk=bob.grant",               POST,   LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-export-download",               "pk=gina.export",             GET,    LOGIN,  N404,   N404,   NARROW, N404,   N404,   N404,   N404,   N404,   N404),
-    ("access-export-download",               "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   REFUSED, N404,  N404,   N404,   N404,   N404),
+    ("access-export-download",               "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404),
     ("access-export-download",               "pk=bob.export",              GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("access-export-datasheet",              "pk=gina.export",             GET,    LOGIN,  N404,   N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404),
     ("access-export-datasheet",              "pk=gina.export ?as=md",      GET,    LOGIN,  N404,   N404,   OK,     N404,   N404,   N404,   N404,   N404,   N404),
-    ("access-export-datasheet",              "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   REFUSED, N404,  N404,   N404,   N404,   N404),
+    ("access-export-datasheet",              "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404),
     ("access-export-datasheet",              "pk=bob.export",              GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("profile",                              "",                           GET,    LOGIN,  OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     # accounts (django-allauth)
@@ -481,8 +503,24 @@ ADMIN_POSTS = [
 REPORT_BODY = json.loads((LOCAL_FIXTURES / "typical-chrome.json").read_text()) | {
     "platformID": "matrix-new-install"
 }
+# What a member posts to file, edit or renew a request: valid, and unlike alice's open one.
+REQUEST_FORM = {
+    "purpose": "The matrix's study",
+    "justification": "x" * 240,
+    "intended_use": "Weekly counts.",
+    "publication_plans": "",
+    "affiliation": "Example Org",
+    "datasets": ["rollups"],
+    "elements": ["version"],
+    "period_start": "2026-02-01",
+    "period_end": "2026-02-28",
+    "duration_days": "30",
+    "accept_terms": "on",
+}
 BODIES = {
     "access-request-answer": {"message": "Here is the information you asked for."},
+    "access-request-edit": REQUEST_FORM,
+    "access-grant-renew": REQUEST_FORM,
     "access-token-mint": {"name": "matrix notebook"},
     # Not csv: gina's ready export is csv of the whole period, and an identical request
     # returns it rather than making a new one.
@@ -509,6 +547,10 @@ def _request_status(kwargs):
 EFFECTS = {
     "access-request-withdraw": _request_status,
     "access-request-answer": _request_status,
+    "access-request-edit": lambda kwargs: AccessRequest.objects.get(pk=kwargs["pk"]).purpose,
+    "access-grant-renew": lambda kwargs: AccessRequest.objects.filter(
+        renewal_of=kwargs["pk"]
+    ).count(),
     "access-token-mint": lambda kwargs: ReadToken.objects.count(),
     "access-token-revoke": lambda kwargs: ReadToken.objects.get(pk=kwargs["pk"]).revoked_at,
     "access-export-new": lambda kwargs: Export.objects.count(),
@@ -762,7 +804,14 @@ def build_world() -> World:
         grant=narrow, user=gina, name=_marker("gina", "token")
     )
     export = _ready_export(narrow, gina)
-    refs.update({"gina.grant": narrow.pk, "gina.token": token.pk, "gina.export": export.pk})
+    refs.update(
+        {
+            "gina.grant": narrow.pk,
+            "gina.request": narrow.request_id,
+            "gina.token": token.pk,
+            "gina.export": export.pk,
+        }
+    )
     world.private["gina"] = [_marker("gina", "token"), export.sha256]
 
     # eddie: his grant ended yesterday, and the token with it; the export made before.
@@ -775,7 +824,13 @@ def build_world() -> World:
     yesterday = timezone.now() - timedelta(days=1)
     Grant.objects.filter(pk=ended.pk).update(expires_at=yesterday)
     ReadToken.objects.filter(pk=token.pk).update(expires_at=yesterday)
-    refs.update({"eddie.grant": ended.pk, "eddie.export": export.pk})
+    refs.update(
+        {"eddie.grant": ended.pk, "eddie.request": ended.request_id, "eddie.export": export.pk}
+    )
+    # and one that ended long ago, past the window in which a grant may be renewed
+    old = _approved(eddie, maria)
+    Grant.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=200))
+    refs["old.grant"] = old.pk
     world.private["eddie"] = [_marker("eddie", "token"), export.sha256]
 
     # rita: an active grant whose token she revoked.
@@ -984,6 +1039,9 @@ def check_outcome(expected: Outcome, response, body: bytes, path: str, row: Row,
         assert status < 400, seen
         assert not location.startswith((login, "/admin/login/")), seen
         assert not errors, seen
+    elif kind == "refused" and expected.detail:
+        assert status == 302 and re.fullmatch(r"/access/requests/\d+/", location), seen
+        assert errors, seen
     elif kind == "refused":
         assert (status, location) == (302, "/access/") and errors, seen
     elif kind == "login":
