@@ -21,10 +21,16 @@ from access_requests.services.languages import profile_language_set
 
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
-    """Django's set_language (the cookie, back to ``next``), remembered on the profile."""
+    """Django's set_language (the cookie, back to ``next``), remembered on the profile.
+
+    Django would also set a language it has translations for but the site does not offer
+    (``fr``); only those of LANGUAGES are kept.
+    """
     response = set_language(request)
     language = request.POST.get(LANGUAGE_QUERY_PARAMETER, "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+    if language not in dict(settings.LANGUAGES):
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    elif request.user.is_authenticated:
         profile_language_set(user=request.user, language=language)
     return response
 

@@ -160,10 +160,17 @@ class AccountAdapter(DefaultAccountAdapter):
         }
         self.send_mail("account/email/account_already_exists", email, context)
 
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.SITE_NAME}] {subject}"
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         public = urlsplit(settings.PUBLIC_BASE_URL)
         site = PublicSite(name=settings.SITE_NAME, domain=public.netloc)
-        context = {**context, "current_site": site, "site_url": settings.PUBLIC_BASE_URL.rstrip("/")}
+        context = {
+            **context,
+            "current_site": site,
+            "site_url": settings.PUBLIC_BASE_URL.rstrip("/"),
+        }
         with translation.override(member_language(context.get("user"))):
             super().send_mail(template_prefix, email, context)
 

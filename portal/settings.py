@@ -195,7 +195,7 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+# allauth's email subjects begin with "[SITE_NAME] " (portal.auth.AccountAdapter).
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 # Links in allauth's emails (reset, verification) are built from PUBLIC_BASE_URL, never
 # from the request's Host (portal.auth.AccountAdapter).

@@ -11,7 +11,6 @@ from tests.e2e.conftest import (
     file_access_request,
     mint_token,
     screenshot,
-    sign_in,
     sign_up_and_verify,
 )
 
@@ -33,7 +32,6 @@ def test_a_member_requests_access_and_a_maintainer_approves(
         PASSWORD,
         ("access-1-sign-up", "access-2-verify-your-email"),
     )
-    sign_in(page, url, "newcomer@example.org", PASSWORD, "/access/request/")
 
     page.goto(f"{url}/access/request/")
     file_access_request(
