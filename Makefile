@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 DEV_ENV := DEBUG=1
 
-.PHONY: run test test-fast install install-dev browser nginx lint lock demo worker beat clean
+.PHONY: run test test-fast install install-dev browser nginx gettext messages lint lock demo worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,15 @@ $(VENV)/.dev-installed: requirements-dev.lock | $(BIN)/python
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
-## browser: Debian's Chromium for the browser tests (Playwright drives it; it downloads nothing)
+## browser: Debian's Chromium for the browser tests (Playwright drives it; it downloads nothing),
+## and a Chinese font for the Simplified Chinese pages
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || \
 	  echo "Chromium could not be installed: browser tests will be skipped."
+	@fc-list :lang=zh 2>/dev/null | grep -q . || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei) || \
+	  echo "No Chinese font could be installed: Chinese pages' screenshots will show boxes."
 
 ## nginx: Debian's nginx for the test that runs deploy/nginx (its log keeps no installation ID)
 nginx:
@@ -33,8 +37,18 @@ nginx:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) || \
 	  echo "nginx could not be installed: the nginx test will be skipped."
 
+## gettext: Debian's gettext, whose msgfmt compiles the translations (locale/)
+gettext:
+	@command -v msgfmt >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext) || \
+	  (echo "gettext could not be installed: the translations cannot be compiled." >&2; exit 1)
+
+## messages: compile locale/*/LC_MESSAGES/django.po into the .mo files Django reads
+messages: install gettext
+	@$(DEV_ENV) $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v 0
+
 ## run: install, migrate, load demo data and accounts, serve on http://127.0.0.1:8000
-run: install
+run: install messages
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 	$(DEV_ENV) $(BIN)/gunicorn -c deploy/gunicorn.conf.py portal.wsgi
@@ -45,11 +59,11 @@ run: install
 TEST_SERVICES = services=$$($(BIN)/python tests/local_services.py) || exit 1; eval "$$services"
 
 ## test: install what the tests need and run the whole suite
-test: install-dev browser nginx
+test: install-dev browser nginx messages
 	@$(TEST_SERVICES); $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the quick loop: every test not marked slow (under a minute on PostgreSQL)
-test-fast: install-dev
+test-fast: install-dev messages
 	@$(TEST_SERVICES); $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## lint: ruff, the import contracts and mypy (its Django plugin imports the settings,

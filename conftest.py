@@ -17,6 +17,15 @@ from django.core.cache import cache
 
 from tests.personas import persona_create
 from tests.support import LOCAL_FIXTURES, MISSING_SERVICE, on_postgres, require_service
+from tests.translations import catalogues_compile_stale
+
+
+def pytest_configure(config):
+    """The pages are read in their translations: compile any .po newer than its .mo."""
+    try:
+        catalogues_compile_stale()
+    except RuntimeError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.db import transaction
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 
 from portal.auth import staff_needs_mfa
 from portal.services import audit_event_record
@@ -24,7 +25,9 @@ class PortalAdminSite(admin.AdminSite):
         if staff_needs_mfa(request.user):
             messages.info(
                 request,
-                "The admin requires two-factor authentication: set up an authenticator app.",
+                gettext(
+                    "The admin requires two-factor authentication: set up an authenticator app."
+                ),
             )
             return redirect("mfa_activate_totp")
         # Anonymous: to the site's sign-in (next= kept); signed in but not staff: 403.

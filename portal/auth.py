@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.http import Http404, HttpRequest
 from django.urls import reverse
+from django.utils import translation
 
 from portal.middleware import UNKNOWN_ADDRESS
 from portal.services import audit_event_record
@@ -131,6 +132,18 @@ def public_url(path: str) -> str:
     return f"{public.scheme}://{public.netloc}{path}"
 
 
+def member_language(user: User | None) -> str:
+    """The language a member's emails are written in: the one kept on their profile.
+
+    The profile belongs to access_requests, which the kernel does not import; it is read
+    through the user's reverse relation. Without a choice, the page's language (sign-up,
+    a reset asked for from a page) is the member's.
+    """
+    profile = getattr(user, "profile", None) if user is not None else None
+    chosen = getattr(profile, "language", "")
+    return chosen or translation.get_language() or settings.LANGUAGE_CODE
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def get_reset_password_from_key_url(self, key: str) -> str:
         # As allauth's own: the opaque "<uid>-<token>" key goes where the route wants both.
@@ -147,10 +160,19 @@ class AccountAdapter(DefaultAccountAdapter):
         }
         self.send_mail("account/email/account_already_exists", email, context)
 
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.SITE_NAME}] {subject}"
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         public = urlsplit(settings.PUBLIC_BASE_URL)
         site = PublicSite(name=settings.SITE_NAME, domain=public.netloc)
-        super().send_mail(template_prefix, email, {**context, "current_site": site})
+        context = {
+            **context,
+            "current_site": site,
+            "site_url": settings.PUBLIC_BASE_URL.rstrip("/"),
+        }
+        with translation.override(member_language(context.get("user"))):
+            super().send_mail(template_prefix, email, context)
 
     def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
         """Failed passwords are counted by django-axes, per account, on every sign-in form.

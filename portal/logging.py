@@ -15,6 +15,10 @@ it is emitted:
   server routes it, whatever form it was sent in: percent-encoded (even twice), in
   any case, with doubled slashes or backslashes; whatever follows the ID (further
   segments, a query string) goes with it.
+
+One kind of line keeps its address: gunicorn's lines about its own sockets ("Listening
+at: http://127.0.0.1:8000"). The address there is the server's bind address, from its
+configuration, never a client's, and the operator needs it to know where it serves.
 """
 
 import ipaddress
@@ -45,6 +49,18 @@ _REPORT_ADMIN = re.compile(r"/admin/ingest/report", re.IGNORECASE)
 _LOOKUP_TERM = re.compile(r"(?<=[?&=;])q=[^&#]*", re.IGNORECASE)
 _DECODE_ROUNDS = 4
 _SLASHES = re.compile(r"(?<!:)[/\\]+")  # a run of slashes is one, as routed; not "://"
+
+# gunicorn's messages (their format strings) whose argument is one of its own listening
+# sockets, from the bind setting: see gunicorn/arbiter.py and gunicorn/sock.py.
+SERVER_SOCKET_MESSAGES = frozenset(
+    {
+        "Listening at: %s (%s)",
+        "Listening at: %s",
+        "Connection in use: %s",
+        "Invalid address: %s",
+        "Can't connect to %s",
+    }
+)
 
 
 def _is_ipv6(candidate: str) -> bool:
@@ -106,8 +122,19 @@ def redact_addresses(text: str) -> str:
     return ADDRESS_CANDIDATE.sub(_redact_address, redact_installation_ids(text))
 
 
+def names_own_socket(record: logging.LogRecord) -> bool:
+    """A gunicorn line about the server's own listening socket, which is not redacted."""
+    return (
+        record.name == "gunicorn.error"
+        and record.msg in SERVER_SOCKET_MESSAGES
+        and record.exc_info is None
+    )
+
+
 class RedactAddressesFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if names_own_socket(record):
+            return True
         message = record.getMessage()
         redacted = redact_addresses(message)
         if redacted != message:

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session, before CommonMiddleware: the language cookie, then Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -88,6 +90,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -198,7 +201,7 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[KubeVela telemetry] "
+# allauth's email subjects begin with "[SITE_NAME] " (portal.auth.AccountAdapter).
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 # Links in allauth's emails (reset, verification) are built from PUBLIC_BASE_URL, never
 # from the request's Host (portal.auth.AccountAdapter).
@@ -206,6 +209,10 @@ ACCOUNT_ADAPTER = "portal.auth.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(PUBLIC_BASE_URL).scheme
 # A completed reset proves control of the address: it lifts the sign-in lock and signs in.
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+# Following the verification link signs the new member in, in the browser that signed up:
+# allauth signs in only when that browser's session holds the sign-up (another browser
+# gets the address verified and the sign-in page; see docs/security.md).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # A reset for an address with no account sends nothing (the page says the same either way).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # Two-factor authentication (TOTP with recovery codes) for every account; with
@@ -277,7 +284,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese, as VelaUX ships. The admin follows the same choice.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -361,6 +374,7 @@ SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", HTTPS)
 SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

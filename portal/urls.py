@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from access_requests import languages
 from access_requests import views as access_views
 from portal import views
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("access/", include("access_requests.urls")),
     path("accounts/profile/", access_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
+    # Django's set_language (django.conf.urls.i18n), which also keeps a member's choice.
+    path("i18n/setlang/", languages.language_set, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/", include("ingest.api.urls")),

@@ -82,7 +82,9 @@ def confirmation_link(address: str, live_url: str) -> str:
 
 
 def sign_up_and_verify(page, url: str, email: str, password: str, shots: tuple[str, str]):
-    """Sign up from /access/, then follow the emailed link (screenshots: form, after)."""
+    """Sign up from /access/, then follow the emailed link (screenshots: form, after).
+
+    Confirming the address in the browser that signed up signs the member in."""
     page.goto(f"{url}/access/")
     page.get_by_role("link", name="Sign up").first.click()
     page.get_by_label("Email").fill(email)
@@ -94,6 +96,7 @@ def sign_up_and_verify(page, url: str, email: str, password: str, shots: tuple[s
     screenshot(page, shots[1])
     page.goto(confirmation_link(email, url))
     page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def sign_in(page, url: str, email: str, password: str, next_path: str) -> None:

@@ -17,7 +17,6 @@ from tests.e2e.conftest import (
     mint_token,
     screenshot,
     sideways_overflow,
-    sign_in,
     sign_up_and_verify,
 )
 
@@ -39,7 +38,6 @@ def test_a_member_requests_access_and_a_maintainer_approves(
         PASSWORD,
         ("access-1-sign-up", "access-2-verify-your-email"),
     )
-    sign_in(page, url, "newcomer@example.org", PASSWORD, "/access/request/")
 
     page.goto(f"{url}/access/request/")
     file_access_request(

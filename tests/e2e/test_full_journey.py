@@ -33,7 +33,6 @@ from tests.e2e.conftest import (
     file_access_request,
     mint_token,
     screenshot,
-    sign_in,
     sign_up_and_verify,
 )
 from tests.support import LOCAL_FIXTURES
@@ -305,7 +304,7 @@ def test_reports_from_velaux_end_up_in_a_verified_parquet_export(
     sign_up_and_verify(
         page, url, MEMBER, PASSWORD, ("journey-03-sign-up", "journey-04-verify-your-email")
     )
-    sign_in(page, url, MEMBER, PASSWORD, "/access/request/")
+    page.goto(f"{url}/access/request/")
     expect(page.get_by_role("heading", name="File an access request")).to_be_visible()
 
     file_access_request(

@@ -179,6 +179,7 @@ EDIT = Outcome("edit")
 TO_ACCESS = TO("/access/")
 TO_ADMIN = TO("/admin/")
 TO_ROOT = TO("/")
+TO_POLICY = TO("/policy/")
 TO_EMAIL = TO("/accounts/email/")
 TO_PASSWORD = TO("/accounts/password/change/")
 TO_LOGIN = TO("/accounts/login/")
@@ -247,6 +248,9 @@ ROUTES = [
     ("access-export-datasheet",              "pk=eddie.export",            GET,    LOGIN,  N404,   N404,   N404,   BACK,   N404,   N404,   N404,   N404,   N404),
     ("access-export-datasheet",              "pk=bob.export",              GET,    LOGIN,  N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     ("profile",                              "",                           GET,    LOGIN,  OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    # the language switcher (Django's set_language, keeping a member's choice): anyone
+    ("set_language",                         "?next=/policy/",             POST,   TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY, TO_POLICY),
+    ("set_language",                         "?next=/policy/",             GET,    M405,   M405,   M405,   M405,   M405,   M405,   M405,   M405,   M405,   M405),
     # accounts (django-allauth)
     ("account_login",                        "",                           GET,    OK,     TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS, TO_ACCESS),
     ("account_logout",                       "",                           GET,    TO_ROOT, OK,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),

@@ -217,3 +217,76 @@ def test_the_production_server_logs_no_installation_id(postgres, tmp_path: Path)
     logs = log_file.read_text()
     assert '"DELETE /api/v1/installations/[platformID] HTTP/1.1" 404' in logs, logs
     assert SECRET_ID not in logs and "%6cogprobe0ID" not in logs, logs
+
+
+# --- the server's own address is not a client's --------------------------------------------
+
+
+def gunicorn_record(msg: str, *args) -> logging.LogRecord:
+    return logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, msg, args, None)
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "expected"),
+    [
+        ("Listening at: %s (%s)", ("http://127.0.0.1:8000", 4242), "http://127.0.0.1:8000 (4242)"),
+        ("Listening at: %s", ("http://[::1]:8000,http://10.0.0.5:8000",), "http://10.0.0.5:8000"),
+        ("Connection in use: %s", ("('0.0.0.0', 8000)",), "('0.0.0.0', 8000)"),
+    ],
+)
+def test_gunicorns_lines_about_its_own_sockets_keep_the_bind_address(msg, args, expected):
+    record = gunicorn_record(msg, *args)
+    assert RedactAddressesFilter().filter(record)
+    assert expected in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        gunicorn_record("Invalid request from ip=198.51.100.77: Invalid HTTP request line"),
+        gunicorn_record("Error handling request %s", "/from/198.51.100.77"),
+        # The same words from another logger, or with a client's address in a message
+        # gunicorn formats itself, are redacted as any line is.
+        logging.LogRecord(
+            "portal", logging.INFO, __file__, 1, "Listening at: %s", ("198.51.100.77",), None
+        ),
+        gunicorn_record("Listening at: 198.51.100.77"),
+    ],
+    ids=["invalid-request", "error-handling", "other-logger", "preformatted"],
+)
+def test_client_addresses_in_gunicorns_other_lines_are_still_redacted(record):
+    assert RedactAddressesFilter().filter(record)
+    assert "198.51.100.77" not in record.getMessage()
+    assert "[address]" in record.getMessage()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_production_server_prints_where_it_listens_and_no_client_address(
+    postgres, tmp_path: Path
+):
+    port = free_port()
+    log_file = tmp_path / "server.log"
+    with log_file.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"],
+            cwd=ROOT,
+            env=production_server_env(port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"NOT A REQUEST LINE\r\n\r\n")  # gunicorn logs the client's ip
+                while sock.recv(65536):
+                    pass
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    lines = log_file.read_text().splitlines()
+    listening = [line for line in lines if "Listening at:" in line]
+    assert listening and f"Listening at: http://127.0.0.1:{port} (" in listening[0], lines
+    assert any("Invalid request from ip=[address]" in line for line in lines), lines
+    others = [line for line in lines if line not in listening]
+    assert not [line for line in others if "127.0.0.1" in line], lines
