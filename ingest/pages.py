@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 
 from ingest.charts import bar_chart, line_chart
 from ingest.dimensions import DIMENSIONS
-from ingest.privacy import NOISE_SCALE, Z_95, budget
+from ingest.privacy import Z_95, budget
 from ingest.selectors import policy_document, policy_get_published, policy_history
 from ingest.stats import (
     DEFAULT_TOP,
@@ -34,6 +34,7 @@ from ingest.stats import (
     stats_daily_reporting,
     stats_groups,
     stats_html_cache_key,
+    stats_noise_scale,
     stats_range_parse,
     stats_released_days,
     stats_released_totals,
@@ -103,12 +104,13 @@ def statistics(request: HttpRequest) -> HttpResponse:
         context = {**common, "error": str(exc), "entered": entered}
         return render(request, "ingest/stats.html", context, status=400)
     days_released = stats_released_days(period=period)
+    margins = noise_margins(days=days_released, noise_scale=stats_noise_scale(period=period))
     context = {
         **common,
         "period": period,
         "selected_preset": _selected_preset(request, period),
         "days_released": days_released,
-        "margins": _margins_shown(noise_margins(days=days_released)),
+        "margins": _margins_shown(margins),
         "min_installations": settings.STATS_MIN_INSTALLATIONS,
         "privacy": budget(),
         "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS,
@@ -131,10 +133,14 @@ def _figures_html(period: DateRange) -> str:
 
 def _figures_render(period: DateRange) -> str:
     reporting = reporting_estimate(stats_released_totals(period=period))
+    noise_scale = stats_noise_scale(period=period)
     sections: list[dict[str, Any]] = []
     for dimension in DIMENSIONS:
         figures = stats_groups(dimension=dimension, period=period)
-        sections.append(_section(figures, reporting))
+        margins = noise_margins(
+            days=figures["days_released"], noise_scale=noise_scale, denominator=reporting
+        )
+        sections.append(_section(figures, reporting, margins))
     adoption = next(s["figures"] for s in sections if s["figures"]["dimension"] == ADOPTION)
     series = stats_shown_series(dimension=ADOPTION, period=period, figures=adoption)
     day_totals = stats_daily_reporting(period=period)
@@ -145,16 +151,15 @@ def _figures_render(period: DateRange) -> str:
             "query": urlencode({"range": "custom", "from": period.first, "to": period.last}),
             "top": DEFAULT_TOP,
             "sections": sections,
-            "daily_margin": _margin(Z_95 * NOISE_SCALE),
-            **_adoption(series, day_totals, period),
+            "daily_margin": _margin(Z_95 * noise_scale),
+            **_adoption(series, day_totals, period, _margin(Z_95 * noise_scale)),
         },
     )
 
 
-def _section(figures: dict, denominator: ReleasedTotal | None) -> dict[str, Any]:
+def _section(figures: dict, denominator: ReleasedTotal | None, margins: dict) -> dict[str, Any]:
     """One dimension's table rows and bars, with shares of the released denominator and
     numbers rounded to what their noise allows."""
-    margins = noise_margins(days=figures["days_released"], denominator=denominator)
     shown = _margins_shown(margins)
     rows = []
     for group in figures["groups"]:
@@ -188,7 +193,9 @@ def _bar_title(row: dict, margins: dict[str, str]) -> str:
     return title
 
 
-def _adoption(series: list[dict], day_totals: dict[str, ReleasedTotal], period: DateRange) -> dict:
+def _adoption(
+    series: list[dict], day_totals: dict[str, ReleasedTotal], period: DateRange, margin: str
+) -> dict:
     """The adoption chart, a wide and a narrow drawing of it, and its daily table."""
     days: dict[str, dict[str, str]] = {}
     for row in series:
@@ -201,7 +208,6 @@ def _adoption(series: list[dict], day_totals: dict[str, ReleasedTotal], period: 
             if share is not None
             else str(row["installations"])
         )
-    margin = _margin(Z_95 * NOISE_SCALE)
     titles = {
         day: f"{day}: "
         + "; ".join(f"{label} {text}" for label, text in values.items())

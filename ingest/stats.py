@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
 
 from ingest.dimensions import DIMENSIONS, MULTI, Dimension, natural_order
 from ingest.models import PublicFigure, StatsRelease
@@ -236,27 +236,44 @@ def reporting_estimate(totals: dict[str, ReleasedTotal]) -> ReleasedTotal | None
     return ReleasedTotal(mean, 1 / weight)
 
 
-def noise_margins(*, days: int, denominator: ReleasedTotal | None = None) -> dict:
+def stats_noise_scale(*, period: DateRange) -> float:
+    """The noise deviation of the range's released days, as each was released with
+    (``StatsRelease.noise_scale``; their root mean square, should it ever change), or
+    today's ``NOISE_SCALE`` when no day is released."""
+    released = StatsRelease.objects.filter(day__range=(period.first, period.last)).aggregate(
+        days=Count("day"), squares=Sum(F("noise_scale") * F("noise_scale"))
+    )
+    if not released["days"]:
+        return NOISE_SCALE
+    return math.sqrt(released["squares"] / released["days"])
+
+
+def noise_margins(
+    *, days: int, noise_scale: float, denominator: ReleasedTotal | None = None
+) -> dict:
     """Half-widths of the 95% intervals of a range's figures, from the noise the release
-    draws (ingest.privacy.NOISE_SCALE on every daily figure, independent draws).
+    drew: deviation ``noise_scale`` (stats_noise_scale) on every daily figure,
+    independent draws.
 
     - an average over ``days`` released days: Z_95 · σ / √days;
     - an installation-day sum: Z_95 · σ · √days;
     - a share, in percentage points: the average's deviation combined with that of the
       denominator (σ · √figures / days), over the denominator's average. Taken at a share
       of 100%, the worst case, so one margin holds for every group of the table.
+
+    Z_95 · σ is 1.96 deviations: 95 of 100 figures are within it of the truth.
     """
     days = max(days, 1)
-    average_sd = NOISE_SCALE / math.sqrt(days)
+    average_sd = noise_scale / math.sqrt(days)
     margins: dict = {
-        "daily": Z_95 * NOISE_SCALE,
+        "daily": Z_95 * noise_scale,
         "average": Z_95 * average_sd,
-        "installation_days": Z_95 * NOISE_SCALE * math.sqrt(days),
+        "installation_days": Z_95 * noise_scale * math.sqrt(days),
         "share_points": None,
     }
     if denominator and denominator.installation_days > 0:
         reporting = denominator.installation_days / days
-        denominator_sd = NOISE_SCALE * math.sqrt(denominator.figures) / days
+        denominator_sd = noise_scale * math.sqrt(denominator.figures) / days
         combined = math.hypot(average_sd, denominator_sd)
         margins["share_points"] = 100 * Z_95 * combined / reporting
     return margins
