@@ -100,6 +100,7 @@ def test_every_public_page_passes_axe_in_each_scheme(
     try:
         assert response.status == 200
         _wait_until_drawn(page, path)
+        screenshot(page, f"a11y-{_slug(path)}-{scheme}-{language}")
         results = Axe().run(page, options=WCAG_AA)
         assert results.violations_count == 0, f"{path} ({scheme}): {results.generate_report()}"
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
