@@ -86,7 +86,7 @@ def _period(request: HttpRequest) -> DateRange:
     )
 
 
-def _selected_preset(request: HttpRequest, period: DateRange) -> str | None:
+def _selected_preset(period: DateRange) -> str | None:
     """The preset the shown range is, if it is one (for aria-current on its link)."""
     today = timezone.now().date()
     for value, days in PRESETS.items():
@@ -108,7 +108,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     context = {
         **common,
         "period": period,
-        "selected_preset": _selected_preset(request, period),
+        "selected_preset": _selected_preset(period),
         "days_released": days_released,
         "margins": _margins_shown(margins),
         "min_installations": settings.STATS_MIN_INSTALLATIONS,
