@@ -57,6 +57,8 @@ def bar_chart(rows: list[dict], *, unit: str) -> BarChart:
     ]
     anchors = ("start", "middle", "middle", "middle", "end")
     ticks = [(f"{25 * step}%", str(top * step // 4), anchors[step]) for step in range(5)]
+    if not bars:
+        ticks = []  # no scale for an empty chart
     height = AXIS_HEIGHT + max(1, len(bars)) * ROW_HEIGHT
     return BarChart(height, unit, bars, ticks)
 

@@ -188,6 +188,7 @@ def test_bars_are_laid_out_in_percent_so_their_text_is_never_scaled():
     assert chart.ticks[-1][1] == "32"  # the scale's top: the next multiple of 4
     assert [bar.percent for bar in chart.bars] == [round(100 * 30 / 32, 2), round(100 * 7 / 32, 2)]
     assert chart.bars[1].y - chart.bars[0].y == 40
+    assert bar_chart([], unit="Installations").ticks == []  # no scale without a bar
 
 
 def test_the_narrow_line_chart_is_drawn_at_its_own_width():
