@@ -207,9 +207,7 @@ def test_every_public_page_passes_in_each_language_and_scheme(
     _assert_none(walk)
 
 
-def test_a_chinese_browser_without_the_cookie_reads_the_home_page_in_chinese(
-    browser, live_server
-):
+def test_a_chinese_browser_without_the_cookie_reads_the_home_page_in_chinese(browser, live_server):
     """Accept-Language: zh-CN alone (no cookie) is enough."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN", color_scheme="dark")
     page = context.new_page()
