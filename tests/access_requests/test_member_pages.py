@@ -207,7 +207,9 @@ def test_the_edit_form_is_prefilled_and_an_edit_is_recorded(client, applicant, m
     saved = client.post(_page(filed.pk) + "edit/", data)
     assert saved.headers["Location"] == _page(filed.pk)
     filed.refresh_from_db()
-    assert filed.purpose == "Addon pairs" and filed.elements == ["enableAddonList"]
+    # the browser sends no disabled box: the two every daily-report row carries are kept
+    assert filed.purpose == "Addon pairs"
+    assert filed.elements == ["enableAddonList", "platformID", "requestTime"]
     event = filed.events.get(kind="edited")
     assert event.message == (
         "Changed: purpose, intended use, publication plans, elements, data to, duration days."
