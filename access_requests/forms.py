@@ -132,6 +132,9 @@ class AccessRequestForm(forms.Form):
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and start > end:
             self.add_error("period_end", "The period must end after it starts.")
+        chosen = set(cleaned.get("elements") or [])
+        if chosen and chosen <= REQUIRED_KEYS:  # a post by hand: the rows' key and no more
+            self.add_error("elements", self.fields["elements"].error_messages["required"])
         if Dataset.REPORTS in (cleaned.get("datasets") or []):  # rollups have no such rows
             elements_with_row_keys(cleaned, REQUIRED_KEYS & set(self.offered_elements))
         return cleaned
