@@ -66,7 +66,7 @@ def elements_offered_setup(field: forms.Field, keys: list[str]) -> None:
         )
 
 
-def elements_with_row_keys(cleaned: dict[str, Any], always: set[str]) -> None:
+def elements_with_row_keys(cleaned: dict[str, Any], always: frozenset[str]) -> None:
     """Put back the disabled elements a browser does not send, so the request (or grant)
     lists them as it did when they were ticked by hand."""
     if cleaned.get("elements"):
