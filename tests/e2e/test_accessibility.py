@@ -8,14 +8,17 @@ in the light scheme), and, at 390 px, nothing that scrolls sideways
 One test per language and scheme walks the public pages, another the member pages; each
 member signs in once and one browser page visits all of theirs. Every problem found is
 collected, and the test fails with the whole list. To cover a page, add it to
-PUBLIC_PAGES or to its persona's list in ``member_pages``; a language, to LANGUAGES.
+``public_pages`` or to its persona's list in ``member_pages``; a language, to LANGUAGES.
 A handful of pages (SHOWN) are also saved as screenshots at 390 px,
 ``a11y-<page>-<language>-<scheme>-390.png``, to look at.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -42,6 +45,8 @@ SHOWN = {
     "request-info-requested",
     "request-form-errors",
     "token-created",
+    "mfa-totp-activate",
+    "not-found",
 }
 SHOWN_AT_DESKTOP = {"home", "stats", "request-approved"}
 
@@ -54,14 +59,18 @@ class Visit:
     path: str
     status: int = 200
     # Runs on the page after it is opened (a form submitted, say) and before the checks.
-    then: object = None
+    then: Callable | None = None
+    # The <html lang> of a page that has one language only, whatever is asked for.
+    lang: str | None = None
+    # Selectors the page must match: it is the page in the state meant (a form's errors).
+    shows: tuple[str, ...] = ()
 
 
 @dataclass
 class Walk:
     """One browser page in one language and scheme, and the problems found on it."""
 
-    page: object
+    page: Any  # playwright's Page
     url: str
     language: str
     scheme: str
@@ -74,12 +83,18 @@ class Walk:
         if visit.then is not None:
             response = visit.then(page) or response
         where = f"{visit.label} ({visit.path}, {self.language}, {self.scheme})"
+        landed = urlsplit(page.url)
+        if visit.then is None and f"{landed.path}?{landed.query}".rstrip("?") != visit.path:
+            self.problems.append(f"{where}: sent on to {page.url}")
+        for selector in visit.shows:
+            if not page.locator(selector).count():
+                self.problems.append(f"{where}: nothing matches {selector!r}")
         if response is not None and response.status != visit.status:
             self.problems.append(f"{where}: answered {response.status}, not {visit.status}")
         if visit.path in READY:
             page.locator(READY[visit.path]).wait_for(timeout=15_000)
         lang = page.locator("html").get_attribute("lang")
-        if lang != HTML_LANG[self.language]:
+        if lang != (visit.lang or HTML_LANG[self.language]):
             self.problems.append(f"{where}: <html lang={lang!r}>")
         background = page.evaluate(
             "getComputedStyle(document.body).backgroundColor === 'rgba(0, 0, 0, 0)'"
@@ -141,6 +156,14 @@ def _sign_in(page, url: str, email: str) -> None:
         form.locator("button[type=submit]").click()
 
 
+def _reauthenticate(page, url: str) -> None:
+    page.goto(f"{url}/accounts/reauthenticate/")
+    form = page.locator("main form[method=post]").filter(has=page.locator("input[name=password]"))
+    form.locator("input[name=password]").fill(PASSWORD)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+
+
 def _assert_none(walk: Walk) -> None:
     problems = "\n\n".join(walk.problems)
     assert not walk.problems, f"{len(walk.problems)} problems:\n\n{problems}"
@@ -163,13 +186,14 @@ def public_pages() -> list[Visit]:
         Visit("dictionary", "/dictionary/"),
         Visit("stats", "/stats/"),
         Visit("stats-custom-range", _stats_range()),
-        Visit("stats-range-error", "/stats/?from=2026-13-45", status=400),
+        Visit("stats-range-error", "/stats/?from=2026-13-45", status=400, shows=(".error",)),
         Visit("access-signed-out", "/access/"),
         Visit("register", "/access/register/"),
-        Visit("api-docs", "/api/docs/"),
+        # Swagger UI and the API's descriptions are in English only, and say so.
+        Visit("api-docs", "/api/docs/", lang="en"),
         Visit("login", "/accounts/login/"),
         Visit("signup", "/accounts/signup/"),
-        Visit("signup-errors", "/accounts/signup/", then=_submit_empty),
+        Visit("signup-errors", "/accounts/signup/", then=_submit_empty, shows=(".errorlist",)),
         Visit("password-reset", "/accounts/password/reset/"),
         Visit("password-reset-done", "/accounts/password/reset/done/"),
         Visit("not-found", "/no-such-page/", status=404),
@@ -329,30 +353,50 @@ def member_pages(refs: dict) -> dict[str, list[Visit]]:
             Visit("access-open", "/access/?state=open"),
             Visit("access-closed", "/access/?state=closed"),
             Visit("request-pending", f"/access/requests/{refs['pending']}/"),
-            Visit("request-info-requested", f"/access/requests/{refs['info']}/"),
+            Visit(
+                "request-info-requested",
+                f"/access/requests/{refs['info']}/",
+                shows=("form#answer",),
+            ),
             Visit("request-withdrawn", f"/access/requests/{refs['withdrawn']}/"),
             Visit("request-rejected", f"/access/requests/{refs['rejected']}/"),
             Visit("request-form", "/access/request/"),
-            Visit("request-form-errors", "/access/request/", then=_submit_empty),
+            Visit(
+                "request-form-errors", "/access/request/", then=_submit_empty, shows=(".errorlist",)
+            ),
             Visit("request-edit", f"/access/requests/{refs['pending']}/edit/"),
             Visit("request-withdraw", f"/access/requests/{refs['pending']}/withdraw/"),
             Visit("profile", "/accounts/profile/"),
             Visit("email", "/accounts/email/"),
             Visit("password-change", "/accounts/password/change/"),
-            Visit("password-change-errors", "/accounts/password/change/", then=_submit_empty),
+            Visit(
+                "password-change-errors",
+                "/accounts/password/change/",
+                then=_submit_empty,
+                shows=(".errorlist",),
+            ),
             Visit("connections", "/accounts/3rdparty/"),
             Visit("mfa", "/accounts/2fa/"),
-            Visit("mfa-totp-activate", "/accounts/2fa/totp/activate/"),
             Visit("reauthenticate", "/accounts/reauthenticate/"),
             Visit("logout", "/accounts/logout/"),
         ],
         "gina": [
             Visit("access-grantee", "/access/"),
-            Visit("request-approved", f"/access/requests/{refs['gina.request']}/"),
+            Visit(
+                "request-approved",
+                f"/access/requests/{refs['gina.request']}/",
+                # its tokens, its exports with their datasheets, and the reads made
+                shows=(
+                    f"#tokens-{refs['gina.grant']}-caption",
+                    "table.export-history a[href*=datasheet]",
+                    "#reads-caption",
+                ),
+            ),
             Visit(
                 "token-created",
                 f"/access/requests/{refs['gina.request']}/",
                 then=_mint_token(refs["gina.grant"]),
+                shows=("input.secret",),
             ),
         ],
         "eddie": [
@@ -366,9 +410,10 @@ def member_pages(refs: dict) -> dict[str, list[Visit]]:
     }
 
 
-def mfa_pages_with_an_authenticator() -> list[Visit]:
-    """alice's, once she has an authenticator app and recovery codes."""
-    return [
+def mfa_pages_after_reauthenticating() -> tuple[list[Visit], list[Visit]]:
+    """alice's, once she has confirmed her password again (allauth asks each time): before
+    she has an authenticator app, and once she has one and recovery codes."""
+    return [Visit("mfa-totp-activate", "/accounts/2fa/totp/activate/")], [
         Visit("mfa-active", "/accounts/2fa/"),
         Visit("mfa-totp-deactivate", "/accounts/2fa/totp/deactivate/"),
         Visit("mfa-recovery-codes", "/accounts/2fa/recovery-codes/"),
@@ -399,10 +444,13 @@ def test_every_member_page_passes_in_each_language_and_scheme(
             walk.check_all(visits)
             if username == "alice":
                 # /accounts/logout/ asked, and did not sign her out: she is still in
+                _reauthenticate(walk.page, url)
+                without, with_authenticator = mfa_pages_after_reauthenticating()
+                walk.check_all(without)
                 alice = get_user_model().objects.get(username="alice")
                 TOTP.activate(alice, generate_totp_secret())
                 RecoveryCodes.activate(alice)
-                walk.check_all(mfa_pages_with_an_authenticator())
+                walk.check_all(with_authenticator)
         finally:
             context.close()
     problems = [problem for walk in walks for problem in walk.problems]
