@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Profile(models.Model):
@@ -69,7 +70,7 @@ class AccessRequest(models.Model):
         SUBMITTED = "submitted", _("Submitted")
         INFO_REQUESTED = "info_requested", _("More information asked")
         ANSWERED = "answered", _("Answered")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("request status", "Approved")
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
@@ -123,7 +124,7 @@ class RequestEvent(models.Model):
         SUBMITTED = "submitted", _("Submitted")
         INFO_REQUESTED = "info_requested", _("More information asked")
         ANSWERED = "answered", _("Answered")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("request status", "Approved")
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         GRANT_REVOKED = "grant_revoked", _("Access revoked")
@@ -254,7 +255,7 @@ class Export(models.Model):
         RUNNING = "running", _("Running")
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
-        EXPIRED = "expired", _("Expired")
+        EXPIRED = "expired", pgettext_lazy("export state", "Expired")
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="exports")
     requested_by = models.ForeignKey(

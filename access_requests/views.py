@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from access_requests import grant_scope, quotas, services
@@ -77,7 +77,7 @@ REQUESTS_PER_PAGE = 10
 STATE_CHOICES = [
     ("", gettext_lazy("All")),
     ("open", gettext_lazy("Open (waiting for a decision)")),
-    ("approved", gettext_lazy("Approved")),
+    ("approved", pgettext_lazy("request status", "Approved")),
     ("closed", gettext_lazy("Closed (rejected or withdrawn)")),
 ]
 

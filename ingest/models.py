@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PolicyVersion(models.Model):
@@ -9,7 +10,7 @@ class PolicyVersion(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
-        PUBLISHED = "published", _("Published")
+        PUBLISHED = "published", pgettext_lazy("policy status", "Published")
         SUPERSEDED = "superseded", _("Superseded")
 
     number = models.PositiveIntegerField(unique=True)
