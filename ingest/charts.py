@@ -3,58 +3,64 @@ and nothing a strict Content Security Policy would block. Each chart is paired o
 the page with a table of the same numbers.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 
-PALETTE = (
-    "#0072b2",
-    "#d55e00",
-    "#009e73",
-    "#cc79a7",
-    "#e69f00",
-    "#56b4e9",
-    "#8c564b",
-    "#000000",
-    "#7f7f7f",
-    "#6a3d9a",
-)
-BAR_HEIGHT = 22
-BAR_GAP = 6
-LABEL_WIDTH = 230
-VALUE_WIDTH = 70
+SERIES_COLOURS = 10
+"""Lines take the classes series-0 ... series-9: their colours are the stylesheet's, one
+palette for the light scheme and one for the dark."""
+ROW_HEIGHT = 40  # a bar's row: its label and value on one line, the bar under them
+BAR_TOP, BAR_THICKNESS = 20, 14
+AXIS_HEIGHT = 40  # the unit and the scale's ticks, above the first bar
 
 
 @dataclass
 class Bar:
     label: str
-    value: float
+    text: str  # written beside the label: the value and its share
+    title: str  # shown on hover: the value in words
     y: int
-    width: float
+    percent: float  # the bar's length, in percent of the chart's width
+    other: bool
 
 
 @dataclass
 class BarChart:
-    width: int
+    """Horizontal bars laid out in percent of the chart's width, with no viewBox: the
+    text is drawn at the stylesheet's size however narrow the screen."""
+
     height: int
-    plot_x: int
-    plot_width: int
+    unit: str
     bars: list[Bar]
+    ticks: list[tuple[str, str, str]]  # (x in percent, label, text-anchor)
 
 
-def bar_chart(groups: list[dict], value_key: str, *, width: int = 720) -> BarChart:
-    plot_width = width - LABEL_WIDTH - VALUE_WIDTH
-    largest = max((g[value_key] for g in groups), default=0) or 1
+def _scale_top(largest: float) -> int:
+    """The top of a scale, so that every quarter tick is a whole number."""
+    return max(4, -(-math.ceil(largest) // 4) * 4)
+
+
+def bar_chart(rows: list[dict], *, unit: str) -> BarChart:
+    """``rows``: label, value (the bar's length), text and title, in the table's order."""
+    top = _scale_top(max((row["value"] for row in rows), default=0))
     bars = [
         Bar(
-            label=group["label"],
-            value=group[value_key],
-            y=index * (BAR_HEIGHT + BAR_GAP),
-            width=max(1.0, plot_width * group[value_key] / largest),
+            label=row["label"],
+            text=row["text"],
+            title=row["title"],
+            y=AXIS_HEIGHT + index * ROW_HEIGHT,
+            percent=round(100 * max(0.0, row["value"]) / top, 2),
+            other="(other)" in row["label"],
         )
-        for index, group in enumerate(groups)
+        for index, row in enumerate(rows)
     ]
-    height = max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP)
-    return BarChart(width, height, LABEL_WIDTH, plot_width, bars)
+    anchors = ("start", "middle", "middle", "middle", "end")
+    ticks = [(f"{25 * step}%", str(top * step // 4), anchors[step]) for step in range(5)]
+    if not bars:
+        ticks = []  # no scale for an empty chart
+    height = AXIS_HEIGHT + max(1, len(bars)) * ROW_HEIGHT
+    return BarChart(height, unit, bars, ticks)
 
 
 @dataclass
@@ -63,9 +69,18 @@ class Line:
     or folded day is a gap, not a misleading zero)."""
 
     label: str
-    colour: str
+    series: int  # its colour: the stylesheet's series-<n>
     segments: list[str]
     dots: list[tuple[float, float]]
+
+
+@dataclass
+class DayColumn:
+    """A day's strip of the plot: hovering it shows the day's values (an SVG title)."""
+
+    x: float
+    width: float
+    title: str
 
 
 @dataclass
@@ -77,26 +92,37 @@ class LineChart:
     plot_width: int
     plot_height: int
     lines: list[Line]
+    unit: str = ""
     y_ticks: list[tuple[float, int]] = field(default_factory=list)
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    columns: list[DayColumn] = field(default_factory=list)
 
 
 def line_chart(
-    series: list[dict], first: date, last: date, *, width: int = 720, height: int = 320
+    series: list[dict],
+    first: date,
+    last: date,
+    *,
+    unit: str = "",
+    day_titles: dict[str, str] | None = None,
+    width: int = 720,
+    height: int = 320,
+    x_tick_count: int = 5,
 ) -> LineChart:
     """One line per label across the days of the range; a missing day is a gap.
 
     Released figures can be negative (noise); the chart draws them at zero.
+    ``day_titles``: the text shown on hovering each day (ISO day → text); none, no hover.
+    The chart scales with its viewBox, so a narrow screen gets a narrow ``width``.
     """
-    left, top, right, bottom = 56, 12, 12, 36
+    left, top, right, bottom = 44, 30, 12, 30
     plot_width, plot_height = width - left - right, height - top - bottom
     days = max(1, (last - first).days)
     labels = sorted({row["label"] for row in series})
     by_label: dict[str, dict[str, int]] = {label: {} for label in labels}
     for row in series:
         by_label[row["label"]][row["day"]] = row["installations"]
-    largest = max((row["installations"] for row in series), default=0) or 1
-    largest = -(-largest // 4) * 4  # the top of the scale, so every quarter tick is whole
+    largest = _scale_top(max((row["installations"] for row in series), default=0))
 
     def x(day: date) -> float:
         return left + plot_width * (day - first).days / days
@@ -121,10 +147,24 @@ def line_chart(
             " ".join(f"{px:.1f},{py:.1f}" for px, py in run) for run in runs if len(run) > 1
         ]
         dots = [run[0] for run in runs if len(run) == 1]
-        lines.append(Line(label, PALETTE[index % len(PALETTE)], segments, dots))
-    y_ticks = [(y(largest * step / 4), round(largest * step / 4)) for step in range(5)]
-    x_ticks = [(x(day), day.isoformat()) for day in _spread(all_days, 5)]
-    return LineChart(width, height, left, top, plot_width, plot_height, lines, y_ticks, x_ticks)
+        lines.append(Line(label, index % SERIES_COLOURS, segments, dots))
+    y_ticks = [(y(largest * step / 4), largest * step // 4) for step in range(5)]
+    x_ticks = [(x(day), day.isoformat()) for day in _spread(all_days, x_tick_count)]
+    chart = LineChart(
+        width, height, left, top, plot_width, plot_height, lines, unit, y_ticks, x_ticks
+    )
+    if day_titles and lines:
+        step = plot_width / (len(all_days) - 1) if len(all_days) > 1 else 2.0 * plot_width
+        chart.columns = [
+            DayColumn(
+                x=max(left, x(day) - step / 2),
+                width=min(step, left + plot_width - max(left, x(day) - step / 2)),
+                title=day_titles[day.isoformat()],
+            )
+            for day in all_days
+            if day.isoformat() in day_titles
+        ]
+    return chart
 
 
 def _runs(points: list[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:

@@ -4,6 +4,7 @@ their CSVs. Every figure shown is a released, differentially private one.
 """
 
 import csv
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,29 +20,35 @@ from ingest.charts import bar_chart, line_chart
 from ingest.dictionary import CLIENT_QUIRKS, dictionary_entries, row_fields
 from ingest.dimensions import DIMENSIONS
 from ingest.models import PolicyElement
-from ingest.privacy import budget
+from ingest.privacy import Z_95, budget
 from ingest.selectors import policy_document, policy_get_published, policy_history
 from ingest.stats import (
     DEFAULT_TOP,
+    MAX_RANGE_DAYS,
     PRESETS,
     STATS_HTML_SECONDS,
     DateRange,
+    ReleasedTotal,
     StatsRangeError,
+    noise_margins,
+    reporting_estimate,
+    share_percent,
+    stats_daily_reporting,
     stats_groups,
     stats_html_cache_key,
+    stats_noise_scale,
     stats_range_parse,
     stats_released_days,
+    stats_released_totals,
     stats_shown_series,
 )
 from portal.csv_safety import neutralise_cell
 
 ADOPTION = "release_minor"
-RANGE_CHOICES = [
-    ("30", "Last 30 days"),
-    ("90", "Last 90 days"),
-    ("365", "Last 365 days"),
-    ("custom", "Custom range"),
-]
+PRESET_CHOICES = [("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days")]
+BAR_UNIT = "Installations reporting per day (average) · share"
+LINE_UNIT = "Installations reporting per day"
+NO_SHARE = "\u2013"  # an en dash: no share (no released total to take it of)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -81,32 +88,46 @@ def policy_versions(request: HttpRequest) -> HttpResponse:
 
 
 def _period(request: HttpRequest) -> DateRange:
-    """A preset (last 30, 90 or 365 days) or a custom from/to range."""
+    """The range a visitor asked for: From and To when either is given, whatever the
+    preset says (the dates are what the visitor typed; the preset is a shortcut), else
+    the preset (last 30, 90 or 365 days; 30 when none is given)."""
+    first = request.GET.get("from", "").strip()
+    last = request.GET.get("to", "").strip()
     preset = request.GET.get("range", "30")
-    custom = preset not in PRESETS
+    if not (first or last) and preset not in PRESETS and preset != "custom":
+        raise StatsRangeError(
+            "Choose the last 30, 90 or 365 days, or give a From or To date (YYYY-MM-DD)."
+        )
     return stats_range_parse(
-        first=request.GET.get("from") if custom else None,
-        last=request.GET.get("to") if custom else None,
-        preset=preset,
-        today=timezone.now().date(),
+        first=first or None, last=last or None, preset=preset, today=timezone.now().date()
     )
 
 
+def _selected_preset(period: DateRange) -> str | None:
+    """The preset the shown range is, if it is one (for aria-current on its link)."""
+    today = timezone.now().date()
+    for value, days in PRESETS.items():
+        if period.last == today and period.days == days:
+            return value
+    return None
+
+
 def statistics(request: HttpRequest) -> HttpResponse:
+    common = {"presets": PRESET_CHOICES, "max_range_days": MAX_RANGE_DAYS}
     try:
         period = _period(request)
     except StatsRangeError as exc:
-        return render(
-            request,
-            "ingest/stats.html",
-            {"error": str(exc), "range_choices": RANGE_CHOICES},
-            status=400,
-        )
+        entered = {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")}
+        context = {**common, "error": str(exc), "entered": entered}
+        return render(request, "ingest/stats.html", context, status=400)
+    days_released = stats_released_days(period=period)
+    margins = noise_margins(days=days_released, noise_scale=stats_noise_scale(period=period))
     context = {
+        **common,
         "period": period,
-        "selected_range": request.GET.get("range", "30"),
-        "range_choices": RANGE_CHOICES,
-        "days_released": stats_released_days(period=period),
+        "selected_preset": _selected_preset(period),
+        "days_released": days_released,
+        "margins": _margins_shown(margins),
         "min_installations": settings.STATS_MIN_INSTALLATIONS,
         "privacy": budget(),
         "release_delay_hours": settings.STATS_RELEASE_DELAY_HOURS,
@@ -128,13 +149,18 @@ def _figures_html(period: DateRange) -> str:
 
 
 def _figures_render(period: DateRange) -> str:
+    reporting = reporting_estimate(stats_released_totals(period=period))
+    noise_scale = stats_noise_scale(period=period)
     sections: list[dict[str, Any]] = []
     for dimension in DIMENSIONS:
         figures = stats_groups(dimension=dimension, period=period)
-        chart = bar_chart(figures["groups"], "average_daily_installations")
-        sections.append({"figures": figures, "chart": chart})
+        margins = noise_margins(
+            days=figures["days_released"], noise_scale=noise_scale, denominator=reporting
+        )
+        sections.append(_section(figures, reporting, margins))
     adoption = next(s["figures"] for s in sections if s["figures"]["dimension"] == ADOPTION)
     series = stats_shown_series(dimension=ADOPTION, period=period, figures=adoption)
+    day_totals = stats_daily_reporting(period=period)
     return render_to_string(
         "ingest/stats_figures.html",
         {
@@ -142,19 +168,109 @@ def _figures_render(period: DateRange) -> str:
             "query": urlencode({"range": "custom", "from": period.first, "to": period.last}),
             "top": DEFAULT_TOP,
             "sections": sections,
-            "adoption": line_chart(series, period.first, period.last),
-            "adoption_table": _series_table(series),
+            "daily_margin": _margin(Z_95 * noise_scale),
+            **_adoption(series, day_totals, period, _margin(Z_95 * noise_scale)),
         },
     )
 
 
-def _series_table(series: list[dict]) -> dict:
-    labels = sorted({row["label"] for row in series})
-    days: dict[str, dict[str, int]] = {}
+def _section(figures: dict, denominator: ReleasedTotal | None, margins: dict) -> dict[str, Any]:
+    """One dimension's table rows and bars, with shares of the released denominator and
+    numbers rounded to what their noise allows."""
+    shown = _margins_shown(margins)
+    rows = []
+    for group in figures["groups"]:
+        share = share_percent(
+            group["installation_days"], denominator.installation_days if denominator else None
+        )
+        row = {
+            **group,
+            "value": group["average_daily_installations"],
+            "average": _rounded(group["average_daily_installations"], margins["average"]),
+            "share": _percent(share, margins["share_points"]),
+        }
+        row["text"] = f"{row['average']} · {row['share']}" if share is not None else row["average"]
+        row["title"] = _bar_title(row, shown)
+        rows.append(row)
+    return {
+        "figures": figures,
+        "rows": rows,
+        "margins": shown,
+        "chart": bar_chart(rows, unit=BAR_UNIT),
+    }
+
+
+def _bar_title(row: dict, margins: dict[str, str]) -> str:
+    title = (
+        f"{row['label']}: {row['average']} installations reporting a day on average "
+        f"(±{margins['average']})"
+    )
+    if row["share"] != NO_SHARE:
+        title += f", {row['share']} of reporting installations (±{margins['share_points']} points)"
+    return title
+
+
+def _adoption(
+    series: list[dict], day_totals: dict[str, ReleasedTotal], period: DateRange, margin: str
+) -> dict:
+    """The adoption chart, a wide and a narrow drawing of it, and its daily table."""
+    days: dict[str, dict[str, str]] = {}
     for row in series:
-        days.setdefault(row["day"], {})[row["label"]] = row["installations"]
-    rows = [(day, [values.get(label, 0) for label in labels]) for day, values in days.items()]
-    return {"labels": labels, "rows": rows}
+        reporting = day_totals.get(row["day"])
+        share = share_percent(
+            row["installations"], reporting.installation_days if reporting else None
+        )
+        days.setdefault(row["day"], {})[row["label"]] = (
+            f"{row['installations']} ({_percent(share, None)})"
+            if share is not None
+            else str(row["installations"])
+        )
+    titles = {
+        day: f"{day}: "
+        + "; ".join(f"{label} {text}" for label, text in values.items())
+        + f" installations reporting (each ±{margin}; in brackets, of all reporting)"
+        for day, values in days.items()
+    }
+    labels = sorted({row["label"] for row in series})
+    first, last = period.first, period.last
+    return {
+        "adoption": line_chart(series, first, last, unit=LINE_UNIT, day_titles=titles),
+        # for phones: drawn 340 wide, so its 12 px text is not scaled down
+        "adoption_narrow": line_chart(
+            series, first, last, unit=LINE_UNIT, width=340, height=280, x_tick_count=3
+        ),
+        "adoption_table": {
+            "labels": labels,
+            "rows": [
+                (day, [values.get(label, "") for label in labels]) for day, values in days.items()
+            ],
+        },
+    }
+
+
+def _margins_shown(margins: dict) -> dict[str, str]:
+    return {key: _margin(value) for key, value in margins.items() if value is not None}
+
+
+def _margin(value: float) -> str:
+    """A 95% half-width, rounded up: never narrower than the noise allows."""
+    if value >= 1:
+        return str(math.ceil(value))
+    return f"{math.ceil(value * 10) / 10:.1f}"
+
+
+def _rounded(value: float, margin: float) -> str:
+    """A noisy figure with no digit finer than its noise: whole numbers unless the 95%
+    half-width is under one."""
+    return f"{value:.0f}" if margin >= 1 else f"{value:.1f}"
+
+
+def _percent(share: float | None, margin_points: float | None) -> str:
+    if share is None:
+        return NO_SHARE
+    if 0 < share < 1 and (margin_points is None or margin_points >= 1):
+        return "<1%"
+    return f"{_rounded(share, margin_points if margin_points is not None else 1)}%"
 
 
 def statistics_csv(request: HttpRequest, dimension: str) -> HttpResponse:

@@ -11,16 +11,23 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
 
 from ingest.dimensions import DIMENSIONS, MULTI, Dimension, natural_order
 from ingest.models import PublicFigure, StatsRelease
-from ingest.privacy import NOISE_SCALE, dimension_privacy, display_floor
+from ingest.privacy import NOISE_SCALE, Z_95, dimension_privacy, display_floor
 
 MAX_RANGE_DAYS = 3 * 366
 DEFAULT_TOP = 25
 PRESETS = {"30": 30, "90": 90, "365": 365}
 STATS_HTML_SECONDS = 15 * 60
+
+
+SHARE_REFERENCES = ("cluster_count", "app_count", "browser", "screen_width")
+"""The partitions whose released figures estimate how many installations report, the
+denominator of every share: each report is in exactly one group of each (perhaps
+'(unknown)'), and all their labels are public, so no group is ever held back and each
+total is the true number of reports plus noise."""
 
 
 class StatsRangeError(ValueError):
@@ -168,3 +175,113 @@ def stats_html_cache_key(*, period: DateRange, today: date) -> str | None:
     latest, days = stats_release_state()
     parts = (period.first, period.last, settings.STATS_MIN_INSTALLATIONS, latest, days)
     return "stats-html:" + ":".join(str(part) for part in parts)
+
+
+@dataclass(frozen=True)
+class ReleasedTotal:
+    """A sum of released figures, and how many figures (each with noise of its own, of
+    variance NOISE_SCALE²) went into it: the sum's variance is figures · NOISE_SCALE²."""
+
+    installation_days: float
+    figures: float
+
+
+def stats_released_totals(*, period: DateRange) -> dict[str, ReleasedTotal]:
+    """Every dimension's released total over a range, in one query.
+
+    Released figures only (post-processing): a share computed from these costs no
+    privacy budget and reads no report.
+    """
+    rows = (
+        _released(period)
+        .values("dimension")
+        .annotate(total=Sum("value"), figures=Count("id"))
+        .order_by()
+    )
+    return {row["dimension"]: ReleasedTotal(row["total"], row["figures"]) for row in rows}
+
+
+def stats_daily_reporting(*, period: DateRange) -> dict[str, ReleasedTotal]:
+    """Each released day's estimate of its reporting installations (reporting_estimate),
+    in one query."""
+    rows = (
+        _released(period)
+        .filter(dimension__in=SHARE_REFERENCES)
+        .values("day", "dimension")
+        .annotate(total=Sum("value"), figures=Count("id"))
+        .order_by()
+    )
+    by_day: dict[str, dict[str, ReleasedTotal]] = {}
+    for row in rows:
+        by_day.setdefault(row["day"].isoformat(), {})[row["dimension"]] = ReleasedTotal(
+            row["total"], row["figures"]
+        )
+    estimates = {day: reporting_estimate(totals) for day, totals in by_day.items()}
+    return {day: estimate for day, estimate in estimates.items() if estimate}
+
+
+def _released(period: DateRange):
+    return PublicFigure.objects.filter(day__range=(period.first, period.last))
+
+
+def reporting_estimate(totals: dict[str, ReleasedTotal]) -> ReleasedTotal | None:
+    """How many installation-days were reported, from the reference partitions'
+    released totals: their inverse-variance weighted mean (each is the same truth plus
+    independent noise), with the variance of that mean as ``figures``."""
+    parts = [totals[key] for key in SHARE_REFERENCES if key in totals and totals[key].figures]
+    if not parts:
+        return None
+    weight = sum(1 / part.figures for part in parts)
+    mean = sum(part.installation_days / part.figures for part in parts) / weight
+    return ReleasedTotal(mean, 1 / weight)
+
+
+def stats_noise_scale(*, period: DateRange) -> float:
+    """The noise deviation of the range's released days, as each was released with
+    (``StatsRelease.noise_scale``; their root mean square, should it ever change), or
+    today's ``NOISE_SCALE`` when no day is released."""
+    released = StatsRelease.objects.filter(day__range=(period.first, period.last)).aggregate(
+        days=Count("day"), squares=Sum(F("noise_scale") * F("noise_scale"))
+    )
+    if not released["days"]:
+        return NOISE_SCALE
+    return math.sqrt(released["squares"] / released["days"])
+
+
+def noise_margins(
+    *, days: int, noise_scale: float, denominator: ReleasedTotal | None = None
+) -> dict:
+    """Half-widths of the 95% intervals of a range's figures, from the noise the release
+    drew: deviation ``noise_scale`` (stats_noise_scale) on every daily figure,
+    independent draws.
+
+    - an average over ``days`` released days: Z_95 · σ / √days;
+    - an installation-day sum: Z_95 · σ · √days;
+    - a share, in percentage points: the average's deviation combined with that of the
+      denominator (σ · √figures / days), over the denominator's average. Taken at a share
+      of 100%, the worst case, so one margin holds for every group of the table.
+
+    Z_95 · σ is 1.96 deviations: 95 of 100 figures are within it of the truth.
+    """
+    days = max(days, 1)
+    average_sd = noise_scale / math.sqrt(days)
+    margins: dict = {
+        "daily": Z_95 * noise_scale,
+        "average": Z_95 * average_sd,
+        "installation_days": Z_95 * noise_scale * math.sqrt(days),
+        "share_points": None,
+    }
+    if denominator and denominator.installation_days > 0:
+        reporting = denominator.installation_days / days
+        denominator_sd = noise_scale * math.sqrt(denominator.figures) / days
+        combined = math.hypot(average_sd, denominator_sd)
+        margins["share_points"] = 100 * Z_95 * combined / reporting
+    return margins
+
+
+def share_percent(part: float, whole: float | None) -> float | None:
+    """A released figure's share of a released total, in percent; None without a
+    positive total (no day released, or noise took the total to zero)."""
+    if whole is None or whole <= 0:
+        return None
+    return 100 * part / whole

@@ -4,6 +4,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from ingest.dictionary import dictionary_entries
 from tests.e2e.conftest import screenshot, sign_in
@@ -53,18 +54,63 @@ def test_the_pages_work_without_javascript(browser, live_server, fleet):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_server.url}/stats/")
-    page.get_by_label("Last 365 days").check()
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name="Last 365 days").click()
     assert "range=365" in page.url
+    expect(page.get_by_role("link", name="Last 365 days")).to_have_attribute("aria-current", "page")
     assert page.locator("svg.chart rect.chart-bar").count() > 0
-    page.get_by_label("Custom range").check()
     page.get_by_label("From", exact=True).fill("2001-01-01")
     page.get_by_label("To", exact=True).fill("2000-01-01")
     page.get_by_role("button", name="Show").click()
     assert page.get_by_role("alert").inner_text() == (
         "The start date must not be after the end date."
     )
+    assert page.get_by_label("From", exact=True).input_value() == "2001-01-01"  # kept to fix
     context.close()
+
+
+def test_custom_dates_need_no_radio_button_and_win_over_a_preset(page, live_server, fleet):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    first, last = today - timedelta(days=20), today - timedelta(days=6)
+    page.goto(f"{live_server.url}/stats/?range=365")
+    page.get_by_label("From", exact=True).fill(first.isoformat())
+    page.get_by_label("To", exact=True).fill(last.isoformat())
+    page.get_by_role("button", name="Show").click()
+    summary = page.locator(".range-summary").inner_text()
+    assert summary.startswith(f"From {first.day} {first:%B %Y} to {last.day} {last:%B %Y}: 15 days")
+    assert page.locator(".range-presets [aria-current]").count() == 0  # no preset is shown
+    assert "Given dates always win" in page.locator("#range-rule").inner_text()
+    screenshot(page, "visitors-stats-custom-range")
+
+
+def test_every_bar_and_day_says_its_value_and_share_on_hover(page, live_server, fleet):
+    page.goto(f"{live_server.url}/stats/?range=90")
+    rows = page.locator("svg.chart-bars g.chart-row")
+    assert rows.count() >= 20
+    first = page.locator("table").nth(1).locator("tbody tr").first  # release lines' table
+    label = first.locator("th").inner_text()
+    average = first.locator("td").nth(0).inner_text()
+    share = first.locator("td").nth(1).inner_text()
+    title = page.locator("#release_minor-heading ~ div svg g.chart-row title").first
+    assert title.text_content().startswith(
+        f"{label}: {average} installations reporting a day on average (±"
+    )
+    assert f", {share} of reporting installations (±" in title.text_content()
+    assert share.endswith("%")
+    assert page.locator("svg.chart-bars .chart-unit").first.text_content() == (
+        "Installations reporting per day (average) · share"
+    )
+    assert page.locator("svg.chart-wide .chart-unit").text_content() == (
+        "Installations reporting per day"
+    )
+    days = page.locator("svg.chart-wide rect.chart-hit title")
+    assert days.count() >= 40  # one per day the fleet reported (40 days)
+    assert "installations reporting (each ±" in days.first.text_content()
+    page.locator("svg.chart-bars g.chart-row").first.hover()
+    screenshot(page, "visitors-stats-hover")
 
 
 def test_the_pages_pass_an_automated_accessibility_check(page, live_server, fleet):

@@ -84,12 +84,13 @@ def _html_table(page: str, dimension: str) -> dict[str, int]:
         re.S,
     )
     assert section, f"no {dimension} section on /stats/"
+    # cells: the average, its share, the installation-days
     rows = re.findall(
         r'<tr><th scope="row">([^<]*)</th><td class="num">([^<]*)</td>'
-        r'<td class="num">([^<]*)</td></tr>',
+        r'<td class="num">([^<]*)</td><td class="num">([^<]*)</td></tr>',
         section.group(1),
     )
-    return {html.unescape(label): int(days) for label, _, days in rows}
+    return {html.unescape(label): int(days) for label, _, _, days in rows}
 
 
 def _figures_seen(client, dimension: str, day: date) -> dict[str, int]:
