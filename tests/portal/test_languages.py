@@ -291,7 +291,7 @@ def test_the_members_overview_reads_in_chinese(client, applicant):
     assert "您的访问申请" in page and "提交新的申请" in page
     assert f"#{filed.pk}: Addon co-usage study" in page  # the member's own words stay as typed
     assert '<span class="status status-submitted">已提交</span>' in page
-    assert ">未决（等待决定）</option>" in page  # the state filter's choices
+    assert ">未决（等待决定）</option>" in page  # noqa: RUF001 - the state filter's choices
     for english in ("Access to the telemetry", "Your requests", "File a new request", "Filed "):
         assert english not in page
 
@@ -323,8 +323,8 @@ def test_the_request_form_reads_in_chinese_with_its_labels_and_errors(client, ap
     for label in ("用途", "理由", "预期用途", "发表计划", "所属机构", "所需数据", "数据元素"):
         assert f">{label}</" in page, label
     assert "我接受以上数据使用条款" in page
-    assert "一行文字；申请获批后会公开显示。" in page  # a help text
-    assert "安装实例 <a" in page and "（包含什么）" in page  # elements by their Chinese titles
+    assert "一行文字；申请获批后会公开显示。" in page  # noqa: RUF001 - a help text
+    assert "安装实例 <a" in page and "（包含什么）" in page  # noqa: RUF001 - elements by their Chinese titles
     assert "假名化的每日报告" in page  # the data sets' labels
     for english in ("File an access request", "Justification", "Data wanted", "(what it holds)"):
         assert english not in page
@@ -403,7 +403,7 @@ def test_the_data_dictionary_reads_in_chinese(client):
     assert "第 1 版已批准" in page
     assert "收集默认开启" in page  # a client quirk
     assert "<td>文本</td>" in page  # a field's type
-    assert "安装实例的假名：32 个十六进制字符" in page  # a stored field's description
+    assert "安装实例的假名：32 个十六进制字符" in page  # noqa: RUF001 - a stored field's description
     for english in (
         "<h1>Data dictionary</h1>",
         "In every row",
@@ -418,7 +418,7 @@ def test_the_statistics_read_in_chinese(client):
     page = chinese_page(client, "/stats/")
     assert headings(page)[0] == "社区从遥测中了解到什么"
     assert "这些数字如何受到保护" in headings(page)
-    assert "发行版本线（主版本.次版本）" in headings(page)  # a dimension's title
+    assert "发行版本线（主版本.次版本）" in headings(page)  # noqa: RUF001 - a dimension's title
     assert ">最近 30 天</a>" in page
     for english in (
         "What the community learns",
@@ -537,7 +537,7 @@ APPLICANT_EMAILS = {
     "grant_reminder": (
         lambda a, m, g, mp: _reminded(g()),
         "天后结束",
-        "如需继续使用这些数据，请申请续期",
+        "如需继续使用这些数据，请申请续期",  # noqa: RUF001 - Chinese punctuation
     ),
 }
 
