@@ -402,7 +402,7 @@ def test_the_data_dictionary_reads_in_chinese(client):
     assert any(h.startswith("安装实例 platformID") for h in headings(page))
     assert "第 1 版已批准" in page
     assert "收集默认开启" in page  # a client quirk
-    assert "<td>文本</td>" in page  # a field's type
+    assert '<td class="field-type">文本</td>' in page  # a field's type
     assert "安装实例的假名：32 个十六进制字符" in page  # noqa: RUF001 - a stored field's description
     for english in (
         "<h1>Data dictionary</h1>",
