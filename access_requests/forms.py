@@ -10,7 +10,16 @@ from django.utils.translation import gettext, gettext_lazy
 
 from access_requests.models import Dataset, Export
 from access_requests.services import MAX_DURATION_DAYS, MIN_JUSTIFICATION_CHARS
+from ingest.catalogue import REQUIRED_KEYS
 from ingest.dictionary import dictionary_entries
+
+ALWAYS_INCLUDED_NOTE = gettext_lazy("always included in daily reports")
+ALWAYS_INCLUDED_HELP = gettext_lazy(
+    "Every daily-report row carries the date it was received (requestTime) and the "
+    "installation's pseudonym (made from platformID, which never leaves the server): "
+    "without them a row could be neither dated nor joined. So these two are always "
+    "included when you ask for daily reports, and cannot be left out."
+)
 
 
 class DateInput(forms.DateInput):
@@ -27,15 +36,45 @@ def element_choices(keys: list[str]) -> list[tuple[str, SafeString]]:
         entry = entries.get(key)
         title = entry.title if entry else key
         anchor = entry.anchor if entry else ""
-        choices.append(
-            (
-                key,
-                format_html(
-                    '{} <a href="{}#{}">{}</a>', title, page, anchor, gettext("(what it holds)")
-                ),
-            )
+        label = format_html(
+            '{} <a href="{}#{}">{}</a>', title, page, anchor, gettext("(what it holds)")
         )
+        if key in REQUIRED_KEYS:
+            label = format_html(
+                '{} <span class="always-included">{}</span>', label, ALWAYS_INCLUDED_NOTE
+            )
+        choices.append((key, label))
     return choices
+
+
+class ElementCheckboxes(forms.CheckboxSelectMultiple):
+    """The elements' checkboxes; those every daily-report row carries (the catalogue's
+    required keys) are shown ticked and disabled, since nobody can leave them out."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        always = value in REQUIRED_KEYS
+        option = super().create_option(
+            name, value, label, selected or always, index, subindex=subindex, attrs=attrs
+        )
+        if always:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+def elements_offered_setup(field: forms.Field, keys: list[str]) -> None:
+    """Tell the applicant (or reviewer) which of the offered elements are always included."""
+    if REQUIRED_KEYS & set(keys):
+        field.help_text = ALWAYS_INCLUDED_HELP
+        field.error_messages["required"] = gettext(
+            "Choose at least one data element besides the two always included."
+        )
+
+
+def elements_with_row_keys(cleaned: dict[str, Any], always: frozenset[str]) -> None:
+    """Put back the disabled elements a browser does not send, so the request (or grant)
+    lists them as it did when they were ticked by hand."""
+    if cleaned.get("elements"):
+        cleaned["elements"] = sorted(set(cleaned["elements"]) | always)
 
 
 class AccessRequestForm(forms.Form):
@@ -81,7 +120,7 @@ class AccessRequestForm(forms.Form):
         label=gettext_lazy("Data wanted"),
     )
     elements = forms.MultipleChoiceField(
-        choices=(), widget=forms.CheckboxSelectMultiple, label=gettext_lazy("Data elements")
+        choices=(), widget=ElementCheckboxes, label=gettext_lazy("Data elements")
     )
     period_start = forms.DateField(widget=DateInput, label=gettext_lazy("Data from"))
     period_end = forms.DateField(widget=DateInput, label=gettext_lazy("Data to"))
@@ -99,6 +138,8 @@ class AccessRequestForm(forms.Form):
         # self.fields holds a copy of each declared field: "elements" is the one above.
         field = cast(forms.MultipleChoiceField, self.fields["elements"])
         field.choices = element_choices(elements)
+        elements_offered_setup(field, elements)
+        self.offered_elements = elements
         if confirm_similar:  # a similar request is open: filing this one too is deliberate
             self.fields["file_anyway"] = forms.BooleanField(
                 required=False,
@@ -113,6 +154,11 @@ class AccessRequestForm(forms.Form):
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and start > end:
             self.add_error("period_end", gettext("The period must end after it starts."))
+        chosen = set(cleaned.get("elements") or [])
+        if chosen and chosen <= REQUIRED_KEYS:  # a post by hand: the rows' key and no more
+            self.add_error("elements", self.fields["elements"].error_messages["required"])
+        if Dataset.REPORTS in (cleaned.get("datasets") or []):  # rollups have no such rows
+            elements_with_row_keys(cleaned, REQUIRED_KEYS & set(self.offered_elements))
         return cleaned
 
 
@@ -141,7 +187,7 @@ class ApproveForm(forms.Form):
     datasets = forms.MultipleChoiceField(
         choices=Dataset.choices, widget=forms.CheckboxSelectMultiple
     )
-    elements = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+    elements = forms.MultipleChoiceField(choices=(), widget=ElementCheckboxes)
     period_start = forms.DateField(widget=DateInput)
     period_end = forms.DateField(widget=DateInput)
     duration_days = forms.IntegerField(min_value=1, max_value=MAX_DURATION_DAYS)
@@ -155,7 +201,12 @@ class ApproveForm(forms.Form):
         super().__init__(*args, **kwargs)
         # self.fields holds a copy of each declared field: these are the two above.
         elements = cast(forms.MultipleChoiceField, self.fields["elements"])
-        elements.choices = [(key, key) for key in access_request.elements]
+        elements.choices = [
+            (key, f"{key} ({ALWAYS_INCLUDED_NOTE})" if key in REQUIRED_KEYS else key)
+            for key in access_request.elements
+        ]
+        elements_offered_setup(elements, access_request.elements)
+        self.offered_elements = list(access_request.elements)
         datasets = cast(forms.MultipleChoiceField, self.fields["datasets"])
         datasets.choices = [c for c in Dataset.choices if c[0] in access_request.datasets]
         # The field's max_value (MAX_DURATION_DAYS) is fixed when it is built; a grant may
@@ -163,6 +214,12 @@ class ApproveForm(forms.Form):
         duration = self.fields["duration_days"]
         duration.validators.append(MaxValueValidator(access_request.duration_days))
         duration.widget.attrs["max"] = access_request.duration_days
+
+    def clean(self):
+        cleaned = cast(dict[str, Any], super().clean())
+        # what was asked for stays granted, whatever the data: as when they were ticked
+        elements_with_row_keys(cleaned, REQUIRED_KEYS & set(self.offered_elements))
+        return cleaned
 
 
 class ReasonForm(forms.Form):

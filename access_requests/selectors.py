@@ -98,6 +98,13 @@ def grant_renewal_refusal(*, grant: Grant, now=None) -> str | None:
     return None
 
 
+def grant_renewal_pending(*, grant: Grant) -> AccessRequest | None:
+    """The renewal of this grant still waiting for a decision, if any: the one to follow
+    or edit rather than file another. Reads the prefetched renewals when they are."""
+    pending = [r for r in grant.renewals.all() if r.status in AccessRequest.PENDING]
+    return max(pending, key=lambda r: (r.created_at, r.pk), default=None)
+
+
 def grant_get_for_user(*, user, pk: int) -> Grant:
     return get_object_or_404(Grant, pk=pk, grantee=user)
 

@@ -39,6 +39,7 @@ from access_requests.selectors import (
     data_reads_for_user,
     export_get_for_user,
     grant_get_for_user,
+    grant_renewal_pending,
     grant_renewal_refusal,
     grants_public_register,
     token_get_for_user,
@@ -98,6 +99,7 @@ def access_request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     if grant is not None:
         context["reads"] = data_reads_for_user(user=request.user, grant=grant)
         context["renewal_refusal"] = grant_renewal_refusal(grant=grant)
+        context["pending_renewal"] = grant_renewal_pending(grant=grant)
     return render(request, "access_requests/request_detail.html", context)
 
 
@@ -152,6 +154,17 @@ def grant_renew(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if refusal:
         messages.error(request, refusal)
         return _back_to_request(grant.request_id)
+    pending = grant_renewal_pending(grant=grant)
+    if pending is not None:
+        messages.info(
+            request,
+            gettext(
+                "Grant #%(pk)s already has a renewal waiting for a decision: request "
+                "#%(renewal)s, shown here. Edit it rather than file another."
+            )
+            % {"pk": grant.pk, "renewal": pending.pk},
+        )
+        return _back_to_request(pending.pk)
     refused = _may_file_or_redirect(request)
     if refused:
         return refused

@@ -101,7 +101,7 @@ def _period(request: HttpRequest) -> DateRange:
     preset = request.GET.get("range", "30")
     if not (first or last) and preset not in PRESETS and preset != "custom":
         raise StatsRangeError(
-            "Choose the last 30, 90 or 365 days, or give a From or To date (YYYY-MM-DD)."
+            gettext("Choose the last 30, 90 or 365 days, or give a From or To date (YYYY-MM-DD).")
         )
     return stats_range_parse(
         first=first or None, last=last or None, preset=preset, today=timezone.now().date()

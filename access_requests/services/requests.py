@@ -27,7 +27,11 @@ from access_requests.models import (
     RequestEvent,
 )
 from access_requests.notifications import email_send_on_commit, maintainer_emails
-from access_requests.selectors import access_requests_overdue, grant_renewal_refusal
+from access_requests.selectors import (
+    access_requests_overdue,
+    grant_renewal_pending,
+    grant_renewal_refusal,
+)
 from access_requests.services.grants import grant_snapshot
 from ingest.models import PolicyElement
 from ingest.selectors import policy_get_published
@@ -174,6 +178,15 @@ def _renewable_grant_lock(*, grant: Grant, applicant: User) -> Grant:
     refusal = grant_renewal_refusal(grant=grant)
     if refusal:
         raise ValidationError(refusal)
+    pending = grant_renewal_pending(grant=grant)
+    if pending is not None:
+        raise ValidationError(
+            gettext(
+                "Grant #%(pk)s already has a renewal waiting for a decision: request "
+                "#%(renewal)s. Edit that one instead of filing another."
+            )
+            % {"pk": grant.pk, "renewal": pending.pk}
+        )
     return grant
 
 

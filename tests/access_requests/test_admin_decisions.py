@@ -1,5 +1,7 @@
 """The admin's decision forms: each calls its service and says what happened or why not."""
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 
@@ -86,3 +88,30 @@ def test_the_review_page_lists_the_applicants_other_requests_and_grants(
     assert f"{earlier.created_at:%Y-%m-%d}" in history
     assert f"Grant #{grant.pk}: " in history
     assert f"until {grant.expires_at:%Y-%m-%d}" in history
+
+
+def test_the_approve_form_shows_the_rows_own_elements_as_always_included(
+    client, applicant, maintainer
+):
+    filed = file_request(applicant)  # enableAddonList, platformID and version
+    client.force_login(maintainer)
+    url = f"/admin/access_requests/accessrequest/{filed.pk}/approve/"
+    html = client.get(url).content.decode()
+    (always,) = re.findall(r'<input type="checkbox" name="elements" value="platformID"[^>]*>', html)
+    assert "disabled" in always and "checked" in always
+    assert "platformID (always included in daily reports)" in html
+    assert "Every daily-report row carries the date it was received" in html
+    (optional,) = re.findall(r'<input type="checkbox" name="elements" value="version"[^>]*>', html)
+    assert "disabled" not in optional
+    # the browser sends no disabled box; the grant still lists what was asked for
+    client.post(
+        url,
+        {
+            "datasets": filed.datasets,
+            "elements": ["version"],
+            "period_start": filed.period_start,
+            "period_end": filed.period_end,
+            "duration_days": 30,
+        },
+    )
+    assert Grant.objects.get(request=filed).elements == ["platformID", "version"]

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -207,7 +208,9 @@ def test_the_edit_form_is_prefilled_and_an_edit_is_recorded(client, applicant, m
     saved = client.post(_page(filed.pk) + "edit/", data)
     assert saved.headers["Location"] == _page(filed.pk)
     filed.refresh_from_db()
-    assert filed.purpose == "Addon pairs" and filed.elements == ["enableAddonList"]
+    # the browser sends no disabled box: the two every daily-report row carries are kept
+    assert filed.purpose == "Addon pairs"
+    assert filed.elements == ["enableAddonList", "platformID", "requestTime"]
     event = filed.events.get(kind="edited")
     assert event.message == (
         "Changed: purpose, intended use, publication plans, elements, data to, duration days."
@@ -345,3 +348,44 @@ def test_the_curl_example_carries_the_whole_token_and_is_not_cached(client, appl
     assert response["Cache-Control"] == "no-store"
     assert f'curl -H "Authorization: Bearer {secret}" \\' in response.content.decode()
     assert f"Bearer {secret[:10]}…" not in response.content.decode()
+
+
+def test_a_grant_with_a_pending_renewal_links_it_instead_of_offering_another(
+    client, applicant, maintainer
+):
+    grant = grant_for(applicant, maintainer)
+    client.force_login(applicant)
+    data = request_form_data(datasets=grant.datasets, elements=grant.elements)
+    client.post(f"/access/grants/{grant.pk}/renew/", data)
+    renewal = AccessRequest.objects.get(renewal_of=grant)
+    original = client.get(_page(grant.request_id)).content.decode()
+    assert "Request renewal" not in original
+    assert f"/access/grants/{grant.pk}/renew/" not in original
+    assert f'Renewal requested: <a href="{_page(renewal.pk)}">request #{renewal.pk}</a>' in original
+    again = client.get(f"/access/grants/{grant.pk}/renew/")
+    assert again.headers["Location"] == _page(renewal.pk)
+    assert (
+        f"already has a renewal waiting for a decision: request #{renewal.pk}"
+        in (_messages(again)[0])
+    )
+    posted = client.post(f"/access/grants/{grant.pk}/renew/", data)
+    assert posted.headers["Location"] == _page(renewal.pk)
+    assert AccessRequest.objects.filter(renewal_of=grant).count() == 1
+
+
+def test_once_the_renewal_is_decided_the_grant_offers_renewal_again(client, applicant, maintainer):
+    grant = grant_for(applicant, maintainer)
+    renewal = file_request(applicant, renewal_of=grant)
+    services.access_request_reject(request=renewal, reviewer=maintainer, reason="Not yet.")
+    client.force_login(applicant)
+    original = client.get(_page(grant.request_id)).content.decode()
+    assert "Request renewal" in original and "Renewal requested:" not in original
+    assert client.get(f"/access/grants/{grant.pk}/renew/").status_code == 200
+
+
+def test_the_service_refuses_a_second_pending_renewal(applicant, maintainer):
+    grant = grant_for(applicant, maintainer)
+    first = file_request(applicant, renewal_of=grant)
+    with pytest.raises(ValidationError, match=f"waiting for a decision: request #{first.pk}"):
+        file_request(applicant, renewal_of=grant)
+    assert AccessRequest.objects.filter(renewal_of=grant).count() == 1

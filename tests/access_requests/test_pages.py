@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -8,6 +9,7 @@ from django.test import override_settings
 
 from access_requests import services
 from access_requests.models import AccessRequest, Profile
+from ingest.catalogue import REQUIRED_KEYS
 from tests.access_requests.factories import file_request
 from tests.access_requests.helpers import request_form_data
 
@@ -211,3 +213,47 @@ def test_the_form_says_the_affiliation_is_published_when_approved(client, applic
         "Your employer, project or school. If the request is approved, it is published "
         "with the purpose in the public register of approved uses."
     )
+
+
+def _element_inputs(html: str) -> dict[str, str]:
+    """Each element's checkbox as rendered, by its value."""
+    pattern = r'(<input type="checkbox" name="elements" value="([^"]*)"[^>]*>)'
+    return {value: tag for tag, value in re.findall(pattern, html)}
+
+
+def test_the_form_shows_the_date_and_pseudonym_as_always_included(client, applicant):
+    client.force_login(applicant)
+    html = client.get("/access/request/").content.decode()
+    inputs = _element_inputs(html)
+    for always in ("platformID", "requestTime"):
+        assert "disabled" in inputs[always] and "checked" in inputs[always], inputs[always]
+    optional = {key: tag for key, tag in inputs.items() if key not in REQUIRED_KEYS}
+    assert "enableAddonList" in optional
+    assert not any("disabled" in tag or "checked" in tag for tag in optional.values())
+    assert html.count("always included in daily reports") == 2
+    assert "Every daily-report row carries the date it was received" in html
+
+
+def test_a_request_of_daily_reports_keeps_listing_the_two_always_included(client, applicant):
+    client.force_login(applicant)
+    data = request_form_data(datasets=["reports"], elements=["version"])
+    assert client.post("/access/request/", data).status_code == 302
+    assert AccessRequest.objects.get().elements == ["platformID", "requestTime", "version"]
+
+
+def test_a_request_of_rollups_only_is_stored_as_ticked(client, applicant):
+    client.force_login(applicant)
+    assert client.post("/access/request/", request_form_data()).status_code == 302
+    assert AccessRequest.objects.get().elements == ["enableAddonList"]
+
+
+def test_the_two_always_included_are_not_enough_on_their_own(client, applicant):
+    client.force_login(applicant)
+    for elements in ([], ["platformID", "requestTime"], ["platformID"]):
+        data = request_form_data(datasets=["reports"], elements=elements)
+        response = client.post("/access/request/", data)
+        assert response.status_code == 200, elements
+        assert "Choose at least one data element besides the two always included." in (
+            response.content.decode()
+        ), elements
+    assert not AccessRequest.objects.exists()

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from access_requests.forms import ALWAYS_INCLUDED_NOTE as ALWAYS
+from ingest.catalogue import REQUIRED_KEYS
 from ingest.dictionary import dictionary_entry
 from tests.personas import PASSWORD, PERSONAS
 from tests.support import ROOT, require_service
@@ -126,10 +128,16 @@ def file_access_request(page, *, form: dict, datasets: list[str], elements: list
     for label, value in form.items():
         page.get_by_label(label).fill(value)
     for dataset in datasets:
-        page.get_by_label(dataset).check()
+        page.get_by_label(dataset, exact=True).check()
     for element in elements:
-        # each element is labelled with its dictionary title and a link to its entry
+        # each element is labelled with its dictionary title and a link to its entry;
+        # the two every daily-report row carries are ticked already, and cannot be unticked
         title = dictionary_entry(element).title
+        if element in REQUIRED_KEYS:
+            always = page.get_by_role("checkbox", name=f"{title} (what it holds) {ALWAYS}")
+            expect(always).to_be_checked()
+            expect(always).to_be_disabled()
+            continue
         page.get_by_role("checkbox", name=f"{title} (what it holds)", exact=True).check()
     page.get_by_label("I accept the data-use terms above").check()
     screenshot(page, shots[0])

@@ -97,7 +97,9 @@ def test_a_member_requests_access_and_a_maintainer_approves(
     page.get_by_role("link", name="Request renewal").click()
     expect(page.get_by_role("heading", name=f"Renew grant #{grant.pk}")).to_be_visible()
     expect(page.get_by_label("Purpose")).to_have_value("Which addons are used together")
-    expect(page.get_by_label("enableAddonList", exact=True)).to_be_checked()
+    expect(
+        page.get_by_role("checkbox", name="Enabled addons (what it holds)", exact=True)
+    ).to_be_checked()
     page.get_by_label("I accept the data-use terms above").check()
     checked(page, "access-10-renewal-form")
     page.get_by_role("button", name="File the renewal").click()
@@ -132,7 +134,7 @@ def test_a_member_requests_access_and_a_maintainer_approves(
     for label, value in file_form.items():
         page.get_by_label(label).fill(value)
     page.get_by_label("Daily rollups").check()
-    page.get_by_label("enableAddonList", exact=True).check()
+    page.get_by_role("checkbox", name="Enabled addons (what it holds)", exact=True).check()
     page.get_by_label("I accept the data-use terms above").check()
     page.get_by_role("button", name="File the request").click()
     warning = page.locator(".similar-warning")

@@ -1,4 +1,5 @@
-"""The grantee's export history in a real browser: the datasheet beside the file, and true."""
+"""The grantee's export history, on the request's page in a real browser: the datasheet beside
+the file, and true."""
 
 import gzip
 import hashlib
@@ -41,7 +42,7 @@ def test_the_grantee_downloads_an_export_and_its_datasheet_and_they_match(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     sign_in(page, url, gina.email, PASSWORD, "/access/")
-    page.goto(f"{url}/access/")
+    page.goto(f"{url}/access/requests/{grant.request_id}/")  # where the grant is shown
     history = page.get_by_role("table", name=f"Exports of grant {grant.pk}")
     row = history.get_by_role("row", name=re.compile(rf"#{export.pk}\b"))
     expect(row).to_contain_text("JSON Lines (gzip)")
