@@ -11,7 +11,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import LANGUAGE_QUERY_PARAMETER, set_language
 
@@ -19,13 +21,26 @@ from access_requests.models import Profile
 from access_requests.services.languages import profile_language_set
 
 
+def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    """The CSRF middleware's own check, for a view that applies it only sometimes."""
+    return CsrfViewMiddleware(lambda _: HttpResponse()).process_view(request, None, (), {})
+
+
+@csrf_exempt
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
     """Django's set_language (the cookie, back to ``next``), remembered on the profile.
 
     Django would also set a language it has translations for but the site does not offer
     (``fr``); only those of LANGUAGES are kept.
+
+    A visitor's switch carries no CSRF token: a token in every public page would make each
+    page differ per visitor (a cookie, and bytes that change between two loads of the same
+    figures) for a form whose worst forgery sets someone's language cookie. A signed-in
+    member's switch also changes their profile, and is checked like every other form.
     """
+    if request.user.is_authenticated and (refused := _csrf_refusal(request)):
+        return refused
     response = set_language(request)
     language = request.POST.get(LANGUAGE_QUERY_PARAMETER, "")
     if language not in dict(settings.LANGUAGES):

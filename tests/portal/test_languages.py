@@ -10,6 +10,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from access_requests import services
@@ -263,6 +264,36 @@ def test_every_member_email_renders_in_chinese(applicant, maintainer):
             assert "Your" not in body and "Your" not in subject, template
         digest = plain_text_render("access_requests/email/digest_subject.txt", context)
         assert digest.strip() == "1 个访问申请已等待超过 7 天"
+
+
+def test_a_public_page_carries_no_csrf_token_and_sets_no_cookie(client):
+    """The same figures give the same bytes to everyone: no per-visitor token or cookie."""
+    first, second = client.get("/"), Client().get("/")
+    assert b"csrfmiddlewaretoken" not in first.content
+    assert first.content == second.content
+    assert "csrftoken" not in first.cookies
+
+
+def test_a_visitor_switches_without_a_token_but_a_member_needs_one(applicant):
+    visitor = Client(enforce_csrf_checks=True)
+    response = visitor.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert response.status_code == 302 and response.cookies["django_language"].value == "zh-hans"
+
+    member = Client(enforce_csrf_checks=True)
+    member.force_login(applicant)
+    forged = member.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert forged.status_code == 403
+    assert not Profile.objects.filter(user=applicant, language="zh-hans").exists()
+
+    page = member.get("/policy/")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert token is not None
+    switched = member.post(
+        "/i18n/setlang/",
+        {"language": "zh-hans", "next": "/", "csrfmiddlewaretoken": token.group(1).decode()},
+    )
+    assert switched.status_code == 302
+    assert Profile.objects.get(user=applicant).language == "zh-hans"
 
 
 # --- the member's pages, the dictionary and the statistics in Chinese ------------------------
