@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access_requests import grant_scope
 from access_requests.export_files import EXTENSIONS
@@ -162,7 +162,14 @@ def _citation(export: Export) -> dict:
 
 def export_datasheet(export: Export, *, rows: int | None = None, in_file: bool = False) -> dict:
     """The datasheet of an export: from its row once built, or, for the copy inside a
-    Parquet file (``in_file``), with the row count the writer has just counted."""
+    Parquet file (``in_file``), with the row count the writer has just counted.
+
+    In English whatever the page's language: it is a machine document, like the file."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _export_datasheet(export, rows=rows, in_file=in_file)
+
+
+def _export_datasheet(export: Export, *, rows: int | None, in_file: bool) -> dict:
     grant = export.grant
     policy = grant.request.policy_version
     sheet = {
@@ -206,10 +213,11 @@ def export_datasheet_json(export: Export) -> str:
 
 def export_datasheet_markdown(export: Export) -> str:
     sheet = export_datasheet(export)
-    return plain_text_render(
-        "access_requests/datasheet.md",
-        {"sheet": sheet, "size": _size(sheet["size_bytes"]), "now": timezone.now()},
-    )
+    with translation.override(settings.LANGUAGE_CODE):
+        return plain_text_render(
+            "access_requests/datasheet.md",
+            {"sheet": sheet, "size": _size(sheet["size_bytes"]), "now": timezone.now()},
+        )
 
 
 def _size(size: int | None) -> str:

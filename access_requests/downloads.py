@@ -11,6 +11,7 @@ from typing import cast
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import exceptions
 
 from access_requests import datasheets, services
@@ -41,7 +42,10 @@ def export_file_response(export: Export, user, *, via: str, token=None):
     except services.ExportExpired as exc:
         raise ExportGone(str(exc)) from exc
     if export.state != Export.State.READY:
-        raise ExportNotReady(f"Export #{export.pk} is {export.state}, not ready.")
+        raise ExportNotReady(
+            gettext("Export #%(pk)s is %(state)s, not ready.")
+            % {"pk": export.pk, "state": export.get_state_display().lower()}
+        )
     storage = services.export_storage()
     if not isinstance(storage, FileSystemStorage):
         services.export_download_record(export=export, user=user, via=via, token=token)
@@ -49,7 +53,9 @@ def export_file_response(export: Export, user, *, via: str, token=None):
     try:
         handle = storage.open(export.file_name, "rb")
     except FileNotFoundError as exc:  # deleted by the clean-up since this request began
-        raise ExportGone(f"Export #{export.pk} expired and its file is deleted.") from exc
+        raise ExportGone(
+            gettext("Export #%(pk)s expired and its file is deleted.") % {"pk": export.pk}
+        ) from exc
     try:
         services.export_download_record(export=export, user=user, via=via, token=token)
     except BaseException:
@@ -92,7 +98,10 @@ def export_datasheet_response(export: Export, user, *, via: str, spelling: str, 
     """The datasheet of a built export (ready, or expired since: it still describes the
     file a grantee may hold), audited; an export not built yet has none (NoDatasheet)."""
     if export.rows is None or not export.sha256:
-        raise NoDatasheet(f"Export #{export.pk} is {export.state}: it has no datasheet yet.")
+        raise NoDatasheet(
+            gettext("Export #%(pk)s is %(state)s: it has no datasheet yet.")
+            % {"pk": export.pk, "state": export.get_state_display().lower()}
+        )
     content_type, render = DATASHEET_SPELLINGS[spelling]
     body = render(export)
     services.export_datasheet_record(

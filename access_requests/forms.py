@@ -5,14 +5,16 @@ from django.core.validators import MaxValueValidator
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from access_requests.models import Dataset, Export
 from access_requests.services import MAX_DURATION_DAYS, MIN_JUSTIFICATION_CHARS
 from ingest.catalogue import REQUIRED_KEYS
 from ingest.dictionary import dictionary_entries
 
-ALWAYS_INCLUDED_NOTE = "always included in daily reports"
-ALWAYS_INCLUDED_HELP = (
+ALWAYS_INCLUDED_NOTE = gettext_lazy("always included in daily reports")
+ALWAYS_INCLUDED_HELP = gettext_lazy(
     "Every daily-report row carries the date it was received (requestTime) and the "
     "installation's pseudonym (made from platformID, which never leaves the server): "
     "without them a row could be neither dated nor joined. So these two are always "
@@ -34,7 +36,9 @@ def element_choices(keys: list[str]) -> list[tuple[str, SafeString]]:
         entry = entries.get(key)
         title = entry.title if entry else key
         anchor = entry.anchor if entry else ""
-        label = format_html('{} <a href="{}#{}">(what it holds)</a>', title, page, anchor)
+        label = format_html(
+            '{} <a href="{}#{}">{}</a>', title, page, anchor, gettext("(what it holds)")
+        )
         if key in REQUIRED_KEYS:
             label = format_html(
                 '{} <span class="always-included">{}</span>', label, ALWAYS_INCLUDED_NOTE
@@ -61,7 +65,7 @@ def elements_offered_setup(field: forms.Field, keys: list[str]) -> None:
     """Tell the applicant (or reviewer) which of the offered elements are always included."""
     if REQUIRED_KEYS & set(keys):
         field.help_text = ALWAYS_INCLUDED_HELP
-        field.error_messages["required"] = (
+        field.error_messages["required"] = gettext(
             "Choose at least one data element besides the two always included."
         )
 
@@ -75,43 +79,59 @@ def elements_with_row_keys(cleaned: dict[str, Any], always: frozenset[str]) -> N
 
 class AccessRequestForm(forms.Form):
     purpose = forms.CharField(
-        max_length=200, help_text="One line, shown publicly if the request is approved."
+        max_length=200,
+        label=gettext_lazy("Purpose"),
+        help_text=gettext_lazy("One line, shown publicly if the request is approved."),
     )
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         min_length=MIN_JUSTIFICATION_CHARS,
-        help_text=f"Why you need the data and how the community benefits: a real paragraph "
-        f"(at least {MIN_JUSTIFICATION_CHARS} characters).",
+        label=gettext_lazy("Justification"),
+        help_text=format_lazy(
+            gettext_lazy(
+                "Why you need the data and how the community benefits: a real paragraph "
+                "(at least {chars} characters)."
+            ),
+            chars=MIN_JUSTIFICATION_CHARS,
+        ),
     )
     intended_use = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="What you will do with the data."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label=gettext_lazy("Intended use"),
+        help_text=gettext_lazy("What you will do with the data."),
     )
     publication_plans = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Whether and where you plan to publish results.",
+        label=gettext_lazy("Publication plans"),
+        help_text=gettext_lazy("Whether and where you plan to publish results."),
     )
     affiliation = forms.CharField(
         max_length=200,
-        help_text="Your employer, project or school. If the request is approved, it is "
-        "published with the purpose in the public register of approved uses.",
+        label=gettext_lazy("Affiliation"),
+        help_text=gettext_lazy(
+            "Your employer, project or school. If the request is approved, it is "
+            "published with the purpose in the public register of approved uses."
+        ),
     )
     datasets = forms.MultipleChoiceField(
-        choices=Dataset.choices, widget=forms.CheckboxSelectMultiple, label="Data wanted"
+        choices=Dataset.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Data wanted"),
     )
     elements = forms.MultipleChoiceField(
-        choices=(), widget=ElementCheckboxes, label="Data elements"
+        choices=(), widget=ElementCheckboxes, label=gettext_lazy("Data elements")
     )
-    period_start = forms.DateField(widget=DateInput, label="Data from")
-    period_end = forms.DateField(widget=DateInput, label="Data to")
+    period_start = forms.DateField(widget=DateInput, label=gettext_lazy("Data from"))
+    period_end = forms.DateField(widget=DateInput, label=gettext_lazy("Data to"))
     duration_days = forms.IntegerField(
         min_value=1,
         max_value=MAX_DURATION_DAYS,
         initial=90,
-        label="Access for (days)",
-        help_text=f"At most {MAX_DURATION_DAYS} days.",
+        label=gettext_lazy("Access for (days)"),
+        help_text=format_lazy(gettext_lazy("At most {days} days."), days=MAX_DURATION_DAYS),
     )
-    accept_terms = forms.BooleanField(label="I accept the data-use terms above")
+    accept_terms = forms.BooleanField(label=gettext_lazy("I accept the data-use terms above"))
 
     def __init__(self, *args, elements: list[str], confirm_similar: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,7 +143,9 @@ class AccessRequestForm(forms.Form):
         if confirm_similar:  # a similar request is open: filing this one too is deliberate
             self.fields["file_anyway"] = forms.BooleanField(
                 required=False,
-                label="I know about the open request above and want to file this one as well",
+                label=gettext(
+                    "I know about the open request above and want to file this one as well"
+                ),
             )
 
     def clean(self):
@@ -131,7 +153,7 @@ class AccessRequestForm(forms.Form):
         cleaned = cast(dict[str, Any], super().clean())
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and start > end:
-            self.add_error("period_end", "The period must end after it starts.")
+            self.add_error("period_end", gettext("The period must end after it starts."))
         chosen = set(cleaned.get("elements") or [])
         if chosen and chosen <= REQUIRED_KEYS:  # a post by hand: the rows' key and no more
             self.add_error("elements", self.fields["elements"].error_messages["required"])
@@ -147,12 +169,16 @@ class AccessRequestEditForm(AccessRequestForm):
 
 
 class MessageForm(forms.Form):
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Your answer")
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), label=gettext_lazy("Your answer")
+    )
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(max_length=150, required=False)
-    affiliation = forms.CharField(max_length=200, required=False)
+    display_name = forms.CharField(
+        max_length=150, required=False, label=gettext_lazy("Display name")
+    )
+    affiliation = forms.CharField(max_length=200, required=False, label=gettext_lazy("Affiliation"))
 
 
 class ApproveForm(forms.Form):

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Profile(models.Model):
@@ -55,8 +57,8 @@ class DataUseTerms(models.Model):
 
 
 class Dataset(models.TextChoices):
-    REPORTS = "reports", "Pseudonymised daily reports"
-    ROLLUPS = "rollups", "Daily rollups"
+    REPORTS = "reports", _("Pseudonymised daily reports")
+    ROLLUPS = "rollups", _("Daily rollups")
 
 
 # Who may review requests (approve, reject, ask for more information) and revoke grants.
@@ -65,12 +67,12 @@ REVIEW_PERMISSION = "access_requests.review_accessrequest"
 
 class AccessRequest(models.Model):
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "Submitted"
-        INFO_REQUESTED = "info_requested", "More information asked"
-        ANSWERED = "answered", "Answered"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        SUBMITTED = "submitted", _("Submitted")
+        INFO_REQUESTED = "info_requested", _("More information asked")
+        ANSWERED = "answered", _("Answered")
+        APPROVED = "approved", pgettext_lazy("request status", "Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     PENDING = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ANSWERED)
 
@@ -119,16 +121,16 @@ class RequestEvent(models.Model):
     """One step of a request's timeline, with the message shown to the applicant."""
 
     class Kind(models.TextChoices):
-        SUBMITTED = "submitted", "Submitted"
-        INFO_REQUESTED = "info_requested", "More information asked"
-        ANSWERED = "answered", "Answered"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        GRANT_REVOKED = "grant_revoked", "Access revoked"
-        EDITED = "edited", "Edited by the applicant"
-        REMINDED = "reminded", "Reminded that access ends"
-        RENEWAL_REQUESTED = "renewal", "Renewal requested"
+        SUBMITTED = "submitted", _("Submitted")
+        INFO_REQUESTED = "info_requested", _("More information asked")
+        ANSWERED = "answered", _("Answered")
+        APPROVED = "approved", pgettext_lazy("request status", "Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        GRANT_REVOKED = "grant_revoked", _("Access revoked")
+        EDITED = "edited", _("Edited by the applicant")
+        REMINDED = "reminded", _("Reminded that access ends")
+        RENEWAL_REQUESTED = "renewal", _("Renewal requested")
 
     request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -249,11 +251,11 @@ class Export(models.Model):
         PARQUET = "parquet", "Parquet (zstd)"
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-        EXPIRED = "expired", "Expired"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", pgettext_lazy("export state", "Expired")
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="exports")
     requested_by = models.ForeignKey(

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from access_requests.models import AccessRequest, Export, Grant, ReadToken
 
@@ -61,8 +62,11 @@ def export_quota_check(*, grant: Grant) -> None:
     count = Export.objects.filter(grant=grant, state__in=UNFINISHED).count()
     if count >= limit:
         raise QuotaExceeded(
-            f"Grant #{grant.pk} already has {count} exports queued or running; at most "
-            f"{limit} may wait at once. Ask again when one of them is ready or has failed."
+            gettext(
+                "Grant #%(pk)s already has %(count)s exports queued or running; at most "
+                "%(limit)s may wait at once. Ask again when one of them is ready or has failed."
+            )
+            % {"pk": grant.pk, "count": count, "limit": limit}
         )
 
 
@@ -79,8 +83,11 @@ def token_quota_check(*, grant: Grant) -> None:
     count = tokens_active(grant=grant).count()
     if count >= limit:
         raise QuotaExceeded(
-            f"Grant #{grant.pk} already has {count} active read tokens; at most {limit} are "
-            "allowed. Revoke one you no longer use, then create the new one."
+            gettext(
+                "Grant #%(pk)s already has %(count)s active read tokens; at most %(limit)s are "
+                "allowed. Revoke one you no longer use, then create the new one."
+            )
+            % {"pk": grant.pk, "count": count, "limit": limit}
         )
 
 
@@ -99,10 +106,10 @@ def request_quota_message(*, applicant: User) -> str | None:
     count = requests_open_count(applicant=applicant)
     if count < limit:
         return None
-    return (
-        f"You have {count} open requests; at most {limit} may wait for a decision at once. "
-        "Withdraw one, or wait for the maintainers to decide, before filing another."
-    )
+    return gettext(
+        "You have %(count)s open requests; at most %(limit)s may wait for a decision at "
+        "once. Withdraw one, or wait for the maintainers to decide, before filing another."
+    ) % {"count": count, "limit": limit}
 
 
 def request_quota_check(*, applicant: User) -> None:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from access_requests.models import AccessRequest, Export, Grant, ReadToken, RequestEvent
 from portal.models import AuditEvent
@@ -33,7 +34,10 @@ def access_requests_for_user(*, user, state: str = "") -> QuerySet[AccessRequest
     if state:
         if state not in STATE_FILTERS:
             known = ", ".join(STATE_FILTERS)
-            raise UnknownStateFilter(f"There is no state {state!r}; choose one of: {known}.")
+            raise UnknownStateFilter(
+                gettext("There is no state '%(state)s'; choose one of: %(known)s.")
+                % {"state": state, "known": known}
+            )
         requests = requests.filter(status__in=STATE_FILTERS[state])
     return (
         requests.select_related("grant").prefetch_related("events").order_by("-created_at", "-pk")
@@ -83,12 +87,14 @@ def grant_renewal_refusal(*, grant: Grant, now=None) -> str | None:
     active or have ended within the last RENEWAL_WINDOW_DAYS days."""
     now = now or timezone.now()
     if grant.revoked_at is not None:
-        return f"Grant #{grant.pk} was revoked; file a new request instead of a renewal."
+        return gettext("Grant #%(pk)s was revoked; file a new request instead of a renewal.") % {
+            "pk": grant.pk
+        }
     if grant.expires_at < now - timedelta(days=RENEWAL_WINDOW_DAYS):
-        return (
-            f"Grant #{grant.pk} ended more than {RENEWAL_WINDOW_DAYS} days ago; file a new "
-            "request instead of a renewal."
-        )
+        return gettext(
+            "Grant #%(pk)s ended more than %(days)s days ago; file a new request instead of a "
+            "renewal."
+        ) % {"pk": grant.pk, "days": RENEWAL_WINDOW_DAYS}
     return None
 
 

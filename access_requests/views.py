@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from access_requests import grant_scope, quotas, services
@@ -75,10 +76,10 @@ def _latest_question(access_request) -> str:
 
 REQUESTS_PER_PAGE = 10
 STATE_CHOICES = [
-    ("", "All"),
-    ("open", "Open (waiting for a decision)"),
-    ("approved", "Approved"),
-    ("closed", "Closed (rejected or withdrawn)"),
+    ("", gettext_lazy("All")),
+    ("open", gettext_lazy("Open (waiting for a decision)")),
+    ("approved", pgettext_lazy("request status", "Approved")),
+    ("closed", gettext_lazy("Closed (rejected or withdrawn)")),
 ]
 
 
@@ -157,8 +158,11 @@ def grant_renew(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if pending is not None:
         messages.info(
             request,
-            f"Grant #{grant.pk} already has a renewal waiting for a decision: request "
-            f"#{pending.pk}, shown here. Edit it rather than file another.",
+            gettext(
+                "Grant #%(pk)s already has a renewal waiting for a decision: request "
+                "#%(renewal)s, shown here. Edit it rather than file another."
+            )
+            % {"pk": grant.pk, "renewal": pending.pk},
         )
         return _back_to_request(pending.pk)
     refused = _may_file_or_redirect(request)
@@ -209,7 +213,10 @@ def _filing_page(
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, error_text(exc))
         else:
-            messages.success(request, f"Request #{created.pk} was filed. We emailed you a copy.")
+            messages.success(
+                request,
+                gettext("Request #%(pk)s was filed. We emailed you a copy.") % {"pk": created.pk},
+            )
             return _back_to_request(created.pk)
     return render(
         request,
@@ -242,8 +249,11 @@ def access_request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     if not access_request.is_pending:
         messages.error(
             request,
-            f"Request #{access_request.pk} is {access_request.get_status_display().lower()}; "
-            "only a request waiting for a decision can be edited.",
+            gettext(
+                "Request #%(pk)s is %(status)s; only a request waiting for a decision can be "
+                "edited."
+            )
+            % {"pk": access_request.pk, "status": access_request.get_status_display().lower()},
         )
         return _back_to_request(access_request.pk)
     form = AccessRequestEditForm(
@@ -259,7 +269,9 @@ def access_request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, error_text(exc))
         else:
-            messages.success(request, f"Request #{access_request.pk} is updated.")
+            messages.success(
+                request, gettext("Request #%(pk)s is updated.") % {"pk": access_request.pk}
+            )
             return _back_to_request(access_request.pk)
     return render(
         request,
@@ -279,7 +291,9 @@ def access_request_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"Request #{access_request.pk} is withdrawn.")
+        messages.success(
+            request, gettext("Request #%(pk)s is withdrawn.") % {"pk": access_request.pk}
+        )
     return _back_to_request(access_request.pk)
 
 
@@ -290,14 +304,14 @@ def access_request_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     form = MessageForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError("Write your answer before sending it.")
+            raise ValidationError(gettext("Write your answer before sending it."))
         services.access_request_answer(
             request=access_request, applicant=request.user, message=form.cleaned_data["message"]
         )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, "Your answer was sent to the reviewers.")
+        messages.success(request, gettext("Your answer was sent to the reviewers."))
     return _back_to_request(access_request.pk)
 
 
@@ -324,7 +338,7 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=request.user, **form.cleaned_data)
-        messages.success(request, "Your profile is saved.")
+        messages.success(request, gettext("Your profile is saved."))
         return redirect("profile")
     return render(request, "access_requests/profile.html", {"form": form})
 
@@ -335,7 +349,7 @@ def token_mint(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     grant = grant_get_for_user(user=request.user, pk=pk)
     form = TokenForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Name the token; an expiry, if given, must be a date.")
+        messages.error(request, gettext("Name the token; an expiry, if given, must be a date."))
         return _back_to_request(grant.request_id)
     expires_on = form.cleaned_data["expires_on"]
     expires_at = datetime.combine(expires_on, time.max, tzinfo=UTC) if expires_on else None
@@ -358,7 +372,11 @@ def token_mint(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     token = token_get_for_user(user=request.user, pk=pk)
     services.token_revoke(token=token, user=request.user)
-    messages.success(request, f"Token {token.prefix}… is revoked; it stops working at once.")
+    messages.success(
+        request,
+        gettext("Token %(prefix)s… is revoked; it stops working at once.")
+        % {"prefix": token.prefix},
+    )
     return _back_to_request(token.grant.request_id)
 
 
@@ -368,7 +386,7 @@ def export_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     grant = grant_get_for_user(user=request.user, pk=pk)
     form = ExportForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a format and give the dates as YYYY-MM-DD.")
+        messages.error(request, gettext("Choose a format and give the dates as YYYY-MM-DD."))
         return _back_to_request(grant.request_id)
     try:
         export, created = services.export_request_or_reuse(
@@ -385,16 +403,24 @@ def export_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         if not created:
             messages.success(
                 request,
-                f"Export #{export.pk}, of the same format and period, is already "
-                f"{export.get_state_display().lower()}: no new export was made.",
+                gettext(
+                    "Export #%(pk)s, of the same format and period, is already %(state)s: no "
+                    "new export was made."
+                )
+                % {"pk": export.pk, "state": export.get_state_display().lower()},
             )
         elif export.state == export.State.READY:
-            messages.success(request, f"Export #{export.pk} is ready to download below.")
+            messages.success(
+                request, gettext("Export #%(pk)s is ready to download below.") % {"pk": export.pk}
+            )
         else:
             messages.success(
                 request,
-                f"Export #{export.pk} is queued; we email you when it is "
-                "ready. Reload this page to follow its progress.",
+                gettext(
+                    "Export #%(pk)s is queued; we email you when it is ready. Reload this page "
+                    "to follow its progress."
+                )
+                % {"pk": export.pk},
             )
     return _back_to_request(grant.request_id)
 
@@ -408,7 +434,7 @@ def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         raise
     if not export.grant.is_active:
         _download_refused(request, pk, reason="grant_inactive", status=302)
-        messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
+        messages.error(request, _grant_ended(export.pk))
         return _back_to_request(export.grant.request_id)
     try:
         services.export_refuse_if_expired(export=export, via="page")
@@ -416,7 +442,11 @@ def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return _back_to_request(export.grant.request_id)
     if export.state != export.State.READY:
-        messages.error(request, f"Export #{export.pk} is {export.state}, not ready.")
+        messages.error(
+            request,
+            gettext("Export #%(pk)s is %(state)s, not ready.")
+            % {"pk": export.pk, "state": export.get_state_display().lower()},
+        )
         return _back_to_request(export.grant.request_id)
     try:
         return export_file_response(export, request.user, via="page")
@@ -436,7 +466,7 @@ def export_datasheet(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         raise
     if not export.grant.is_active:
         _download_refused(request, pk, reason="grant_inactive", status=302)
-        messages.error(request, f"Export #{export.pk} is of a grant that has ended or was revoked.")
+        messages.error(request, _grant_ended(export.pk))
         return _back_to_request(export.grant.request_id)
     spelling = request.GET.get("as") or "json"
     if spelling not in DATASHEET_SPELLINGS:
@@ -446,6 +476,10 @@ def export_datasheet(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     except NoDatasheet as exc:
         messages.error(request, str(exc.detail))
         return _back_to_request(export.grant.request_id)
+
+
+def _grant_ended(pk: int) -> str:
+    return gettext("Export #%(pk)s is of a grant that has ended or was revoked.") % {"pk": pk}
 
 
 def _download_refused(

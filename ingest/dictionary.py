@@ -13,6 +13,8 @@ the export datasheets read it, so all of them say the same.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
 from ingest import dimensions, parsing
 from ingest.catalogue import (
     ADDON_STATUSES,
@@ -58,11 +60,11 @@ class DictionaryEntry:
 
 
 HUMAN_TYPES = {
-    ColumnKind.TEXT: "text",
-    ColumnKind.INTEGER: "integer",
-    ColumnKind.DATE: "date",
-    ColumnKind.NAME_LIST: "list of text",
-    ColumnKind.NAME_MAP: "map of text to text",
+    ColumnKind.TEXT: pgettext_lazy("a field's type", "text"),
+    ColumnKind.INTEGER: pgettext_lazy("a field's type", "integer"),
+    ColumnKind.DATE: pgettext_lazy("a field's type", "date"),
+    ColumnKind.NAME_LIST: pgettext_lazy("a field's type", "list of text"),
+    ColumnKind.NAME_MAP: pgettext_lazy("a field's type", "map of text to text"),
 }
 
 
@@ -110,39 +112,63 @@ def _field_descriptions() -> dict[str, str]:
     no_version = _listed(sorted(parsing.NO_VERSION_FAMILIES))
     today_clusters = _listed(scale_labels(parsing.CLUSTER_COUNT_SCALE))
     descriptions = {
-        "installation": "The installation's pseudonym: 32 hexadecimal characters, the same "
-        "for one installation throughout one grant and unrelated across grants. The "
-        "platformID itself never leaves the server.",
-        "date": "The UTC day the report was received (YYYY-MM-DD). One row per "
-        "installation per day: a later report that day replaces the earlier one.",
-        "release": "The KubeVela release as sent, such as v1.9.4; empty when not sent. "
-        "Development builds send "
-        f"{_listed(dimensions.DEVELOPMENT_RELEASES)}, stored as sent and counted in the "
-        f"statistics as one group, '{dimensions.DEVELOPMENT}'.",
-        "git_commit": "The git part of the version, such as git-1a2b3c4; empty when the "
-        "client sends none (VelaUX v1.1-v1.2).",
-        "install_date": "The UTC date the installation was made; the time of day is "
-        "dropped. Empty when VelaUX does not know it.",
-        "cluster_count_bucket": f"A bucket label, never a count. Today's scale is "
-        f"{today_clusters}; the other labels are those of older releases. Empty before "
-        "the installation's first daily count.",
-        "app_count_bucket": "A bucket label, never a count, on one scale in every "
-        "release. Empty before the installation's first daily count.",
-        "addons": "Each enabled addon's name with its status; {} when none is enabled. "
-        "Addon names are open: an installation may add its own.",
-        "browser_family": "The browser family, as VelaUX can tell it; 'other' is a client "
-        "other than VelaUX. Empty when not sent.",
-        "browser_major_version": "The browser's major version, such as 124. Always empty "
-        f"for {no_version} and 'other'.",
-        "screen_width": f"The screen width in pixels, 1 to {MAX_SCREEN_WIDTH:,}. Empty "
-        "when the browser reports no screen (0).",
+        "installation": gettext(
+            "The installation's pseudonym: 32 hexadecimal characters, the same "
+            "for one installation throughout one grant and unrelated across grants. The "
+            "platformID itself never leaves the server."
+        ),
+        "date": gettext(
+            "The UTC day the report was received (YYYY-MM-DD). One row per "
+            "installation per day: a later report that day replaces the earlier one."
+        ),
+        "release": gettext(
+            "The KubeVela release as sent, such as v1.9.4; empty when not sent. "
+            "Development builds send %(releases)s, stored as sent and counted in the "
+            "statistics as one group, '%(group)s'."
+        )
+        % {"releases": _listed(dimensions.DEVELOPMENT_RELEASES), "group": dimensions.DEVELOPMENT},
+        "git_commit": gettext(
+            "The git part of the version, such as git-1a2b3c4; empty when the "
+            "client sends none (VelaUX v1.1-v1.2)."
+        ),
+        "install_date": gettext(
+            "The UTC date the installation was made; the time of day is "
+            "dropped. Empty when VelaUX does not know it."
+        ),
+        "cluster_count_bucket": gettext(
+            "A bucket label, never a count. Today's scale is "
+            "%(scale)s; the other labels are those of older releases. Empty before "
+            "the installation's first daily count."
+        )
+        % {"scale": today_clusters},
+        "app_count_bucket": gettext(
+            "A bucket label, never a count, on one scale in every "
+            "release. Empty before the installation's first daily count."
+        ),
+        "addons": gettext(
+            "Each enabled addon's name with its status; {} when none is enabled. "
+            "Addon names are open: an installation may add its own."
+        ),
+        "browser_family": gettext(
+            "The browser family, as VelaUX can tell it; 'other' is a client "
+            "other than VelaUX. Empty when not sent."
+        ),
+        "browser_major_version": gettext(
+            "The browser's major version, such as 124. Always empty for %(families)s and 'other'."
+        )
+        % {"families": no_version},
+        "screen_width": gettext(
+            "The screen width in pixels, 1 to %(max)s. Empty "
+            "when the browser reports no screen (0)."
+        )
+        % {"max": f"{MAX_SCREEN_WIDTH:,}"},
     }
     for kind in DEFINITION_KINDS:
-        descriptions[kind.column] = (
-            f"Up to five {kind.label} definition names, the most used first; [] when "
-            f"none. A name may carry a revision (webservice@v1). At most {MAX_DEFINITIONS} "
+        descriptions[kind.column] = gettext(
+            "Up to five %(kind)s definition names, the most used first; [] when "
+            "none. A name may carry a revision (webservice@v1). At most %(max)s "
             "are accepted."
-        )
+        ) % {"kind": kind.label, "max": MAX_DEFINITIONS}
     return descriptions
 
 
@@ -150,7 +176,7 @@ def stored_field(column: Column) -> StoredField:
     values = VALUE_SETS.get(column.output)
     return StoredField(
         name=column.output,
-        type=HUMAN_TYPES[column.kind],
+        type=str(HUMAN_TYPES[column.kind]),
         values=values() if values else (),
         description=_field_descriptions().get(column.output, ""),
     )
@@ -168,116 +194,170 @@ class ElementNotes:
 
 # VelaUX's own behaviour, true of every element: shown once on the page.
 CLIENT_QUIRKS = (
-    "Collection is on by default: VelaUX turns it on and offers an opt-out switch in "
-    "Platform Settings, although the review approved opt-in.",
-    "VelaUX sends from each browser, not from each installation: every browser that "
-    "opens VelaUX sends at most once a day (a 24-hour cookie), and the receiver keeps one "
-    "row per installation per UTC day, the last report received.",
-    "After any answer other than a 2xx, the same browser sends again on every page load; "
-    "it ignores Retry-After.",
+    gettext_lazy(
+        "Collection is on by default: VelaUX turns it on and offers an opt-out switch in "
+        "Platform Settings, although the review approved opt-in."
+    ),
+    gettext_lazy(
+        "VelaUX sends from each browser, not from each installation: every browser that "
+        "opens VelaUX sends at most once a day (a 24-hour cookie), and the receiver keeps one "
+        "row per installation per UTC day, the last report received."
+    ),
+    gettext_lazy(
+        "After any answer other than a 2xx, the same browser sends again on every page load; "
+        "it ignores Retry-After."
+    ),
 )
 
 
 def _element_notes() -> dict[str, ElementNotes]:
+    """In the active language: the page's, or English for the schema and datasheets."""
     legacy = {today: old for old, today in REPORT_CATALOGUE.legacy_fields().items()}
     clusters = parsing.CLUSTER_COUNT_SCALE
     apps = parsing.APP_COUNT_SCALE
     notes = {
         "platformID": ElementNotes(
-            "Installation",
-            "platformID, 16 random characters made once per installation by VelaUX's "
-            f"server; VelaUX v1.1-v1.2 call it {legacy.get('platformID', 'installID')}. "
-            "Stored as sent, as the key of the daily row, and given to readers only as a "
-            "per-grant pseudonym.",
+            gettext("Installation"),
+            gettext(
+                "platformID, 16 random characters made once per installation by VelaUX's "
+                "server; VelaUX v1.1-v1.2 call it %(legacy)s. "
+                "Stored as sent, as the key of the daily row, and given to readers only as a "
+                "per-grant pseudonym."
+            )
+            % {"legacy": legacy.get("platformID", "installID")},
             (
-                "Several browsers of one installation each send the same platformID on "
-                "the same day; the later report replaces the earlier.",
+                gettext(
+                    "Several browsers of one installation each send the same platformID on "
+                    "the same day; the later report replaces the earlier."
+                ),
             ),
         ),
         "requestTime": ElementNotes(
-            "Report date",
-            "Not sent by the client: the receiver stamps the UTC day of receipt.",
+            gettext("Report date"),
+            gettext("Not sent by the client: the receiver stamps the UTC day of receipt."),
         ),
         "version": ElementNotes(
-            "KubeVela version",
-            "version is made as release + '/' + git version, split into the release and "
-            "the git commit. A fixed client's 'v1.9.4/git-1a2b3c4' is read the same way.",
+            gettext("KubeVela version"),
+            gettext(
+                "version is made as release + '/' + git version, split into the release and "
+                "the git commit. A fixed client's 'v1.9.4/git-1a2b3c4' is read the same way."
+            ),
             (
-                "A JavaScript bug turns the '/' into NaN: VelaUX sends "
-                "'v1.9.4NaNgit-1a2b3c4'. NaN is the separator and is never stored.",
-                "Either part may be empty ('NaN', 'v1.9.4NaN'); VelaUX v1.1-v1.2 send the "
-                "release without the git part.",
-                f"Development builds send {_listed(dimensions.DEVELOPMENT_RELEASES)} as the "
-                "release.",
+                gettext(
+                    "A JavaScript bug turns the '/' into NaN: VelaUX sends "
+                    "'v1.9.4NaNgit-1a2b3c4'. NaN is the separator and is never stored."
+                ),
+                gettext(
+                    "Either part may be empty ('NaN', 'v1.9.4NaN'); VelaUX v1.1-v1.2 send the "
+                    "release without the git part."
+                ),
+                gettext("Development builds send %(releases)s as the release.")
+                % {"releases": _listed(dimensions.DEVELOPMENT_RELEASES)},
             ),
         ),
         "installTime": ElementNotes(
-            "Install date",
-            "installTime, an RFC 3339 time with the server's offset (-12:00 to +14:00) and "
-            "up to nanoseconds, turned into its UTC date.",
+            gettext("Install date"),
+            gettext(
+                "installTime, an RFC 3339 time with the server's offset (-12:00 to +14:00) and "
+                "up to nanoseconds, turned into its UTC date."
+            ),
             (
-                "When VelaUX does not know the install time it sends Go's zero time, "
-                "0001-01-01T00:00:00Z: stored as empty.",
+                gettext(
+                    "When VelaUX does not know the install time it sends Go's zero time, "
+                    "0001-01-01T00:00:00Z: stored as empty."
+                ),
             ),
         ),
         "clusterCount": ElementNotes(
-            "Clusters per installation",
-            "clusterCount, a bucket label or '' (unknown). A raw count becomes its label on "
-            f"today's scale: below {clusters[0][0]} is {clusters[0][1]}, and so on up to "
-            f">={clusters[-1][0]}; the number is never stored.",
+            gettext("Clusters per installation"),
+            gettext(
+                "clusterCount, a bucket label or '' (unknown). A raw count becomes its label on "
+                "today's scale: below %(lowest)s is %(label)s, and so on up to "
+                ">=%(top)s; the number is never stored."
+            )
+            % {"lowest": clusters[0][0], "label": clusters[0][1], "top": clusters[-1][0]},
             (
-                "VelaUX v1.1-v1.2 send the raw count, not a label.",
-                "KubeVela v1.3.2-v1.4.5 used <3, <10, <50, >=50; the oldest releases used "
-                "the application buckets. Labels of different scales overlap: the "
-                f"statistics show >=50 apart, as '{dimensions.OLD_CLUSTER_BUCKET}'.",
+                gettext("VelaUX v1.1-v1.2 send the raw count, not a label."),
+                gettext(
+                    "KubeVela v1.3.2-v1.4.5 used <3, <10, <50, >=50; the oldest releases used "
+                    "the application buckets. Labels of different scales overlap: the "
+                    "statistics show >=50 apart, as '%(group)s'."
+                )
+                % {"group": dimensions.OLD_CLUSTER_BUCKET},
             ),
         ),
         "appCount": ElementNotes(
-            "Applications per installation",
-            "appCount, a bucket label or '' (unknown). A raw count becomes its label: "
-            f"below {apps[0][0]} is {apps[0][1]}, and so on up to >={apps[-1][0]}; the "
-            "number is never stored.",
-            ("VelaUX v1.1-v1.2 send the raw count, not a label.",),
+            gettext("Applications per installation"),
+            gettext(
+                "appCount, a bucket label or '' (unknown). A raw count becomes its label: "
+                "below %(lowest)s is %(label)s, and so on up to >=%(top)s; the "
+                "number is never stored."
+            )
+            % {"lowest": apps[0][0], "label": apps[0][1], "top": apps[-1][0]},
+            (gettext("VelaUX v1.1-v1.2 send the raw count, not a label."),),
         ),
         "enableAddonList": ElementNotes(
-            "Enabled addons",
-            "enableAddonList, an object of addon name to status, as sent. VelaUX "
-            f"v1.1-v1.2 send {legacy.get('enableAddonList', 'enableAddList')}, a list of "
-            "{name, phase}: an addon in a phase other than "
-            f"{_listed(ADDON_STATUSES)} is not enabled and is left out.",
+            gettext("Enabled addons"),
+            gettext(
+                "enableAddonList, an object of addon name to status, as sent. VelaUX "
+                "v1.1-v1.2 send %(legacy)s, a list of "
+                "{name, phase}: an addon in a phase other than "
+                "%(statuses)s is not enabled and is left out."
+            )
+            % {
+                "legacy": legacy.get("enableAddonList", "enableAddList"),
+                "statuses": _listed(ADDON_STATUSES),
+            },
             (
-                "There is no cap on the number of addons: the catalogue lists 90 and an "
-                "installation may enable its own.",
-                "VelaUX v1.2 sends null when no addon runs: stored as {}.",
+                gettext(
+                    "There is no cap on the number of addons: the catalogue lists 90 and an "
+                    "installation may enable its own."
+                ),
+                gettext("VelaUX v1.2 sends null when no addon runs: stored as {}."),
             ),
         ),
         "xDefinitionTopList": ElementNotes(
-            "Most-used definitions",
-            f"{_listed(kind.client_field for kind in DEFINITION_KINDS)}: up to five names "
-            "each, the most used first, stored as sent, one list per kind.",
+            gettext("Most-used definitions"),
+            gettext(
+                "%(fields)s: up to five names "
+                "each, the most used first, stored as sent, one list per kind."
+            )
+            % {"fields": _listed(kind.client_field for kind in DEFINITION_KINDS)},
             (
-                "A missing key means an empty list: VelaUX leaves the key out when the "
-                "list is empty.",
-                "Policy definitions are sent too and fall under this element.",
-                "Not sent by VelaUX v1.1-v1.2.",
+                gettext(
+                    "A missing key means an empty list: VelaUX leaves the key out when the "
+                    "list is empty."
+                ),
+                gettext("Policy definitions are sent too and fall under this element."),
+                gettext("Not sent by VelaUX v1.1-v1.2."),
             ),
         ),
         "browserInfo": ElementNotes(
-            "Browser",
-            "browserInfo.nameAndVersion, the lowercased match of the user agent "
-            "('chrome124.0.0.0', 'firefox125.0', 'safari/605.1.15'), split into the family "
-            "and the major version; browserInfo.screenWidth as sent. browserInfo.language "
-            "and browserInfo.screenHeight are sent but never stored.",
+            gettext("Browser"),
+            gettext(
+                "browserInfo.nameAndVersion, the lowercased match of the user agent "
+                "('chrome124.0.0.0', 'firefox125.0', 'safari/605.1.15'), split into the family "
+                "and the major version; browserInfo.screenWidth as sent. browserInfo.language "
+                "and browserInfo.screenHeight are sent but never stored."
+            ),
             (
-                "Edge, Opera, Samsung, Yandex, UC, Silk and Electron say chrome: chrome "
-                "counts every Chromium-based browser.",
-                "Every browser on iOS says safari, Chrome and Firefox there included.",
-                "For Safari the number is the WebKit build (605), not a Safari version: "
-                "none is stored.",
-                "A user agent with two MSIE tokens gives 'ie8.0,msie6.0': the first is read.",
-                "IE11, Presto Opera and iOS in-app web views make VelaUX's parser throw: "
-                "such browsers send nothing.",
-                "Not sent by VelaUX v1.1-v1.2.",
+                gettext(
+                    "Edge, Opera, Samsung, Yandex, UC, Silk and Electron say chrome: chrome "
+                    "counts every Chromium-based browser."
+                ),
+                gettext("Every browser on iOS says safari, Chrome and Firefox there included."),
+                gettext(
+                    "For Safari the number is the WebKit build (605), not a Safari version: "
+                    "none is stored."
+                ),
+                gettext(
+                    "A user agent with two MSIE tokens gives 'ie8.0,msie6.0': the first is read."
+                ),
+                gettext(
+                    "IE11, Presto Opera and iOS in-app web views make VelaUX's parser throw: "
+                    "such browsers send nothing."
+                ),
+                gettext("Not sent by VelaUX v1.1-v1.2."),
             ),
         ),
     }

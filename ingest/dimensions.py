@@ -10,6 +10,10 @@ ingest.privacy.
 import re
 from dataclasses import dataclass
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
+
 from ingest.catalogue import DEFINITION_KINDS
 
 UNKNOWN = "(unknown)"
@@ -34,10 +38,10 @@ MULTI = "multi"
 @dataclass(frozen=True)
 class Dimension:
     key: str
-    title: str
+    title: StrOrPromise  # in the page's language; the statistics API's is English
     kind: str
     element: str
-    description: str
+    description: StrOrPromise
     parent: str | None = None
     ordered: bool = False  # buckets and bands keep their natural order
 
@@ -47,74 +51,96 @@ DIMENSIONS: dict[str, Dimension] = {
     for d in (
         Dimension(
             "release_minor",
-            "Release lines (major.minor)",
+            gettext_lazy("Release lines (major.minor)"),
             PARTITION,
             "version",
-            "Active installations by KubeVela release line. Development builds (latest, "
-            f"main, master, ...) are counted as '{DEVELOPMENT}', never as a line.",
+            format_lazy(
+                gettext_lazy(
+                    "Active installations by KubeVela release line. Development builds "
+                    "(latest, main, master, ...) are counted as '{group}', never as a line."
+                ),
+                group=DEVELOPMENT,
+            ),
         ),
         Dimension(
             "release",
-            "Releases",
+            gettext_lazy("Releases"),
             PARTITION,
             "version",
-            "Active installations by full KubeVela release; development builds as "
-            f"'{DEVELOPMENT}'.",
+            format_lazy(
+                gettext_lazy(
+                    "Active installations by full KubeVela release; development builds as "
+                    "'{group}'."
+                ),
+                group=DEVELOPMENT,
+            ),
             parent="release_minor",
         ),
         Dimension(
             "addon",
-            "Addons enabled",
+            gettext_lazy("Addons enabled"),
             MULTI,
             "enableAddonList",
-            "Installations with each addon enabled.",
+            gettext_lazy("Installations with each addon enabled."),
         ),
         *(
             Dimension(
                 kind.dimension,
-                f"{kind.label.capitalize()} definitions",
+                format_lazy(gettext_lazy("{kind} definitions"), kind=kind.label.capitalize()),
                 MULTI,
                 "xDefinitionTopList",
-                f"Installations listing each {kind.label} definition among their five most used.",
+                format_lazy(
+                    gettext_lazy(
+                        "Installations listing each {kind} definition among their five most used."
+                    ),
+                    kind=kind.label,
+                ),
             )
             for kind in DEFINITION_KINDS
         ),
         Dimension(
             "cluster_count",
-            "Clusters per installation",
+            gettext_lazy("Clusters per installation"),
             PARTITION,
             "clusterCount",
-            "Installations by cluster-count bucket, on today's scale. Releases before "
-            "KubeVela v1.4.6 used <3, <10, <50 and >=50: the first three are today's, and "
-            ">=50, which overlaps every bucket from <100 up, is shown apart as "
-            f"'{OLD_CLUSTER_BUCKET}'. The oldest releases' <2000 and above count as >=500.",
+            format_lazy(
+                gettext_lazy(
+                    "Installations by cluster-count bucket, on today's scale. Releases before "
+                    "KubeVela v1.4.6 used <3, <10, <50 and >=50: the first three are today's, "
+                    "and >=50, which overlaps every bucket from <100 up, is shown apart as "
+                    "'{group}'. The oldest releases' <2000 and above count as >=500."
+                ),
+                group=OLD_CLUSTER_BUCKET,
+            ),
             ordered=True,
         ),
         Dimension(
             "app_count",
-            "Applications per installation",
+            gettext_lazy("Applications per installation"),
             PARTITION,
             "appCount",
-            "Installations by application-count bucket (one scale in every release).",
+            gettext_lazy("Installations by application-count bucket (one scale in every release)."),
             ordered=True,
         ),
         Dimension(
             "browser",
-            "Browsers",
+            gettext_lazy("Browsers"),
             PARTITION,
             "browserInfo",
-            "Installations by the browser family of their latest report, as VelaUX tells it. "
-            "chrome: Chrome and Chromium-based browsers (Edge, Opera, Samsung, Yandex, UC, "
-            "Silk, Electron). safari: Safari, and every browser on iOS (Chrome and Firefox "
-            "there too). firefox: Firefox elsewhere. ie: Internet Explorer. other: a client "
-            "other than VelaUX.",
+            gettext_lazy(
+                "Installations by the browser family of their latest report, as VelaUX tells "
+                "it. chrome: Chrome and Chromium-based browsers (Edge, Opera, Samsung, Yandex, "
+                "UC, Silk, Electron). safari: Safari, and every browser on iOS (Chrome and "
+                "Firefox there too). firefox: Firefox elsewhere. ie: Internet Explorer. other: "
+                "a client other than VelaUX."
+            ),
         ),
         Dimension(
             "screen_width",
-            "Screen widths",
+            gettext_lazy("Screen widths"),
             PARTITION,
             "browserInfo",
-            "Installations by screen-width band.",
+            gettext_lazy("Installations by screen-width band."),
             ordered=True,
         ),
     )

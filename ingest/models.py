@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PolicyVersion(models.Model):
     """One version of the data-collection policy; the receiver enforces the published one."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        SUPERSEDED = "superseded", "Superseded"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", pgettext_lazy("policy status", "Published")
+        SUPERSEDED = "superseded", _("Superseded")
 
     number = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)

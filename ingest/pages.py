@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 from ingest.charts import bar_chart, line_chart
 from ingest.dictionary import CLIENT_QUIRKS, dictionary_entries, row_fields
@@ -45,9 +46,13 @@ from ingest.stats import (
 from portal.csv_safety import neutralise_cell
 
 ADOPTION = "release_minor"
-PRESET_CHOICES = [("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days")]
-BAR_UNIT = "Installations reporting per day (average) · share"
-LINE_UNIT = "Installations reporting per day"
+PRESET_CHOICES = [
+    ("30", gettext_lazy("Last 30 days")),
+    ("90", gettext_lazy("Last 90 days")),
+    ("365", gettext_lazy("Last 365 days")),
+]
+BAR_UNIT = gettext_lazy("Installations reporting per day (average) · share")
+LINE_UNIT = gettext_lazy("Installations reporting per day")
 NO_SHARE = "\u2013"  # an en dash: no share (no released total to take it of)
 
 
@@ -96,7 +101,7 @@ def _period(request: HttpRequest) -> DateRange:
     preset = request.GET.get("range", "30")
     if not (first or last) and preset not in PRESETS and preset != "custom":
         raise StatsRangeError(
-            "Choose the last 30, 90 or 365 days, or give a From or To date (YYYY-MM-DD)."
+            gettext("Choose the last 30, 90 or 365 days, or give a From or To date (YYYY-MM-DD).")
         )
     return stats_range_parse(
         first=first or None, last=last or None, preset=preset, today=timezone.now().date()
@@ -196,18 +201,30 @@ def _section(figures: dict, denominator: ReleasedTotal | None, margins: dict) ->
         "figures": figures,
         "rows": rows,
         "margins": shown,
-        "chart": bar_chart(rows, unit=BAR_UNIT),
+        "chart": bar_chart(rows, unit=str(BAR_UNIT)),
     }
 
 
 def _bar_title(row: dict, margins: dict[str, str]) -> str:
-    title = (
-        f"{row['label']}: {row['average']} installations reporting a day on average "
-        f"(±{margins['average']})"
-    )
+    values = {
+        "label": row["label"],
+        "average": row["average"],
+        "margin": margins["average"],
+        "share": row["share"],
+        "points": margins.get("share_points", ""),
+    }
     if row["share"] != NO_SHARE:
-        title += f", {row['share']} of reporting installations (±{margins['share_points']} points)"
-    return title
+        return (
+            gettext(
+                "%(label)s: %(average)s installations reporting a day on average "
+                "(±%(margin)s), %(share)s of reporting installations (±%(points)s points)"
+            )
+            % values
+        )
+    return (
+        gettext("%(label)s: %(average)s installations reporting a day on average (±%(margin)s)")
+        % values
+    )
 
 
 def _adoption(
@@ -226,18 +243,24 @@ def _adoption(
             else str(row["installations"])
         )
     titles = {
-        day: f"{day}: "
-        + "; ".join(f"{label} {text}" for label, text in values.items())
-        + f" installations reporting (each ±{margin}; in brackets, of all reporting)"
+        day: gettext(
+            "%(day)s: %(values)s installations reporting (each ±%(margin)s; in brackets, of "
+            "all reporting)"
+        )
+        % {
+            "day": day,
+            "values": "; ".join(f"{label} {text}" for label, text in values.items()),
+            "margin": margin,
+        }
         for day, values in days.items()
     }
     labels = sorted({row["label"] for row in series})
     first, last = period.first, period.last
     return {
-        "adoption": line_chart(series, first, last, unit=LINE_UNIT, day_titles=titles),
+        "adoption": line_chart(series, first, last, unit=str(LINE_UNIT), day_titles=titles),
         # for phones: drawn 340 wide, so its 12 px text is not scaled down
         "adoption_narrow": line_chart(
-            series, first, last, unit=LINE_UNIT, width=340, height=280, x_tick_count=3
+            series, first, last, unit=str(LINE_UNIT), width=340, height=280, x_tick_count=3
         ),
         "adoption_table": {
             "labels": labels,

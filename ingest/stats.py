@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, Max, Sum
+from django.utils import translation
+from django.utils.translation import gettext
 
 from ingest.dimensions import DIMENSIONS, MULTI, Dimension, natural_order
 from ingest.models import PublicFigure, StatsRelease
@@ -53,16 +55,20 @@ def stats_range_parse(
         end = date.fromisoformat(last) if last else today
         start = date.fromisoformat(first) if first else end - timedelta(days=29)
     except ValueError as exc:
-        raise StatsRangeError("Dates must be written YYYY-MM-DD.") from exc
+        raise StatsRangeError(gettext("Dates must be written YYYY-MM-DD.")) from exc
     except OverflowError as exc:  # 'to' within 29 days of 0001-01-01 and no 'from'
         raise StatsRangeError(
-            "Without 'from' the range starts 29 days before 'to', which is before the "
-            "year 1: give 'from' as well."
+            gettext(
+                "Without 'from' the range starts 29 days before 'to', which is before the "
+                "year 1: give 'from' as well."
+            )
         ) from exc
     if start > end:
-        raise StatsRangeError("The start date must not be after the end date.")
+        raise StatsRangeError(gettext("The start date must not be after the end date."))
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise StatsRangeError(f"A range may span at most {MAX_RANGE_DAYS} days.")
+        raise StatsRangeError(
+            gettext("A range may span at most %(days)s days.") % {"days": MAX_RANGE_DAYS}
+        )
     return DateRange(start, end)
 
 
@@ -107,8 +113,8 @@ def stats_groups(*, dimension: str, period: DateRange, top: int = DEFAULT_TOP) -
         groups = groups[:top]
     result = {
         "dimension": dimension,
-        "title": spec.title,
-        "description": spec.description,
+        "title": str(spec.title),  # in the active language: the API's is English
+        "description": str(spec.description),
         "kind": spec.kind,
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
@@ -168,12 +174,14 @@ def stats_html_cache_key(*, period: DateRange, today: date) -> str | None:
     built from the parsed range alone, never the query string, and only the preset ranges
     (last 30, 90, 365 days) are cached: invented parameters or custom ranges, which anyone
     can vary without end, render uncached and store nothing, so the cache holds three
-    pages per release state (each for STATS_HTML_SECONDS).
+    pages per release state and language (each for STATS_HTML_SECONDS): the rendered
+    figures are in the page's language, so one language's are never served for another.
     """
     if period.last != today or period.days not in PRESETS.values():
         return None
     latest, days = stats_release_state()
-    parts = (period.first, period.last, settings.STATS_MIN_INSTALLATIONS, latest, days)
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    parts = (period.first, period.last, settings.STATS_MIN_INSTALLATIONS, latest, days, language)
     return "stats-html:" + ":".join(str(part) for part in parts)
 
 

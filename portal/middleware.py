@@ -7,14 +7,19 @@ or a proxy put on the request.
 
 DatabaseUnavailableMiddleware turns a lost database connection into a 503 with
 Retry-After (pages and API), where it would otherwise be a 500.
+
+LocaleMiddleware picks the page's language, and keeps the data API in English.
 """
 
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.shortcuts import render
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +80,20 @@ class DatabaseUnavailableMiddleware:
             response = render(request, "503.html", status=503)
         response["Retry-After"] = self.RETRY_AFTER_SECONDS
         return response
+
+
+# The machine documents stay English whatever the browser or the language cookie says:
+# the data API (its errors included), the OpenAPI schema and its viewer.
+ENGLISH_ONLY_PATHS = ("/api/",)
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's LocaleMiddleware (the language cookie, then Accept-Language), except on
+    ENGLISH_ONLY_PATHS, which are always in the site's default language."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path_info.startswith(ENGLISH_ONLY_PATHS):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return
+        super().process_request(request)

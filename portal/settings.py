@@ -66,8 +66,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # After the session, before CommonMiddleware: the language cookie, then Accept-Language.
-    "django.middleware.locale.LocaleMiddleware",
+    # After the session, before CommonMiddleware: the language cookie, then Accept-Language;
+    # the data API is always English.
+    "portal.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -20,6 +20,7 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from access_requests import export_files, grant_scope, quotas
 from access_requests.models import Dataset, Export, Grant, ReadToken
@@ -79,18 +80,21 @@ def export_request_or_reuse(
     first = grant.period_start if first is None else first
     last = grant.period_end if last is None else last
     if grant.grantee_id != user.pk:
-        raise PermissionDenied("Only the grantee asks for exports of a grant.")
+        raise PermissionDenied(gettext("Only the grantee asks for exports of a grant."))
     if not grant.is_active:
-        raise ValidationError("This grant is revoked or expired.")
+        raise ValidationError(gettext("This grant is revoked or expired."))
     if Dataset.REPORTS not in grant.datasets:
-        raise grant_scope.GrantScopeError("This grant does not include daily reports.")
+        raise grant_scope.GrantScopeError(gettext("This grant does not include daily reports."))
     if file_format not in Export.Format.values:
-        raise ValidationError(f"'format' must be one of {', '.join(Export.Format.values)}.")
+        raise ValidationError(
+            gettext("'format' must be one of %(formats)s.")
+            % {"formats": ", ".join(Export.Format.values)}
+        )
     grant_scope.check_period(grant, first, last)
     with transaction.atomic():
         grant = quotas.grant_lock(grant=grant)
         if not grant.is_active:  # revoked while this request was on its way
-            raise ValidationError("This grant is revoked or expired.")
+            raise ValidationError(gettext("This grant is revoked or expired."))
         existing = quotas.export_identical(
             grant=grant, file_format=file_format, first=first, last=last
         )
@@ -292,10 +296,16 @@ def export_refuse_if_expired(*, export: Export, via: str, now=None) -> None:
         export.state, export.file_name = State.EXPIRED, ""
     if export.state == State.EXPIRED:
         past = export.expires_at is not None and export.expires_at <= now
-        when = f" on {export.expires_at:%Y-%m-%d %H:%M} UTC" if past else ""
-        raise ExportExpired(
-            f"Export #{export.pk} expired{when} and its file is deleted; ask for a new export."
-        )
+        if past:
+            text = gettext(
+                "Export #%(pk)s expired on %(when)s UTC and its file is deleted; ask for a new "
+                "export."
+            ) % {"pk": export.pk, "when": f"{export.expires_at:%Y-%m-%d %H:%M}"}
+        else:
+            text = gettext(
+                "Export #%(pk)s expired and its file is deleted; ask for a new export."
+            ) % {"pk": export.pk}
+        raise ExportExpired(text)
 
 
 def export_download_record(

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 
 from access_requests import quotas
 from access_requests.models import (
@@ -56,11 +57,11 @@ TRANSITIONS = {
     "withdraw": Transition(AccessRequest.PENDING, Status.WITHDRAWN, False),
 }
 PAST_TENSE = {
-    "ask_info": "asked for more information",
-    "answer": "answered",
-    "approve": "approved",
-    "reject": "rejected",
-    "withdraw": "withdrawn",
+    "ask_info": pgettext_lazy("it cannot be ... now", "asked for more information"),
+    "answer": pgettext_lazy("it cannot be ... now", "answered"),
+    "approve": pgettext_lazy("it cannot be ... now", "approved"),
+    "reject": pgettext_lazy("it cannot be ... now", "rejected"),
+    "withdraw": pgettext_lazy("it cannot be ... now", "withdrawn"),
 }
 
 
@@ -89,7 +90,7 @@ class EmailNotVerified(ValidationError):
 
 def applicant_email_verified_check(*, applicant: User) -> None:
     if not EmailAddress.objects.filter(user=applicant, verified=True).exists():
-        raise EmailNotVerified("Verify your email address before filing a request.")
+        raise EmailNotVerified(gettext("Verify your email address before filing a request."))
 
 
 def access_request_submit(
@@ -164,7 +165,8 @@ def _policy_published():
 def _validate_justification(justification: str) -> None:
     if len(justification.strip()) < MIN_JUSTIFICATION_CHARS:
         raise ValidationError(
-            f"The justification must be at least {MIN_JUSTIFICATION_CHARS} characters."
+            gettext("The justification must be at least %(chars)s characters.")
+            % {"chars": MIN_JUSTIFICATION_CHARS}
         )
 
 
@@ -172,15 +174,18 @@ def _renewable_grant_lock(*, grant: Grant, applicant: User) -> Grant:
     """The grant, locked, if the applicant may ask to renew it; else a clear refusal."""
     grant = Grant.objects.select_for_update().select_related("request").get(pk=grant.pk)
     if grant.grantee_id != applicant.pk:
-        raise PermissionDenied("Only the grantee can ask to renew a grant.")
+        raise PermissionDenied(gettext("Only the grantee can ask to renew a grant."))
     refusal = grant_renewal_refusal(grant=grant)
     if refusal:
         raise ValidationError(refusal)
     pending = grant_renewal_pending(grant=grant)
     if pending is not None:
         raise ValidationError(
-            f"Grant #{grant.pk} already has a renewal waiting for a decision: request "
-            f"#{pending.pk}. Edit that one instead of filing another."
+            gettext(
+                "Grant #%(pk)s already has a renewal waiting for a decision: request "
+                "#%(renewal)s. Edit that one instead of filing another."
+            )
+            % {"pk": grant.pk, "renewal": pending.pk}
         )
     return grant
 
@@ -249,15 +254,18 @@ def access_request_edit(
     with transaction.atomic():
         request = AccessRequest.objects.select_for_update().get(pk=request.pk)
         if applicant.pk != request.applicant_id:
-            raise PermissionDenied("Only the applicant can do this.")
+            raise PermissionDenied(gettext("Only the applicant can do this."))
         if not request.is_pending:
             raise ValidationError(
-                f"Request #{request.pk} is {request.get_status_display().lower()}; only a "
-                "request waiting for a decision can be edited."
+                gettext(
+                    "Request #%(pk)s is %(status)s; only a request waiting for a decision can "
+                    "be edited."
+                )
+                % {"pk": request.pk, "status": request.get_status_display().lower()}
             )
         changed = [name for name in EDITABLE_FIELDS if getattr(request, name) != wanted[name]]
         if not changed:
-            raise ValidationError("Nothing was changed.")
+            raise ValidationError(gettext("Nothing was changed."))
         before = _edit_snapshot(request, changed)
         for name in changed:
             setattr(request, name, wanted[name])
@@ -297,15 +305,19 @@ def _validate_scope(policy, datasets, elements, period_start, period_end, durati
     approved = set(approved_elements.values_list("key", flat=True))
     unknown = sorted(set(elements) - approved)
     if unknown:
-        raise ValidationError(f"Not in the published policy: {', '.join(unknown)}.")
+        raise ValidationError(
+            gettext("Not in the published policy: %(keys)s.") % {"keys": ", ".join(unknown)}
+        )
     if not elements:
-        raise ValidationError("Choose at least one data element.")
+        raise ValidationError(gettext("Choose at least one data element."))
     if not datasets or set(datasets) - set(Dataset.values):
-        raise ValidationError("Choose daily reports, daily rollups, or both.")
+        raise ValidationError(gettext("Choose daily reports, daily rollups, or both."))
     if period_start > period_end:
-        raise ValidationError("The period must start before it ends.")
+        raise ValidationError(gettext("The period must start before it ends."))
     if not 1 <= duration_days <= MAX_DURATION_DAYS:
-        raise ValidationError(f"Access can last 1 to {MAX_DURATION_DAYS} days.")
+        raise ValidationError(
+            gettext("Access can last 1 to %(days)s days.") % {"days": MAX_DURATION_DAYS}
+        )
 
 
 def _snapshot(request: AccessRequest) -> dict:
@@ -339,15 +351,19 @@ def _transition(
     request = AccessRequest.objects.select_for_update().get(pk=request.pk)
     if request.status not in rule.allowed_from:
         raise ValidationError(
-            f"Request #{request.pk} is {request.get_status_display().lower()}; it cannot be "
-            f"{PAST_TENSE[action]} now."
+            gettext("Request #%(pk)s is %(status)s; it cannot be %(action)s now.")
+            % {
+                "pk": request.pk,
+                "status": request.get_status_display().lower(),
+                "action": PAST_TENSE[action],
+            }
         )
     if rule.by_reviewer:
         refusal = access_request_review_refusal(access_request=request, reviewer=actor)
         if refusal:
             raise PermissionDenied(refusal)
     elif actor.pk != request.applicant_id:
-        raise PermissionDenied("Only the applicant can do this.")
+        raise PermissionDenied(gettext("Only the applicant can do this."))
     before = _snapshot(request)
     request.status = rule.to
     if rule.to in (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN):
@@ -384,7 +400,7 @@ def access_request_answer(
     *, request: AccessRequest, applicant: User, message: str
 ) -> AccessRequest:
     if not message.strip():
-        raise ValidationError("Write your answer.")
+        raise ValidationError(gettext("Write your answer."))
     with transaction.atomic():
         request = _transition(
             request=request, action="answer", actor=applicant, message=message.strip()

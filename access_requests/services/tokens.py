@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from access_requests import quotas
 from access_requests.models import Grant, ReadToken
@@ -18,18 +19,21 @@ from portal.services import audit_event_record
 def token_mint(*, grant: Grant, user: User, name: str, expires_at=None) -> tuple[ReadToken, str]:
     """Create a token and return it with its secret, which is never stored nor shown again."""
     if grant.grantee_id != user.pk:
-        raise PermissionDenied("Only the grantee mints tokens for a grant.")
+        raise PermissionDenied(gettext("Only the grantee mints tokens for a grant."))
     if not grant.is_active:
-        raise ValidationError("This grant is revoked or expired: no new token can be made.")
+        raise ValidationError(
+            gettext("This grant is revoked or expired: no new token can be made.")
+        )
     if not name.strip():
-        raise ValidationError("Name the token, so you know where it is used.")
+        raise ValidationError(gettext("Name the token, so you know where it is used."))
     expires_at = expires_at or grant.expires_at
     if expires_at > grant.expires_at:
         raise ValidationError(
-            f"A token cannot outlive its grant ({grant.expires_at:%Y-%m-%d %H:%M} UTC)."
+            gettext("A token cannot outlive its grant (%(until)s UTC).")
+            % {"until": f"{grant.expires_at:%Y-%m-%d %H:%M}"}
         )
     if expires_at <= timezone.now():
-        raise ValidationError("The expiry must be in the future.")
+        raise ValidationError(gettext("The expiry must be in the future."))
     secret = token_generate()
     with transaction.atomic():
         quotas.token_quota_check(grant=quotas.grant_lock(grant=grant))
@@ -57,7 +61,7 @@ def token_mint(*, grant: Grant, user: User, name: str, expires_at=None) -> tuple
 
 def token_revoke(*, token: ReadToken, user: User) -> ReadToken:
     if token.user_id != user.pk:
-        raise PermissionDenied("Only the token's owner revokes it here.")
+        raise PermissionDenied(gettext("Only the token's owner revokes it here."))
     with transaction.atomic():
         token = ReadToken.objects.select_for_update().get(pk=token.pk)
         if token.revoked_at is None:

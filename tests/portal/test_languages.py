@@ -16,6 +16,7 @@ from django.urls import reverse
 from access_requests import services
 from access_requests.models import Profile
 from tests.access_requests.factories import file_request
+from tests.access_requests.helpers import grant_for
 from tests.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -293,3 +294,324 @@ def test_a_visitor_switches_without_a_token_but_a_member_needs_one(applicant):
     )
     assert switched.status_code == 302
     assert Profile.objects.get(user=applicant).language == "zh-hans"
+
+
+# --- the member's pages, the dictionary and the statistics in Chinese ------------------------
+
+
+def chinese_page(client, path: str, **kwargs) -> str:
+    response = client.get(path, **CHINESE, **kwargs)
+    assert response.status_code == 200, (path, response.status_code)
+    page = response.content.decode()
+    assert html_lang(page) == "zh-Hans"
+    return page
+
+
+def headings(page: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", h).strip()
+        for h in re.findall(r"<h[1-3][^>]*>(.*?)</h[1-3]>", page, re.S)
+    ]
+
+
+def test_the_members_overview_reads_in_chinese(client, applicant):
+    filed = file_request(applicant)
+    client.force_login(applicant)
+    page = chinese_page(client, "/access/")
+    assert "<h1>访问遥测数据</h1>" in page
+    assert "您的访问申请" in page and "提交新的申请" in page
+    assert f"#{filed.pk}: Addon co-usage study" in page  # the member's own words stay as typed
+    assert '<span class="status status-submitted">已提交</span>' in page
+    assert ">未决（等待决定）</option>" in page  # noqa: RUF001 - the state filter's choices
+    for english in ("Access to the telemetry", "Your requests", "File a new request", "Filed "):
+        assert english not in page
+
+
+def test_the_request_page_reads_in_chinese(client, applicant, maintainer):
+    grant = grant_for(applicant, maintainer)
+    client.force_login(applicant)
+    page = chinese_page(client, f"/access/requests/{grant.request_id}/")
+    assert f"访问申请 #{grant.request_id}：Addon co-usage study" in headings(page)[0]  # noqa: RUF001
+    assert {"申请内容", "时间线", "授权内容", "读取令牌", "导出"} <= set(headings(page))
+    assert "<dt>理由</dt>" in page and "<dt>所需数据</dt>" in page
+    assert "<strong>已批准</strong>" in page  # the timeline's event kinds
+    assert '<strong class="grant-state">有效</strong>' in page
+    assert "创建读取令牌" in page and "申请导出" in page
+    for english in (
+        "What was asked",
+        "Timeline",
+        "What was granted",
+        "Read tokens",
+        "Justification",
+    ):
+        assert english not in page
+
+
+def test_the_request_form_reads_in_chinese_with_its_labels_and_errors(client, applicant):
+    client.force_login(applicant)
+    page = chinese_page(client, "/access/request/")
+    assert headings(page)[0] == "提交访问申请"
+    for label in ("用途", "理由", "预期用途", "发表计划", "所属机构", "所需数据", "数据元素"):
+        assert f">{label}</" in page, label
+    assert "我接受以上数据使用条款" in page
+    assert "一行文字；申请获批后会公开显示。" in page  # noqa: RUF001 - a help text
+    assert "安装实例 <a" in page and "（包含什么）" in page  # noqa: RUF001 - elements by their Chinese titles
+    assert "假名化的每日报告" in page  # the data sets' labels
+    for english in ("File an access request", "Justification", "Data wanted", "(what it holds)"):
+        assert english not in page
+    refused = client.post(
+        "/access/request/",
+        {
+            "purpose": "x",
+            "justification": "too short",
+            "period_start": "2026-03-01",
+            "period_end": "2026-01-01",
+        },
+        **CHINESE,
+    ).content.decode()
+    assert "时段的结束日期必须晚于开始日期。" in refused
+    assert "This field is required." not in refused and "该字段是必填项。" in refused
+
+
+def test_filing_says_so_in_chinese(client, applicant, django_capture_on_commit_callbacks):
+    from access_requests.models import AccessRequest
+    from tests.access_requests.factories import JUSTIFICATION
+
+    client.force_login(applicant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/access/request/",
+            {
+                "purpose": "兼容性研究",
+                "justification": JUSTIFICATION,
+                "intended_use": "统计插件组合",
+                "affiliation": "Example Org",
+                "datasets": ["rollups"],
+                "elements": ["platformID", "version"],
+                "period_start": "2026-01-01",
+                "period_end": "2026-03-31",
+                "duration_days": "30",
+                "accept_terms": "on",
+            },
+            follow=True,
+            **CHINESE,
+        )
+    filed = AccessRequest.objects.get(applicant=applicant)
+    page = response.content.decode()
+    assert f"访问申请 #{filed.pk} 已提交。我们已通过电子邮件给您发送了一份副本。" in page
+    (message,) = [m for m in mail.outbox if m.to == [applicant.email]]
+    assert message.subject == f"Your access request #{filed.pk} was received"  # no choice kept
+
+
+def test_the_withdraw_confirmation_reads_in_chinese(client, applicant):
+    filed = file_request(applicant)
+    client.force_login(applicant)
+    page = chinese_page(client, f"/access/requests/{filed.pk}/withdraw/")
+    assert headings(page)[0] == f"撤回访问申请 #{filed.pk}？"  # noqa: RUF001
+    assert "撤回会结束审核" in page and ">保留申请</a>" in page
+    assert "Withdraw request" not in page and "Keep it" not in page
+
+
+def test_the_token_page_reads_in_chinese(client, applicant, maintainer):
+    grant = grant_for(applicant, maintainer)
+    client.force_login(applicant)
+    response = client.post(
+        reverse("access-token-mint", args=[grant.pk]), {"name": "笔记本"}, **CHINESE
+    )
+    page = response.content.decode()
+    assert html_lang(page) == "zh-Hans"
+    assert headings(page) == ["您的新读取令牌", "使用方法"]
+    assert "请立即复制：它只显示这一次。" in page  # noqa: RUF001
+    assert 'data-copied="已复制。"' in page  # the copy button's status, for copy.js
+    assert "Your new read token" not in page and "Copy it now" not in page
+
+
+def test_the_data_dictionary_reads_in_chinese(client):
+    page = chinese_page(client, "/dictionary/")
+    assert headings(page)[0] == "数据字典"
+    assert "每一行都有的字段" in headings(page)
+    assert any(h.startswith("安装实例 platformID") for h in headings(page))
+    assert "第 1 版已批准" in page
+    assert "收集默认开启" in page  # a client quirk
+    assert '<td class="field-type">文本</td>' in page  # a field's type
+    assert "安装实例的假名：32 个十六进制字符" in page  # noqa: RUF001 - a stored field's description
+    for english in (
+        "<h1>Data dictionary</h1>",
+        "In every row",
+        "Known quirks of the client",
+        "Collection is on by default",
+        "The installation's pseudonym",
+    ):
+        assert english not in page
+
+
+def test_the_statistics_read_in_chinese(client):
+    page = chinese_page(client, "/stats/")
+    assert headings(page)[0] == "社区从遥测中了解到什么"
+    assert "这些数字如何受到保护" in headings(page)
+    assert "发行版本线（主版本.次版本）" in headings(page)  # noqa: RUF001 - a dimension's title
+    assert ">最近 30 天</a>" in page
+    for english in (
+        "What the community learns",
+        "How the figures are protected",
+        "Release lines (major.minor)",
+        "Last 30 days",
+    ):
+        assert english not in page
+
+
+def test_the_cached_figures_are_kept_apart_per_language(client):
+    from django.utils import timezone, translation
+
+    from ingest.stats import stats_html_cache_key, stats_range_parse
+
+    today = timezone.now().date()
+    period = stats_range_parse(first=None, last=None, preset="30", today=today)
+    with translation.override("en"):
+        english_key = stats_html_cache_key(period=period, today=today)
+    with translation.override("zh-hans"):
+        chinese_key = stats_html_cache_key(period=period, today=today)
+    assert english_key and chinese_key and english_key != chinese_key
+    # English first fills the cache; the Chinese page must not be served its figures.
+    assert "Release adoption over time" in client.get("/stats/?range=30").content.decode()
+    chinese = chinese_page(client, "/stats/?range=30")
+    assert "发行版本的采用情况随时间的变化" in chinese
+    assert "Release adoption over time" not in chinese
+    assert "Release adoption over time" in client.get("/stats/?range=30").content.decode()
+
+
+def test_the_data_api_stays_english_for_a_chinese_browser(client):
+    index = client.get("/api/v1/stats/", **CHINESE)
+    assert index["Content-Language"] == "en"
+    titles = {d["dimension"]: d["title"] for d in index.json()["dimensions"]}
+    assert titles["release_minor"] == "Release lines (major.minor)"
+    refused = client.get("/api/v1/stats/release?from=soon", **CHINESE)
+    assert refused.status_code == 400
+    assert "Dates must be written YYYY-MM-DD." in refused.content.decode()
+    # DRF's own messages (it ships Chinese ones) stay English too.
+    unauthenticated = client.get("/api/v1/data/reports", **CHINESE)
+    assert unauthenticated.json()["message"] == "Authentication credentials were not provided."
+
+
+# --- every email to an applicant, in Chinese, through the real notification path -----------
+
+
+def _export_built(grant, applicant, monkeypatch, *, broken=False):
+    from access_requests import export_files
+    from access_requests.services import exports as export_services
+
+    monkeypatch.setattr(export_services, "export_enqueue", lambda *, export_id: True)
+    if broken:
+
+        def writer(export, out, progress):
+            raise OSError("磁盘已满")
+
+        monkeypatch.setitem(export_files.WRITERS, "csv", writer)
+    export = services.export_request(grant=grant, user=applicant, file_format="csv")
+    services.export_build(export_id=export.pk)
+    return export
+
+
+def _reminded(grant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from access_requests.models import Grant
+
+    now = timezone.now()
+    Grant.objects.filter(pk=grant.pk).update(
+        created_at=now - timedelta(days=60),
+        expires_at=now + timedelta(days=14) - timedelta(hours=1),
+    )
+    assert services.grant_reminders_send(now=now) == [(grant.pk, 14)]
+
+
+APPLICANT_EMAILS = {
+    # kind: (what sends it, a phrase of its subject, a phrase of its body)
+    "submitted": (
+        lambda a, m, g, mp: file_request(a),
+        "已收到您的访问申请",
+        "我们已收到您的 KubeVela 遥测数据访问申请",
+    ),
+    "info_requested": (
+        lambda a, m, g, mp: services.access_request_ask_info(
+            request=file_request(a), reviewer=m, message="请说明用途。"
+        ),
+        "需要补充信息",
+        "提出了问题",
+    ),
+    "withdrawn": (
+        lambda a, m, g, mp: services.access_request_withdraw(request=file_request(a), applicant=a),
+        "已撤回",
+        "已按您的要求撤回",
+    ),
+    "rejected": (
+        lambda a, m, g, mp: services.access_request_reject(
+            request=file_request(a), reviewer=m, reason="范围过大。"
+        ),
+        "未获批准",
+        "审核人给出的理由",
+    ),
+    "approved": (lambda a, m, g, mp: grant_for(a, m), "已获批准", "您可以读取"),
+    "revoked": (
+        lambda a, m, g, mp: services.grant_revoke(grant=g(), actor=m, reason="不再需要。"),
+        "已被撤销",
+        "获得的授权已被撤销",
+    ),
+    "export_ready": (lambda a, m, g, mp: _export_built(g(), a, mp), "已就绪", "已就绪"),
+    "export_failed": (
+        lambda a, m, g, mp: _export_built(g(), a, mp, broken=True),
+        "失败",
+        "未能生成",
+    ),
+    "grant_reminder": (
+        lambda a, m, g, mp: _reminded(g()),
+        "天后结束",
+        "如需继续使用这些数据，请申请续期",  # noqa: RUF001 - Chinese punctuation
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", APPLICANT_EMAILS)
+def test_each_email_to_an_applicant_who_chose_chinese_is_in_chinese(
+    kind, applicant, maintainer, monkeypatch, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    Profile.objects.create(user=applicant, language="zh-hans")
+    sends, subject_phrase, body_phrase = APPLICANT_EMAILS[kind]
+    grants = []
+
+    def granted():
+        with django_capture_on_commit_callbacks(execute=False):  # the approval's own email
+            grants.append(grant_for(applicant, maintainer))
+        return grants[-1]
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        sends(applicant, maintainer, granted, monkeypatch)
+    to_member = [m for m in mail.outbox if m.to == [applicant.email]]
+    assert to_member, f"no {kind} email to the applicant"
+    message = to_member[-1]
+    assert subject_phrase in message.subject, message.subject
+    assert message.body.startswith("您好："), message.body  # noqa: RUF001
+    assert body_phrase in message.body, message.body
+    for english in ("Hello", "Your ", "The KubeVela telemetry portal", " was ", " days"):
+        assert english not in message.subject + message.body, (kind, english)
+
+
+def test_an_exports_datasheet_stays_english_for_a_chinese_browser(
+    client, applicant, maintainer, monkeypatch, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    grant = grant_for(applicant, maintainer)
+    export = _export_built(grant, applicant, monkeypatch)
+    client.force_login(applicant)
+    path = reverse("access-export-datasheet", args=[export.pk])
+    markdown = client.get(path, {"as": "md"}, **CHINESE).content.decode()
+    sheet = client.get(path, {"as": "json"}, **CHINESE).json()
+    assert markdown.startswith("# Datasheet: ")
+    version = next(e for e in sheet["elements"] if e["key"] == "version")
+    assert version["title"] == "KubeVela version"
+    assert version["how_read"].startswith("version is made as release")
+    assert not re.search(r"[\u4e00-\u9fff]", markdown + str(sheet))  # no Chinese at all
