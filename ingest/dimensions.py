@@ -9,10 +9,13 @@ ingest.privacy.
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
-from django_stubs_ext import StrOrPromise
+
+if TYPE_CHECKING:  # django-stubs' helper, a development dependency
+    from django_stubs_ext import StrOrPromise
 
 from ingest.catalogue import DEFINITION_KINDS
 
@@ -38,10 +41,10 @@ MULTI = "multi"
 @dataclass(frozen=True)
 class Dimension:
     key: str
-    title: StrOrPromise  # in the page's language; the statistics API's is English
+    title: "StrOrPromise"  # in the page's language; the statistics API's is English
     kind: str
     element: str
-    description: StrOrPromise
+    description: "StrOrPromise"
     parent: str | None = None
     ordered: bool = False  # buckets and bands keep their natural order
 
