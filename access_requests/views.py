@@ -28,7 +28,7 @@ from access_requests.forms import (
     ProfileForm,
     TokenForm,
 )
-from access_requests.models import Grant, Profile, RequestEvent
+from access_requests.models import Export, Grant, Profile, RequestEvent
 from access_requests.selectors import (
     UnknownStateFilter,
     access_process_figures,
@@ -425,8 +425,9 @@ def export_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _back_to_request(grant.request_id)
 
 
-@login_required
-def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+def _export_of_an_active_grant(request: AuthenticatedHttpRequest, pk: int) -> Export | HttpResponse:
+    """The member's export while its grant is active; else the refusal, audited like the
+    data API's (a 404 for someone else's, back to the request's page once it has ended)."""
     try:
         export = export_get_for_user(user=request.user, pk=pk)
     except Http404:
@@ -436,6 +437,14 @@ def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         _download_refused(request, pk, reason="grant_inactive", status=302)
         messages.error(request, _grant_ended(export.pk))
         return _back_to_request(export.grant.request_id)
+    return export
+
+
+@login_required
+def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    export = _export_of_an_active_grant(request, pk)
+    if isinstance(export, HttpResponse):
+        return export
     try:
         services.export_refuse_if_expired(export=export, via="page")
     except services.ExportExpired as exc:
@@ -459,15 +468,9 @@ def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def export_datasheet(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The export's datasheet (``?as=md`` for Markdown), refused like its file once the
     grant has ended or is revoked."""
-    try:
-        export = export_get_for_user(user=request.user, pk=pk)
-    except Http404:
-        _download_refused(request, pk, reason="not_found", status=404)
-        raise
-    if not export.grant.is_active:
-        _download_refused(request, pk, reason="grant_inactive", status=302)
-        messages.error(request, _grant_ended(export.pk))
-        return _back_to_request(export.grant.request_id)
+    export = _export_of_an_active_grant(request, pk)
+    if isinstance(export, HttpResponse):
+        return export
     spelling = request.GET.get("as") or "json"
     if spelling not in DATASHEET_SPELLINGS:
         spelling = "json"
