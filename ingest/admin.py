@@ -88,16 +88,7 @@ class PolicyElementInline(admin.TabularInline):
     form = PolicyElementForm
     formset = PolicyElementFormSet
     extra = 0
-    fields = (
-        "position",
-        "key",
-        "decision",
-        "personal_info",
-        "tracking_identifier",
-        "sensitive_data",
-        "note",
-        "rejection_reason",
-    )
+    fields = PolicyElementForm.Meta.fields
 
     def has_change_permission(self, request, obj=None) -> bool:
         return _is_draft(obj) and super().has_change_permission(request, obj)
