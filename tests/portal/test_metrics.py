@@ -280,6 +280,15 @@ def test_metrics_port_without_a_multiprocess_directory_stops_the_process(tmp_pat
         assert "PROMETHEUS_MULTIPROC_DIR" in result.stderr, result.stderr[-2000:]
 
 
+def test_a_short_token_is_a_deployment_warning(settings):
+    from portal.checks import check_metrics_token
+
+    settings.METRICS_TOKEN = "short"
+    assert [m.id for m in check_metrics_token(None)] == ["portal.W010"]
+    settings.METRICS_TOKEN = METRICS_TOKEN + "-long-enough-now"
+    assert check_metrics_token(None) == []
+
+
 # --- scrape-time health: a dead service is a 0, quickly -------------------------------------
 
 
