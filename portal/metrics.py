@@ -338,8 +338,8 @@ def queue_figures_read() -> QueueFigures | None:
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL statement_timeout = {QUERY_TIMEOUT_MILLISECONDS}")
             return _queue_figures_reader()
-    except Exception:  # a slow or failing database: no queue figures at this scrape
-        logger.warning("Queue figures not read at this scrape.", exc_info=True)
+    except Exception as exc:  # a slow or failing database: no queue figures at this scrape
+        logger.warning("Queue figures not read at this scrape: %s", exc.__class__.__name__)
         return None
 
 

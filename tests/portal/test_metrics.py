@@ -204,6 +204,29 @@ def test_the_jobs_of_ingest_are_timed(client, metrics_token, db):
         assert stamp >= time.time() - 60, job
 
 
+def _metric_names() -> set[str]:
+    """Every metric family portal/metrics.py defines (the names start with portal_)."""
+    return set(re.findall(r"\"(portal_[a-z_]+)\"", (ROOT / "portal" / "metrics.py").read_text()))
+
+
+def test_every_metric_is_documented_and_on_the_dashboard():
+    names = _metric_names()
+    assert len(names) >= 17, names
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "telemetry-portal.json").read_text())
+    expressions = " ".join(
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    )
+    for name in sorted(names):
+        assert f"`{name}" in docs, f"{name} is not in docs/metrics.md"
+        assert re.search(rf"\b{name}(_total|_bucket|_count|_sum)?\b", expressions), name
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    panels = [panel for panel in dashboard["panels"] if panel["type"] != "row"]
+    assert all(panel["datasource"]["uid"] == "${datasource}" for panel in panels)
+
+
 # --- who may scrape ---------------------------------------------------------------------------
 
 
