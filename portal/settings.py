@@ -455,7 +455,9 @@ METRICS_TOKEN = envstr("METRICS_TOKEN", "") or ""
 # environment: every gunicorn worker and Celery pool child writes its figures there.
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 # Set at all, even empty, it turns the library's multiprocess mode on: it must name a folder.
-if "PROMETHEUS_MULTIPROC_DIR" in os.environ and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ and not (
+    PROMETHEUS_MULTIPROC_DIR and Path(PROMETHEUS_MULTIPROC_DIR).is_dir()
+):
     raise ImproperlyConfigured(
         f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR!r} is not a directory; create it "
         "(a tmpfs such as /run/telemetry-portal-metrics) or unset the variable."

@@ -282,13 +282,14 @@ def test_the_token_is_read_from_a_file(tmp_path):
     assert result.stdout.strip() == "from-a-file-token", result.stderr[-2000:]
 
 
-@pytest.mark.slow  # two Django start-ups
-def test_metrics_port_without_a_multiprocess_directory_stops_the_process(tmp_path):
+@pytest.mark.slow  # three Django start-ups
+def test_metrics_port_or_a_multiprocess_directory_that_cannot_work_stops_the_process(tmp_path):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="portal.settings", METRICS_PORT="9808")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     checks = [
         env,
         dict(env, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "missing"), METRICS_PORT=""),
+        dict(env, PROMETHEUS_MULTIPROC_DIR="", METRICS_PORT=""),  # on, in the current folder
     ]
     for environment in checks:
         result = subprocess.run(
