@@ -552,6 +552,22 @@ def test_a_worker_with_metrics_port_serves_its_pool_metrics(postgres, tmp_path):
     assert value(found, count, job="rollup", outcome="ok") >= 1
     # Scrape-time gauges are the web server's alone.
     assert not [key for key in found if key[0] == "portal_database_up"]
+    # On one machine the web server reads the same folder: it sees the worker's figures.
+    web = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from prometheus_client import generate_latest; "
+            "from portal.metrics import recorded_registry; "
+            "print(generate_latest(recorded_registry()).decode())",
+        ],
+        cwd=ROOT,
+        env=dict(env, METRICS_PORT="", DJANGO_SETTINGS_MODULE="portal.settings"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert value(samples(web.stdout), count, job="release", outcome="ok") >= 1, web.stderr
 
 
 @pytest.mark.slow  # starts nginx
