@@ -5,12 +5,13 @@ from statistics import median
 from typing import TypedDict
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from access_requests.models import AccessRequest, Export, Grant, ReadToken, RequestEvent
+from portal.metrics import QueueFigures
 from portal.models import AuditEvent
 
 # The overview's state filter: a group of statuses by a plain name, or one status.
@@ -171,6 +172,33 @@ def access_requests_overdue(*, now=None) -> QuerySet[AccessRequest]:
     return AccessRequest.objects.filter(access_requests_overdue_condition(now=now)).order_by(
         "created_at", "pk"
     )
+
+
+def queue_figures(*, now=None) -> QueueFigures:
+    """What waits for maintainers and workers, for the metrics endpoint: three aggregate
+    queries, whatever the number of rows."""
+    now = now or timezone.now()
+    requests = AccessRequest.objects.filter(status__in=AccessRequest.PENDING).aggregate(
+        pending=Count("pk"),
+        overdue=Count("pk", filter=access_requests_overdue_condition(now=now)),
+        oldest=Min("created_at"),
+    )
+    waiting = (
+        Export.objects.filter(state__in=[Export.State.QUEUED, Export.State.RUNNING])
+        .values("state")
+        .annotate(count=Count("pk"), oldest=Min("created_at"))
+    )
+    return QueueFigures(
+        requests_pending=requests["pending"],
+        requests_overdue=requests["overdue"],
+        request_oldest_pending_age=_age(now, requests["oldest"]),
+        exports_waiting={row["state"]: row["count"] for row in waiting},
+        export_oldest_waiting_age={row["state"]: _age(now, row["oldest"]) for row in waiting},
+    )
+
+
+def _age(now, since) -> float:
+    return max(0.0, (now - since).total_seconds()) if since else 0.0
 
 
 def grants_public_register() -> QuerySet[Grant]:

@@ -3,9 +3,15 @@
 The access log format leaves out the client address (%(h)s) and every handler
 redacts addresses and installation IDs from messages gunicorn writes itself
 (such as "Invalid request from ip=...").
+
+With PROMETHEUS_MULTIPROC_DIR set, each worker writes its metrics to a file of its own
+there (docs/metrics.md): the folder is emptied of dead processes' files when the server
+starts, and a worker that exits is marked dead.
 """
 
+import glob
 import os
+import re
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -65,3 +71,36 @@ def post_fork(server, worker):
 
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def on_starting(server):
+    """Start the metrics folder afresh: remove the files of processes that are gone.
+
+    Files of live processes stay: on one machine the Celery worker shares the folder, and
+    its pool children keep writing to the files they have open.
+    """
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    for path in glob.glob(os.path.join(folder, "*.db")):
+        match = re.search(r"_(\d+)\.db$", path)
+        if match is None or not _process_alive(int(match.group(1))):
+            os.remove(path)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def child_exit(server, worker):
+    """A worker's live gauges leave with it (its counters stay in the sums)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

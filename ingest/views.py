@@ -15,6 +15,7 @@ from ingest import ratelimit
 from ingest.parsing import MAX_BODY_BYTES, ReportRejected, decode_body, parse_report
 from ingest.selectors import policy_get_enforced
 from ingest.services import DailyLimitReached, report_ingest
+from portal.metrics import receiver_answer_record
 
 logger = logging.getLogger(__name__)
 ALLOWED_METHODS = "POST, OPTIONS"
@@ -22,6 +23,7 @@ JSON_TYPES = ("application/json",)
 
 
 def error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
+    receiver_answer_record(status, code)
     response = JsonResponse({"error": code, "message": message}, status=status)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
@@ -33,6 +35,7 @@ def collect_report(request: HttpRequest) -> JsonResponse:
     if request.method == "OPTIONS":
         response = JsonResponse({}, status=200)
         response["Allow"] = ALLOWED_METHODS
+        receiver_answer_record(200, "options")
         return response
     if request.method != "POST":
         return error(
@@ -45,6 +48,7 @@ def collect_report(request: HttpRequest) -> JsonResponse:
         document = decode_body(read_body(request))
         return accept(document)
     except ReportRejected as rejected:
+        receiver_answer_record(rejected.status, rejected.code)
         return JsonResponse(rejected.as_json(), status=rejected.status)
 
 
@@ -92,6 +96,7 @@ def accept(document: dict) -> JsonResponse:
     except DailyLimitReached as limit:
         # A retry cannot help, and VelaUX re-sends on every page load after anything but a
         # 2xx: so a 2xx that says the report was not stored, and that the day's stands.
+        receiver_answer_record(200, "daily_limit_reached")
         return JsonResponse(
             {
                 "status": "not_stored",
@@ -105,6 +110,7 @@ def accept(document: dict) -> JsonResponse:
         )
     except (OperationalError, InterfaceError):
         return storage_unavailable()
+    receiver_answer_record(202, "replaced" if outcome.replaced else "new")
     return JsonResponse(
         {
             "status": "accepted",

@@ -33,3 +33,22 @@ def check_embedded_defaults(app_configs, **kwargs):
             )
         )
     return problems
+
+
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+@register(deploy=True)
+def check_metrics_token(app_configs, **kwargs):
+    """/metrics is reachable by anything that reaches gunicorn: its token must not be
+    guessable."""
+    token = settings.METRICS_TOKEN
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        return [
+            Warning(
+                f"METRICS_TOKEN is shorter than {METRICS_TOKEN_MIN_LENGTH} characters.",
+                hint='Use python3 -c "import secrets; print(secrets.token_urlsafe(32))".',
+                id="portal.W010",
+            )
+        ]
+    return []

@@ -5,6 +5,7 @@ DATABASE_URL and REDIS_URL the portal runs on the embedded development default
 (SQLite, Celery tasks executed in-process); production sets both.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,11 @@ INSTALLED_APPS = [
 # The receiving endpoints and the health checks go through a lean stack (see
 # portal/wsgi.py): they are the hot path and need no session, CSRF, auth or page headers.
 LEAN_PATHS = ("/collecting", "/api/v1/reports", "/healthz", "/readyz")
+# The Prometheus endpoint goes through a bare stack (portal/wsgi.py): only the address is
+# forgotten. Prometheus scrapes each process by its own address (a pod IP, 127.0.0.1), so
+# the Host is not one of ALLOWED_HOSTS; the endpoint builds no URL and is never cached.
+METRICS_PATHS = ("/metrics",)
+METRICS_MIDDLEWARE = ["portal.middleware.ForgetClientAddressMiddleware"]
 LEAN_MIDDLEWARE = [
     "portal.middleware.ForgetClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -370,7 +376,7 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", HTTPS) else None
 )
 SECURE_SSL_REDIRECT = HTTPS
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", HTTPS)
 SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", False)
@@ -441,6 +447,30 @@ SPECTACULAR_SETTINGS = {
         "ingest.api.schema.add_receiver_to_schema",
     ],
 }
+
+# --- Prometheus metrics (portal/metrics.py, docs/metrics.md) -------------------------------
+# GET /metrics needs this bearer token (or METRICS_TOKEN_FILE); unset, the endpoint is a 404.
+METRICS_TOKEN = envstr("METRICS_TOKEN", "") or ""
+# prometheus-client's multiprocess directory, read by the library itself from the
+# environment: every gunicorn worker and Celery pool child writes its figures there.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+# Set at all, even empty, it turns the library's multiprocess mode on: it must name a folder.
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ and not (
+    PROMETHEUS_MULTIPROC_DIR and Path(PROMETHEUS_MULTIPROC_DIR).is_dir()
+):
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR!r} is not a directory; create it "
+        "(a tmpfs such as /run/telemetry-portal-metrics) or unset the variable."
+    )
+# A Celery worker serves its own metrics on this port when set (Kubernetes: 9808).
+METRICS_PORT = envint("METRICS_PORT", 0, minimum=0)
+if METRICS_PORT > 65535:
+    raise ImproperlyConfigured(f"METRICS_PORT={METRICS_PORT} is not a port number.")
+if METRICS_PORT and not PROMETHEUS_MULTIPROC_DIR:
+    raise ImproperlyConfigured(
+        "METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: the worker's pool processes write their "
+        "metrics there for the worker's server to read."
+    )
 
 # --- Logging: no handler ever sees a client address ------------------------------------
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO")

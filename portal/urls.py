@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/setlang/", languages.language_set, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include("ingest.api.urls")),
     path("api/v1/", include("access_requests.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,9 +1,10 @@
 """Health probes: liveness (/healthz) and readiness (/readyz) for the load balancer and
-the process supervisor. The error pages (404, 503) are in portal.api and
-portal.middleware.
+the process supervisor, and the Prometheus endpoint (/metrics) for operators. The error
+pages (404, 503) are in portal.api and portal.middleware.
 """
 
 import functools
+import hmac
 from typing import cast
 
 import redis
@@ -11,7 +12,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from portal import metrics as portal_metrics
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -68,3 +73,28 @@ def _broker_ready() -> bool:
         return bool(_broker_client().ping())
     except Exception:  # any failure to reach the broker means not ready
         return False
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' scrape, for whoever holds METRICS_TOKEN; without one configured the
+    endpoint does not exist (404)."""
+    if not settings.METRICS_TOKEN:
+        raise Http404
+    if not _metrics_token_matches(request.META.get("HTTP_AUTHORIZATION", "")):
+        response = HttpResponse("A bearer token is required.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        response["Content-Type"] = "text/plain; charset=utf-8"
+        return response
+    if request.method not in ("GET", "HEAD"):
+        response = HttpResponse(status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    return HttpResponse(portal_metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def _metrics_token_matches(authorization: str) -> bool:
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(credential.strip().encode(), settings.METRICS_TOKEN.encode())

@@ -2,7 +2,9 @@
 
 Telemetry reports are most of the traffic and need none of the page machinery
 (sessions, CSRF, authentication, messages, CSP), so their paths are served by a
-second Django handler built with LEAN_MIDDLEWARE. Both handlers share the URL
+second Django handler built with LEAN_MIDDLEWARE. The Prometheus endpoint gets a
+third, barer still (METRICS_MIDDLEWARE: no host check, no HTTPS redirect), since
+Prometheus reaches each process by its own address. The handlers share the URL
 configuration, the views and everything else.
 """
 
@@ -18,19 +20,32 @@ from django.conf import settings  # noqa: E402 - after Django is set up
 
 
 class LeanHandler(WSGIHandler):
+    middleware_setting = "LEAN_MIDDLEWARE"
+
     def load_middleware(self, is_async: bool = False) -> None:
         full = settings.MIDDLEWARE
-        settings.MIDDLEWARE = settings.LEAN_MIDDLEWARE  # only while this handler is built
+        # only while this handler is built
+        settings.MIDDLEWARE = getattr(settings, self.middleware_setting)
         try:
             super().load_middleware(is_async)
         finally:
             settings.MIDDLEWARE = full
 
 
+class MetricsHandler(LeanHandler):
+    middleware_setting = "METRICS_MIDDLEWARE"
+
+
 lean_application = LeanHandler()
+metrics_application = MetricsHandler()
 LEAN_PATHS = frozenset(settings.LEAN_PATHS)
+METRICS_PATHS = frozenset(settings.METRICS_PATHS)
 
 
 def application(environ, start_response):
-    handler = lean_application if environ.get("PATH_INFO") in LEAN_PATHS else full_application
-    return handler(environ, start_response)
+    path = environ.get("PATH_INFO")
+    if path in LEAN_PATHS:
+        return lean_application(environ, start_response)
+    if path in METRICS_PATHS:
+        return metrics_application(environ, start_response)
+    return full_application(environ, start_response)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from access_requests import export_files, grant_scope, quotas
 from access_requests.models import Dataset, Export, Grant, ReadToken
 from access_requests.notifications import email_send_on_commit
+from portal.metrics import export_build_record
 from portal.services import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ def _finish(export: Export, attempt: int, built: export_files.Built, name: str) 
         current = Export.objects.select_for_update().get(pk=export.pk)
         if current.attempts != attempt or current.state != State.RUNNING:
             export_storage().delete(name)  # superseded by a newer attempt
+            _build_record(export, "superseded")
             return None
         current.state = State.READY
         current.progress = 100
@@ -208,6 +210,7 @@ def _finish(export: Export, attempt: int, built: export_files.Built, name: str) 
             after={"rows": built.rows, "sha256": built.sha256, "size": built.size},
         )
         email_send_on_commit("export_ready", [current.requested_by.email], {"export": current})
+    _build_record(export, "ready")
     return current
 
 
@@ -215,6 +218,7 @@ def _fail(export: Export, attempt: int, reason: str) -> Export | None:
     with transaction.atomic():
         current = Export.objects.select_for_update().get(pk=export.pk)
         if current.attempts != attempt:
+            _build_record(export, "superseded")
             return None
         current.state = State.FAILED
         current.error = reason[:2000]
@@ -222,7 +226,14 @@ def _fail(export: Export, attempt: int, reason: str) -> Export | None:
         current.save(update_fields=["state", "error", "finished_at"])
         audit_event_record(action="export.failed", target=current, after={"error": current.error})
         email_send_on_commit("export_failed", [current.requested_by.email], {"export": current})
+    _build_record(export, "failed")
     return current
+
+
+def _build_record(export: Export, outcome: str) -> None:
+    """The attempt's outcome and duration, from its claim (started_at) to now."""
+    seconds = (timezone.now() - export.started_at).total_seconds() if export.started_at else 0.0
+    export_build_record(file_format=export.format, outcome=outcome, seconds=seconds)
 
 
 def exports_sweep() -> list[int]:

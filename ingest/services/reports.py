@@ -16,6 +16,7 @@ from ingest.parsing import ParsedReport
 from ingest.selectors import EnforcedPolicy
 from ingest.services.releases import stats_releases_delete_before
 from ingest.services.rollups import rollups_delete_before, rollups_mark_stale
+from portal.metrics import discarded_fields_record
 from portal.services import audit_event_record
 
 
@@ -70,6 +71,7 @@ def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutc
         raise DailyLimitReached(report_date)
     if report.discarded_fields:
         discarded_fields_count(report_date=report_date, names=report.discarded_fields)
+        discarded_fields_record(len(report.discarded_fields))
     return IngestOutcome(report_date=report_date, replaced=row[0] > 1, revision=row[0])
 
 

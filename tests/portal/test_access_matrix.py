@@ -204,6 +204,9 @@ ROUTES = [
     ("stats-csv",                            "dimension=release",          GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("healthz",                              "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     ("readyz",                               "",                           GET,    OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    # Prometheus' scrape: without METRICS_TOKEN (as here) it does not exist; with one, only
+    # its bearer gets in, not a read token nor a session (tests/portal/test_metrics.py)
+    ("metrics",                              "",                           GET,    N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404,   N404),
     # the access process
     # /access/ is an overview: alice's request and the question asked; grants' tokens and exports are on the request's page
     ("access-home",                          "",                           GET,    OK,     MINE,   MINE,   OK,     OK,     OK,     MINE,   MINE,   MINE,   MINE),
