@@ -604,3 +604,48 @@ def test_the_renderer_sets_the_namespace_and_pins_the_image_by_digest(base_copy)
         for c in spec["spec"]["template"]["spec"]["containers"]
     }
     assert images == {f"registry.example.org/kubevela/telemetry-portal@{digest}"}
+
+
+# --- against kustomize itself, where kubectl is installed ----------------------------
+
+
+def kustomize(folder: Path) -> list[dict]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: the base is not rendered by kustomize itself")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return [item for item in yaml.safe_load_all(result.stdout) if item]
+
+
+def by_kind_and_name(resources) -> dict[tuple[str, str], dict]:
+    return {(item["kind"], item["metadata"]["name"]): item for item in resources}
+
+
+def test_the_renderer_renders_what_kustomize_does():
+    assert by_kind_and_name(kustomize(KUBERNETES)) == by_kind_and_name(rendered())
+
+
+def test_the_documented_overlay_replaces_the_image_and_leaves_the_secret_out(tmp_path):
+    """docs/deploy.md's overlay, as written there, over a copy of the base."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    overlay = re.search(r"```yaml\n# overlay/kustomization.yaml\n(.*?)```", text, re.S)
+    assert overlay, "docs/deploy.md has no overlay example"
+    digest = "sha256:" + "1" * 64
+    shutil.copytree(KUBERNETES, tmp_path / "deploy" / "kubernetes")
+    (tmp_path / "overlay").mkdir()
+    (tmp_path / "overlay" / "kustomization.yaml").write_text(
+        overlay.group(1).replace("sha256:<the digest podman push printed>", digest)
+    )
+    resources = by_kind_and_name(kustomize(tmp_path / "overlay"))
+    assert ("Secret", "telemetry-portal") not in resources
+    images = {
+        container["image"]
+        for item in resources.values()
+        if item["kind"] in ("Deployment", "Job")
+        for container in containers(item["spec"]["template"]["spec"])
+    }
+    assert images == {f"registry.example.org/kubevela/telemetry-portal@{digest}"}
+    assert resources[("ConfigMap", "telemetry-portal")]["data"]["GUNICORN_BIND"] == "0.0.0.0:8000"
