@@ -196,7 +196,6 @@ def test_the_reader_scan_finds_what_settings_and_gunicorn_read():
     for name in ("GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_FORWARDED_ALLOW_IPS"):
         assert name in read
     assert "GUNICORN_BIND_FILE" not in read  # gunicorn reads os.environ, not portal.env
-    assert "CELERY_CONCURRENCY" not in read  # only the worker's command line uses it
 
 
 def test_every_variable_the_manifests_set_is_one_the_portal_reads():
