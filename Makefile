@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 DEV_ENV := DEBUG=1
 
-.PHONY: run test test-fast install install-dev browser nginx gettext messages lint lock demo worker beat clean
+.PHONY: run test test-fast install install-dev browser nginx gettext messages lint deploy-check lock demo worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,22 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(DEV_ENV) $(BIN)/mypy
+
+## deploy-check: the container image and the Kubernetes manifests, checked statically
+## (no container engine or cluster needed): hadolint on the Containerfile, then the
+## rendered kustomization against Kubernetes' schema, strictly (unknown fields refused).
+## kubernetes-validate only warns about a kind it has no schema for: that fails here too.
+KUBERNETES_VERSION := 1.33.0
+deploy-check: install-dev
+	$(BIN)/hadolint Containerfile
+	@manifests=$$(mktemp) && trap 'rm -f "$$manifests"' EXIT && \
+	  $(BIN)/python deploy/kubernetes/render.py deploy/kubernetes > "$$manifests" && \
+	  report=$$($(BIN)/kubernetes-validate --strict -k $(KUBERNETES_VERSION) "$$manifests"); \
+	  status=$$?; echo "$$report" | sed "s|$$manifests|deploy/kubernetes|"; \
+	  if [ $$status -ne 0 ]; then exit $$status; fi; \
+	  if echo "$$report" | grep -q '^WARN'; then \
+	    echo "deploy-check: a resource kind has no schema in Kubernetes $(KUBERNETES_VERSION)" >&2; exit 1; \
+	  fi
 
 ## lock: re-resolve the pinned dependencies from pyproject.toml
 lock: $(BIN)/python

@@ -27,6 +27,10 @@ ADDRESS_META_KEYS = (
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_REAL_IP",
     "HTTP_FORWARDED",
+    # ingress-nginx passes the X-Forwarded-For the client sent on under this name.
+    "HTTP_X_ORIGINAL_FORWARDED_FOR",
+    # Envoy-based gateways (Istio, Contour, Envoy Gateway) name the client here.
+    "HTTP_X_ENVOY_EXTERNAL_ADDRESS",
     "HTTP_TRUE_CLIENT_IP",
     "HTTP_CF_CONNECTING_IP",
     "HTTP_X_CLIENT_IP",

@@ -20,6 +20,8 @@ def test_the_middleware_forgets_every_address(rf):
         HTTP_X_FORWARDED_FOR="203.0.113.9",
         HTTP_X_REAL_IP="203.0.113.9",
         HTTP_FORWARDED="for=203.0.113.9",
+        HTTP_X_ORIGINAL_FORWARDED_FOR="203.0.113.9",  # ingress-nginx
+        HTTP_X_ENVOY_EXTERNAL_ADDRESS="203.0.113.9",
     )
     ForgetClientAddressMiddleware(view)(request)
     assert "198.51.100.77" not in str(seen)
