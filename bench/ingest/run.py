@@ -325,7 +325,8 @@ def command_output(command: list[str]) -> str:
 def machine_lines(args, bodies: list[bytes]) -> list[str]:
     pg = postgres_settings(args, "server_version", "synchronous_commit")
     gunicorn_version = command_output([sys.executable, "-m", "gunicorn", "--version"])
-    wrk_version = command_output([wrk_path(), "--version"]).split(" [")[0] or "wrk"
+    wrk_run = subprocess.run([wrk_path(), "--version"], capture_output=True, text=True)
+    wrk_version = (wrk_run.stdout.splitlines() or ["wrk"])[0].split(" [")[0]  # exits 1
     mean_body = statistics.fmean(len(b) for b in bodies)
     return [
         machine_line(ram=False),

@@ -2,11 +2,13 @@
 
 Each report committed on its own costs PostgreSQL a WAL flush and its request
 thread a round trip, and gunicorn's threads spend most of that waiting. Here the
-request thread hands its row to the process's committer thread and waits. The
-committer takes every row waiting (up to INGEST_GROUP_COMMIT_MAX_REPORTS, after
-lingering INGEST_GROUP_COMMIT_WAIT_MS for more), writes them in one transaction
-with one multi-row upsert, and only once COMMIT has returned wakes the waiters:
-a 2xx still means the report is committed.
+request thread that finds no write in progress leads: it takes every report
+waiting in its process (its own first, up to INGEST_GROUP_COMMIT_MAX_REPORTS,
+after lingering INGEST_GROUP_COMMIT_WAIT_MS for more), writes them with one
+multi-row upsert on the process's committer connection, and only once COMMIT has
+returned wakes their threads: a 2xx still means the report is committed. Reports
+that arrive meanwhile wait; the first of them leads the next batch. Alone, a
+report is written at once, as before; no extra thread wakes for it.
 
 - Two reports of one installation and day cannot be in one INSERT .. ON CONFLICT
   (it may not touch a row twice), so the n-th of them goes into the n-th statement
@@ -15,14 +17,14 @@ a 2xx still means the report is committed.
 - A failing batch fails every waiter in it (the view answers 503); a failure that
   names bad data rather than the connection is retried one report at a time, so
   one report cannot take the others down. After a connection error the committer
-  closes its connection, and the next batch opens a new one (a restarted server).
-- A waiter that times out before its row was taken withdraws it (nothing is
-  written); one whose batch is already running gets an error too, and its row may
-  still be committed, as when any answer is lost on the way.
-- The committer is started on first use in each process (so after gunicorn's or
-  Celery's fork) with its own database connection, and stopped, connection closed,
-  at exit. Inside a transaction (tests, management code) and on SQLite, reports
-  are written by the caller, one statement each.
+  connection is closed, and the next batch opens a new one (a restarted server).
+- A waiter that times out (INGEST_GROUP_COMMIT_TIMEOUT_MS) before its report was
+  taken withdraws it: nothing is written. One whose batch is already running gets
+  an error too, and its report may still be committed, as when any answer is lost.
+- The committer connection is one per process, opened on first use (so after
+  gunicorn's or Celery's fork), used by one leader at a time, and closed at exit.
+  Inside a transaction (tests, management code) and on SQLite, reports are written
+  by the caller, one statement each.
 """
 
 import atexit
@@ -37,7 +39,14 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +59,16 @@ class ReportNotWritten(OperationalError):
 class PendingReport:
     key: tuple[str, date]  # (platform_id, report_date): one row per installation and day
     params: list[Any]  # the row's values, in the upsert's column order
-    done: threading.Event = field(default_factory=threading.Event)
-    taken: bool = False  # the committer has it in a batch: it can no longer be withdrawn
-    revision: int | None = None  # after the commit; None when the daily limit was reached
+    wakeup: threading.Event = field(default_factory=threading.Event)  # done, or lead
+    taken: bool = False  # in a batch being written: it can no longer be withdrawn
+    done: bool = False
+    revision: int | None = None  # once done; None when the daily limit was reached
     error: BaseException | None = None
+
+    def outcome(self) -> int | None:
+        if self.error is not None:
+            raise type(self.error)(*self.error.args) from self.error
+        return self.revision
 
 
 def rounds_of(batch: list[PendingReport]) -> list[list[PendingReport]]:
@@ -70,114 +85,121 @@ def rounds_of(batch: list[PendingReport]) -> list[list[PendingReport]]:
 
 
 class Committer:
-    """One per process: the thread that writes the waiting reports, and their queue."""
+    """One per process: the reports waiting to be written, and the connection they use."""
 
     def __init__(self, upsert_sql) -> None:
         self.pid = os.getpid()
         self.upsert_sql = upsert_sql  # rows -> the statement for that many rows
-        self.wakeup = threading.Condition()
+        self.lock = threading.Lock()
         self.pending: list[PendingReport] = []
-        self.stopping = False
-        self.thread = threading.Thread(target=self.run, name="report-committer", daemon=True)
-        self.thread.start()
-
-    # --- the request threads' side -------------------------------------------------------
+        self.leading = False  # a thread is writing a batch
+        self.db = connections.create_connection(DEFAULT_DB_ALIAS)
+        self.db.inc_thread_sharing()  # used by whichever thread leads, one at a time
 
     def write(self, item: PendingReport, timeout: float) -> int | None:
-        with self.wakeup:
+        with self.lock:
             self.pending.append(item)
-            self.wakeup.notify()
-        if not item.done.wait(timeout):
-            self.give_up(item)
-        if item.error is not None:
-            raise type(item.error)(*item.error.args) from item.error
-        return item.revision
+            lead = not self.leading
+            self.leading = True
+        if not lead:  # woken when done, or to lead the next batch
+            lead = not item.done if item.wakeup.wait(timeout) else self.timed_out(item)
+        if lead:
+            self.lead(item)
+        return item.outcome()
 
-    def give_up(self, item: PendingReport) -> None:
-        with self.wakeup:
-            if not item.taken:
-                self.pending.remove(item)
-                raise ReportNotWritten("The report was not written in time; nothing was stored.")
-        if not item.done.wait(0):
-            raise ReportNotWritten("The report's batch did not finish in time.")
+    def timed_out(self, item: PendingReport) -> bool:
+        """Withdraw a report not yet taken; True if it was just made leader after all."""
+        with self.lock:
+            if item.done:
+                return False
+            if item.taken:
+                raise ReportNotWritten("The report's batch did not finish in time.")
+            if item.wakeup.is_set():  # made leader as the wait ran out: lead after all
+                return True
+            self.pending.remove(item)
+        raise ReportNotWritten("The report was not written in time; nothing was stored.")
 
-    # --- the committer thread ------------------------------------------------------------
-
-    def run(self) -> None:
+    def lead(self, item: PendingReport) -> None:
         try:
-            while (batch := self.next_batch()) is not None:
+            self.linger()
+            while not item.done:
+                with self.lock:
+                    limit = settings.INGEST_GROUP_COMMIT_MAX_REPORTS
+                    batch, self.pending = self.pending[:limit], self.pending[limit:]
+                    for taken in batch:
+                        taken.taken = True
+                if not batch:  # cannot happen: its own report waits until written
+                    break
                 self.commit(batch)
         finally:
-            connection.close()
+            with self.lock:
+                if self.pending:
+                    self.pending[0].wakeup.set()  # the next batch's leader
+                else:
+                    self.leading = False
 
-    def next_batch(self) -> list[PendingReport] | None:
-        limit = settings.INGEST_GROUP_COMMIT_MAX_REPORTS
-        with self.wakeup:
-            while not self.pending and not self.stopping:
-                self.wakeup.wait()
-            if not self.pending:
-                return None  # stopping, and nothing left to write
-            linger_until = time.monotonic() + settings.INGEST_GROUP_COMMIT_WAIT_MS / 1000
-            while len(self.pending) < limit and not self.stopping:
-                left = linger_until - time.monotonic()
-                if left <= 0:
-                    break
-                self.wakeup.wait(left)
-            batch, self.pending = self.pending[:limit], self.pending[limit:]
-            for item in batch:
-                item.taken = True
-        return batch
+    def linger(self) -> None:
+        if settings.INGEST_GROUP_COMMIT_WAIT_MS and len(self.pending) == 1:
+            time.sleep(settings.INGEST_GROUP_COMMIT_WAIT_MS / 1000)  # let others join
 
     def commit(self, batch: list[PendingReport]) -> None:
         try:
             self.write_batch(batch)
         except (OperationalError, InterfaceError) as exc:
             logger.warning("%d reports not stored: %s", len(batch), type(exc).__name__)
-            connection.close()  # perhaps broken (a restart): the next batch reconnects
-            self.fail(batch, exc)
+            self.db.close()  # perhaps broken (a restart): the next batch reconnects
+            self.finish(batch, exc)
         except DatabaseError as exc:
             if len(batch) > 1:  # bad data in one report: write them one by one
                 for item in batch:
                     self.commit([item])
                 return
             logger.warning("A report was not stored: %s", type(exc).__name__)
-            self.fail(batch, exc)
+            self.finish(batch, exc)
         except BaseException as exc:  # no waiter may wait for a batch that will not come
-            self.fail(batch, exc)
+            self.finish(batch, exc)
             raise
         else:
-            for item in batch:
-                item.done.set()
+            self.finish(batch)
 
-    def fail(self, batch: list[PendingReport], exc: BaseException) -> None:
+    def finish(self, batch: list[PendingReport], exc: BaseException | None = None) -> None:
         for item in batch:
-            item.revision, item.error = None, exc
-            item.done.set()
+            if exc is not None:
+                item.revision, item.error = None, exc
+            item.done = True
+            item.wakeup.set()
 
     def write_batch(self, batch: list[PendingReport]) -> None:
         rounds = rounds_of(batch)
-        if len(rounds) == 1:  # one statement: autocommit saves the BEGIN
-            self.write_round(rounds[0])
-            return
-        with transaction.atomic():
-            for statement_round in rounds:
-                self.write_round(statement_round)
+        with self.db.cursor() as cursor:
+            if len(rounds) == 1:  # one statement: autocommit saves the BEGIN
+                self.write_round(cursor, rounds[0])
+                return
+            cursor.execute("BEGIN")
+            try:
+                for statement_round in rounds:
+                    self.write_round(cursor, statement_round)
+            except BaseException:
+                self.rollback(cursor)
+                raise
+            cursor.execute("COMMIT")
 
-    def write_round(self, items: list[PendingReport]) -> None:
+    def rollback(self, cursor) -> None:
+        try:
+            cursor.execute("ROLLBACK")
+        except DatabaseError:
+            self.db.close()  # the connection is gone, and the transaction with it
+
+    def write_round(self, cursor, items: list[PendingReport]) -> None:
         params = [value for item in items for value in item.params]
         params.append(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY)
-        with connection.cursor() as cursor:
-            cursor.execute(self.upsert_sql(len(items)), params)
-            revisions = {(pid, day): revision for pid, day, revision in cursor.fetchall()}
+        cursor.execute(self.upsert_sql(len(items)), params)
+        revisions = {(pid, day): revision for pid, day, revision in cursor.fetchall()}
         for item in items:
             item.revision = revisions.get(item.key)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write what is waiting, then end the thread (its connection is closed)."""
-        with self.wakeup:
-            self.stopping = True
-            self.wakeup.notify()
-        self.thread.join(timeout)
+    def close(self) -> None:
+        self.db.close()
 
 
 _lock = threading.Lock()
@@ -205,12 +227,13 @@ def report_row_write(*, key: tuple[str, date], params: list[Any], upsert_sql) ->
 
 
 def committer_stop() -> None:
-    """Stop this process's committer, if it runs (at exit, and between tests)."""
+    """Close this process's committer connection, if it has one: at exit (gunicorn lets
+    its requests finish first) and between tests."""
     global _committer
     with _lock:
         committer, _committer = _committer, None
     if committer is not None and committer.pid == os.getpid():
-        committer.stop()
+        committer.close()
 
 
 atexit.register(committer_stop)
