@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 DEV_ENV := DEBUG=1
 
-.PHONY: run test test-fast install install-dev browser nginx gettext messages lint deploy-check lock demo worker beat clean
+.PHONY: run test test-fast install install-dev browser nginx gettext messages bench-tools lint deploy-check lock demo worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ nginx:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) || \
 	  echo "nginx could not be installed: the nginx test will be skipped."
+
+## bench-tools: Debian's wrk, the C load generator bench/ingest drives (it downloads nothing)
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) || \
+	  (echo "wrk could not be installed: bench/ingest cannot run." >&2; exit 1)
 
 ## gettext: Debian's gettext, whose msgfmt compiles the translations (locale/)
 gettext:

@@ -40,14 +40,17 @@ def redis_cache():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit windows and the policy cache must not leak from test to test."""
+    """Rate-limit windows, the policy cache and the report committer (with its database
+    connection) must not leak from test to test."""
     from ingest import ratelimit
     from ingest.selectors import policy_cache_clear
+    from ingest.services.group_commit import committer_stop
 
     cache.clear()
     ratelimit.reset()
     policy_cache_clear()
     yield
+    committer_stop()
     policy_cache_clear()
 
 

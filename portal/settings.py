@@ -188,6 +188,11 @@ INGEST_DRIFT_FLUSH_SECONDS = envint("INGEST_DRIFT_FLUSH_SECONDS", 10, minimum=0)
 # counted in one "(other names)" row (ingest/drift.py).
 INGEST_DRIFT_MAX_NAMES_PER_DAY = envint("INGEST_DRIFT_MAX_NAMES_PER_DAY", 1000, minimum=1)
 INGEST_POLICY_CACHE_SECONDS = envint("INGEST_POLICY_CACHE_SECONDS", 5, minimum=0)
+# Group commit (PostgreSQL): each process writes its waiting reports in one statement.
+INGEST_GROUP_COMMIT = envbool("INGEST_GROUP_COMMIT", True)
+INGEST_GROUP_COMMIT_MAX_REPORTS = envint("INGEST_GROUP_COMMIT_MAX_REPORTS", 64, minimum=1)
+INGEST_GROUP_COMMIT_WAIT_MS = envint("INGEST_GROUP_COMMIT_WAIT_MS", 0, minimum=0)
+INGEST_GROUP_COMMIT_TIMEOUT_MS = envint("INGEST_GROUP_COMMIT_TIMEOUT_MS", 10_000, minimum=1)
 # The display floor of public figures: a range average below it is not listed.
 STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
 # A UTC day's public figures are released once, this many hours after the day ends.

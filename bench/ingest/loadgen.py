@@ -1,185 +1,96 @@
-"""A small closed-loop HTTP/1.1 load generator: asyncio protocols, raw keep-alive sockets.
+"""Drive wrk (a C load generator) with velaux.lua and read what the script prints.
 
-Each connection sends one pre-built request, reads the whole response (status
-line, headers, Content-Length body), records the latency and sends the next:
-no pipelining, no client library, so one process keeps thousands of requests a
-second going for a few percent of a core. Only loopback addresses are accepted.
+wrk runs a closed loop over keep-alive HTTP/1.1 connections (no pipelining) from a
+few threads, for a fixed time; the Lua script picks each request's body and counts
+the statuses. Its CPU use is small and much the same for both endpoints, so the
+comparison of /collecting with /healthz measures the server. Only loopback
+addresses are accepted.
 """
 
-import asyncio
 import ipaddress
-import time
+import os
+import shutil
+import subprocess
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-RequestSource = Callable[[], bytes]
-
-
-@dataclass
-class Window:
-    """Monotonic times shared by every load process (CLOCK_MONOTONIC is system-wide)."""
-
-    start: float
-    measure_from: float
-    measure_until: float
+SCRIPT = Path(__file__).with_name("velaux.lua")
 
 
 @dataclass
 class PhaseResult:
-    statuses: Counter = field(default_factory=Counter)  # within the measured window
-    latencies_ms: list[float] = field(default_factory=list)  # within the measured window
-    warmup_statuses: Counter = field(default_factory=Counter)
-    drained_statuses: Counter = field(default_factory=Counter)  # finished after the window
-    protocol_errors: int = 0
-    dropped_connections: int = 0  # closed by the server with a request in flight
+    statuses: Counter = field(default_factory=Counter)
+    latency_ms: dict[float, float] = field(default_factory=dict)  # percentile -> ms
+    duration: float = 0.0  # seconds wrk measured
+    requests: int = 0
+    connect_errors: int = 0
+    read_errors: int = 0  # includes connections the server closed mid-request
+    write_errors: int = 0
+    timeouts: int = 0
     server_closes: int = 0  # responses that said "Connection: close"
-    connects: int = 0
-    client_cpu_seconds: float = 0.0  # this process's CPU time during the measured window
-    on_the_fly: int = 0  # request bodies made during the run once the pre-built ones ran out
+    on_the_fly: int = 0  # bodies re-sent with a fresh platformID once the file ran out
+    client_cpu_seconds: float = 0.0  # wrk's user + system time, start-up included
 
-    def merge(self, other: "PhaseResult") -> None:
-        self.statuses.update(other.statuses)
-        self.latencies_ms.extend(other.latencies_ms)
-        self.warmup_statuses.update(other.warmup_statuses)
-        self.drained_statuses.update(other.drained_statuses)
-        self.protocol_errors += other.protocol_errors
-        self.dropped_connections += other.dropped_connections
-        self.server_closes += other.server_closes
-        self.connects += other.connects
-        self.client_cpu_seconds += other.client_cpu_seconds
-        self.on_the_fly += other.on_the_fly
+    def percentile(self, fraction: float) -> float:
+        return self.latency_ms.get(round(fraction * 100, 1), float("nan"))
 
 
-class ResponseError(Exception):
-    pass
+def wrk_path() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is not installed: run `make bench-tools` (Debian package wrk).")
+    return path
 
 
-class Connection(asyncio.Protocol):
-    """One keep-alive connection that runs requests back to back until the window ends."""
-
-    def __init__(self, next_request: RequestSource, window: Window, result: PhaseResult):
-        self.next_request = next_request
-        self.window = window
-        self.result = result
-        self.buffer = bytearray()
-        self.response_end: int | None = None
-        self.status = 0
-        self.close_after = False
-        self.sent_at = 0.0
-        self.in_flight = False
-        self.transport: asyncio.Transport | None = None
-        self.done: asyncio.Future = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.send()
-
-    def send(self) -> None:
-        self.in_flight = True
-        self.sent_at = time.monotonic()
-        self.transport.write(self.next_request())
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        try:
-            if self.response_end is None and not self.parse_head():
-                return
-        except (ResponseError, ValueError):
-            self.result.protocol_errors += 1
-            self.transport.close()
-            return
-        if len(self.buffer) < self.response_end:
-            return
-        if len(self.buffer) > self.response_end:  # bytes we never asked for
-            self.result.protocol_errors += 1
-            self.transport.close()
-            return
-        self.buffer.clear()
-        self.response_end = None
-        self.in_flight = False
-        self.record(time.monotonic())
-
-    def parse_head(self) -> bool:
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.buffer) > 65536:
-                raise ResponseError("no end of headers")
-            return False
-        lines = bytes(self.buffer[:end]).split(b"\r\n")
-        if not lines[0].startswith(b"HTTP/1.1 "):
-            raise ResponseError(f"bad status line {lines[0]!r}")
-        self.status = int(lines[0][9:12])
-        length = None
-        self.close_after = False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection":
-                self.close_after = value.strip().lower() == b"close"
-            elif name == b"transfer-encoding":
-                raise ResponseError("chunked responses are not expected here")
-        if length is None:
-            raise ResponseError("no Content-Length")
-        self.response_end = end + 4 + length
-        return True
-
-    def record(self, now: float) -> None:
-        window, result = self.window, self.result
-        if now < window.measure_from:
-            result.warmup_statuses[self.status] += 1
-        elif now < window.measure_until:
-            result.statuses[self.status] += 1
-            result.latencies_ms.append((now - self.sent_at) * 1000.0)
-        else:
-            result.drained_statuses[self.status] += 1
-        if self.close_after:
-            result.server_closes += 1
-            self.transport.close()
-        elif now < window.measure_until:
-            self.send()
-        else:
-            self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.in_flight:
-            self.result.dropped_connections += 1
-        if not self.done.done():
-            self.done.set_result(None)
-
-
-async def run_connection(
-    host: str, port: int, next_request: RequestSource, window: Window, result: PhaseResult
-) -> None:
-    loop = asyncio.get_running_loop()
-    while time.monotonic() < window.measure_until:
-        connection = Connection(next_request, window, result)
-        try:
-            await loop.create_connection(lambda c=connection: c, host, port)
-        except OSError:
-            result.dropped_connections += 1
-            await asyncio.sleep(0.01)
-            continue
-        result.connects += 1
-        await connection.done
-
-
-async def run_phase(
-    host: str, port: int, connections: int, next_request: RequestSource, window: Window
+def run_wrk(
+    host: str,
+    port: int,
+    path: str,
+    *,
+    seconds: float,
+    threads: int,
+    connections: int,
+    bodies_file: Path | None = None,
 ) -> PhaseResult:
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"refusing to send load to {host}: loopback addresses only")
+    command = [
+        wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+        "-s", str(SCRIPT), f"http://{host}:{port}", "--", path,
+    ]  # fmt: skip
+    if bodies_file is not None:
+        command += [str(bodies_file), str(threads)]
+    # wait4 rather than communicate(): it also returns wrk's CPU time (its output is small).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    output = process.stdout.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {output[-2000:]}")
+    result = parse_output(output)
+    result.client_cpu_seconds = usage.ru_utime + usage.ru_stime
+    return result
+
+
+def parse_output(text: str) -> PhaseResult:
     result = PhaseResult()
-    await asyncio.sleep(max(0.0, window.start - time.monotonic()))
-    tasks = [
-        asyncio.create_task(run_connection(host, port, next_request, window, result))
-        for _ in range(connections)
-    ]
-    await asyncio.sleep(max(0.0, window.measure_from - time.monotonic()))
-    cpu_from = time.process_time()
-    await asyncio.sleep(max(0.0, window.measure_until - time.monotonic()))
-    result.client_cpu_seconds = time.process_time() - cpu_from
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "RESULT":
+            values = dict(item.split("=") for item in rest.split())
+            result.duration = int(values["duration_us"]) / 1e6
+            result.requests = int(values["requests"])
+            for name in ("connect_errors", "read_errors", "write_errors", "timeouts",
+                         "server_closes", "on_the_fly"):  # fmt: skip
+                setattr(result, name, int(values[name]))
+        elif kind == "STATUS":
+            status, count = rest.split()
+            result.statuses[int(status)] += int(count)
+        elif kind == "LATENCY":
+            percentile, micros = rest.split()
+            result.latency_ms[float(percentile)] = int(micros) / 1000.0
+    if not result.duration:
+        raise RuntimeError(f"wrk printed no RESULT line:\n{text[-2000:]}")
     return result

@@ -3,16 +3,15 @@
 Sets everything up itself: a throwaway PostgreSQL database (dropped and
 recreated), migrations, gunicorn with deploy/gunicorn.conf.py on a free
 loopback port, then for each server configuration a warm-up and a fixed-length
-closed-loop run of each endpoint on the same server, and finally a markdown
-table. Traffic goes to 127.0.0.1 only. See bench/ingest/README.md.
+closed-loop run of each endpoint on the same server, driven by wrk (see
+loadgen.py and velaux.lua), and finally a markdown table. Traffic goes to
+127.0.0.1 only. See bench/ingest/README.md.
 
     .venv/bin/python bench/ingest/run.py                  # the default configuration
     .venv/bin/python bench/ingest/run.py --sweep 2x4,3x4  # workers x threads to compare
 """
 
 import argparse
-import asyncio
-import multiprocessing
 import os
 import random
 import secrets
@@ -22,13 +21,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from loadgen import PhaseResult, Window, run_phase
+from loadgen import PhaseResult, run_wrk, wrk_path
 from payloads import report_body
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -47,7 +45,6 @@ from harness import (  # noqa: E402
 )
 
 HOST = "127.0.0.1"
-ORIGIN = "http://velaux.example:8000"  # VelaUX posts cross-origin from the browser
 TARGET_RATE = 1000.0
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
@@ -74,87 +71,43 @@ class EndpointRun:
     endpoint: str
     ok_status: int
     result: PhaseResult
-    duration: float
     cpu_cores: dict[str, float]
-    accepted_total: int = 0  # every 202, warm-up and drain included
+    accepted_total: int = 0  # every 202, warm-up included
     stored: int = 0  # report rows in the database afterwards
+    in_flight_bound: int = 0  # requests wrk may have left unread when it stopped
     access_lines: int = 0  # access-log lines gunicorn wrote for both endpoints
+
+    @property
+    def duration(self) -> float:
+        return self.result.duration
 
     @property
     def ok_rate(self) -> float:
         return self.result.statuses[self.ok_status] / self.duration
 
     def percentile(self, fraction: float) -> float:
-        latencies = sorted(self.result.latencies_ms)
-        if not latencies:
-            return float("nan")
-        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))]
+        return self.result.percentile(fraction)
+
+    @property
+    def stored_matches(self) -> bool:
+        """Every 202 is a row; wrk stops mid-request, so a few rows may have no answer read."""
+        return self.accepted_total <= self.stored <= self.accepted_total + self.in_flight_bound
 
 
 # --- requests -----------------------------------------------------------------------------
-
-
-def ingest_request(port: int, body: bytes) -> bytes:
-    head = (
-        f"POST /collecting HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-        f"Accept: application/json, text/plain, */*\r\nOrigin: {ORIGIN}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
 
 
 def noop_request(port: int) -> bytes:
     return f"GET /healthz HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: */*\r\n\r\n".encode()
 
 
-class IngestRequests:
-    """Pre-built distinct bodies; if a run outlasts them, fresh ones are made on the fly."""
-
-    def __init__(self, port: int, bodies: list[bytes], seed: int):
-        self.port = port
-        self.requests = [ingest_request(port, body) for body in bodies]
-        self.position = 0
-        self.rng = random.Random(seed)
-        self.made_on_the_fly = 0
-
-    def __call__(self) -> bytes:
-        if self.position < len(self.requests):
-            self.position += 1
-            return self.requests[self.position - 1]
-        self.made_on_the_fly += 1
-        return ingest_request(self.port, report_body(self.rng))
-
-
-# --- load processes -----------------------------------------------------------------------
-
-
-def load_process(port, connections, make_source, window, queue) -> None:
-    source = make_source()
-    result = asyncio.run(run_phase(HOST, port, connections, source, window))
-    result.on_the_fly = getattr(source, "made_on_the_fly", 0)
-    queue.put(result)
-
-
-def run_load(args, port: int, make_sources, window: Window) -> PhaseResult:
-    """Run the phase in ``--client-procs`` forked processes, connections split between them."""
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    shares = [args.connections // args.client_procs] * args.client_procs
-    for i in range(args.connections % args.client_procs):
-        shares[i] += 1
-    processes = [
-        context.Process(target=load_process, args=(port, share, make_sources[i], window, queue))
-        for i, share in enumerate(shares)
-    ]
-    for process in processes:
-        process.start()
-    total = PhaseResult()
-    for _ in processes:
-        part = queue.get(timeout=window.measure_until - time.monotonic() + 120)
-        total.merge(part)
-    for process in processes:
-        process.join()
-    return total
+def bodies_files(bodies: list[bytes], directory: Path, warmup_share: float) -> tuple[Path, Path]:
+    """Warm-up and measured bodies in two files, so no body is sent twice."""
+    split = int(len(bodies) * warmup_share)
+    files = (directory / "warmup-bodies.jsonl", directory / "measured-bodies.jsonl")
+    for path, part in zip(files, (bodies[:split], bodies[split:]), strict=True):
+        path.write_bytes(b"\n".join(part) + b"\n")
+    return files
 
 
 # --- CPU accounting from /proc ------------------------------------------------------------
@@ -316,53 +269,46 @@ def server_stop(server: subprocess.Popen) -> None:
 # --- one configuration --------------------------------------------------------------------
 
 
-def measure(args, server, port: int, make_sources: list) -> tuple[PhaseResult, dict]:
-    """One warm-up plus measured window; CPU use of each side is sampled around the window."""
-    start = time.monotonic() + 1.0  # time for the load processes to build their requests
-    window = Window(start, start + args.warmup, start + args.warmup + args.duration)
-    samples: dict[str, dict[str, float]] = {}
-
-    def sample_cpu() -> None:
-        with admin_connection(args) as conn:
-            time.sleep(max(0.0, window.measure_from - time.monotonic()))
-            samples["from"] = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
-            time.sleep(max(0.0, window.measure_until - time.monotonic()))
-            samples["until"] = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
-
-    sampler = threading.Thread(target=sample_cpu)
-    sampler.start()
-    result = run_load(args, port, make_sources, window)
-    sampler.join()
-    cores = cores_used(samples["from"], samples["until"], args.duration)
-    cores["load generator"] = result.client_cpu_seconds / args.duration
-    return result, cores
+def wrk_phase(args, port: int, path: str, seconds: float, bodies_file: Path | None):
+    return run_wrk(
+        HOST, port, path, seconds=seconds, threads=args.wrk_threads,
+        connections=args.connections, bodies_file=bodies_file,
+    )  # fmt: skip
 
 
-def bench_config(args, config: ServerConfig, bodies: list[bytes], logs: Path) -> list[EndpointRun]:
+def measure(args, server, port: int, path: str, files: tuple[Path, Path] | None):
+    """A warm-up run of wrk, then the measured run with CPU sampled around it."""
+    warmup = wrk_phase(args, port, path, args.warmup, files[0] if files else None)
+    with admin_connection(args) as conn:
+        before = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
+        started = time.monotonic()
+        result = wrk_phase(args, port, path, args.duration, files[1] if files else None)
+        elapsed = time.monotonic() - started
+        after = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
+    cores = cores_used(before, after, elapsed)
+    cores["load generator"] = result.client_cpu_seconds / elapsed
+    return warmup, result, cores
+
+
+def bench_config(args, config: ServerConfig, files, logs: Path) -> list[EndpointRun]:
     port = free_port()
     reports_truncate(args)
     stdout_path = logs / f"stdout-{len(list(logs.glob('stdout-*')))}.log"
     server = server_start(args, config, port, stdout_path)
     try:
         wait_until_serving(port, server)
-        noop_sources = [lambda: lambda: noop_request(port)] * args.client_procs
-        share = len(bodies) // args.client_procs
-        ingest_sources = [
-            lambda i=i: IngestRequests(port, bodies[i * share : (i + 1) * share], seed=i)
-            for i in range(args.client_procs)
-        ]
-        noop, noop_cpu = measure(args, server, port, noop_sources)
-        ingest, ingest_cpu = measure(args, server, port, ingest_sources)
+        _, noop, noop_cpu = measure(args, server, port, "/healthz", None)
+        warmup, ingest, ingest_cpu = measure(args, server, port, "/collecting", files)
     finally:
         server_stop(server)
-    accepted = ingest.statuses[202] + ingest.warmup_statuses[202] + ingest.drained_statuses[202]
+    accepted = ingest.statuses[202] + warmup.statuses[202]
     with stdout_path.open("rb") as log:
         access_lines = sum(1 for line in log if b'"GET /healthz' in line or b'"POST /coll' in line)
     return [
-        EndpointRun(config, "GET /healthz", 200, noop, args.duration, noop_cpu),
-        EndpointRun(config, "POST /collecting", 202, ingest, args.duration, ingest_cpu,
+        EndpointRun(config, "GET /healthz", 200, noop, noop_cpu),
+        EndpointRun(config, "POST /collecting", 202, ingest, ingest_cpu,
                     accepted_total=accepted, stored=reports_stored(args),
-                    access_lines=access_lines),
+                    in_flight_bound=2 * args.connections, access_lines=access_lines),
     ]  # fmt: skip
 
 
@@ -379,6 +325,8 @@ def command_output(command: list[str]) -> str:
 def machine_lines(args, bodies: list[bytes]) -> list[str]:
     pg = postgres_settings(args, "server_version", "synchronous_commit")
     gunicorn_version = command_output([sys.executable, "-m", "gunicorn", "--version"])
+    wrk_run = subprocess.run([wrk_path(), "--version"], capture_output=True, text=True)
+    wrk_version = (wrk_run.stdout.splitlines() or ["wrk"])[0].split(" [")[0]  # exits 1
     mean_body = statistics.fmean(len(b) for b in bodies)
     return [
         machine_line(ram=False),
@@ -388,8 +336,9 @@ def machine_lines(args, bodies: list[bytes]) -> list[str]:
         f"PostgreSQL {pg['server_version']} (synchronous_commit={pg['synchronous_commit']}) "
         f"at {args.pg_url}/{args.db_name}; Redis {args.redis_url}; "
         "INGEST_GLOBAL_MAX_REPORTS_PER_MINUTE=1000000000",
-        f"- load: {args.connections} keep-alive HTTP/1.1 connections from {args.client_procs} "
-        f"asyncio process(es) on the same machine, {args.warmup:g} s warm-up then "
+        f"- load: {wrk_version}, {args.wrk_threads} threads, {args.connections} keep-alive "
+        "HTTP/1.1 connections (bench/ingest/velaux.lua), on the same machine; "
+        f"{args.warmup:g} s warm-up then "
         f"{args.duration:g} s measured per endpoint; {len(bodies)} distinct VelaUX bodies "
         f"(mean {mean_body:.0f} bytes), each a new platformID",
     ]
@@ -398,8 +347,10 @@ def machine_lines(args, bodies: list[bytes]) -> list[str]:
 def other_statuses(run: EndpointRun) -> str:
     others = [f"{n}x{s}" for s, n in sorted(run.result.statuses.items()) if s != run.ok_status]
     problems = {
-        "dropped": run.result.dropped_connections,
-        "protocol errors": run.result.protocol_errors,
+        "connect errors": run.result.connect_errors,
+        "read errors": run.result.read_errors,
+        "write errors": run.result.write_errors,
+        "timeouts": run.result.timeouts,
         "server closes": run.result.server_closes,
     }
     others += [f"{n} {name}" for name, n in problems.items() if n]
@@ -457,7 +408,7 @@ def verdict_lines(runs: list[EndpointRun]) -> list[str]:
             (f">= {TARGET_RATIO} of no-op", ratio >= TARGET_RATIO),
             (f"p99 < {TARGET_P99_MS:g} ms", ingest.percentile(0.99) < TARGET_P99_MS),
         ]
-        stored = "" if ingest.stored == ingest.accepted_total else " MISMATCH"
+        stored = "" if ingest.stored_matches else " MISMATCH"
         if ingest.access_lines and not ingest.config.access_log:
             stored += (
                 f"; NOTE: GUNICORN_ACCESS_LOG=0 yet gunicorn wrote {ingest.access_lines:,} "
@@ -466,7 +417,8 @@ def verdict_lines(runs: list[EndpointRun]) -> list[str]:
         lines.append(
             f"- {ingest.config.label}: "
             + ", ".join(f"{name} {pass_fail(ok)}" for name, ok in checks)
-            + f"; 202s {ingest.accepted_total} vs rows stored {ingest.stored}{stored}"
+            + f"; 202s {ingest.accepted_total} vs rows stored {ingest.stored} (at most "
+            f"{ingest.in_flight_bound} more: answers wrk stopped before reading){stored}"
             + (f"; {ingest.result.on_the_fly} bodies made on the fly" if ingest.result.on_the_fly
                else "")
         )  # fmt: skip
@@ -497,10 +449,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sweep", help="workers x threads to compare, e.g. 2x4,3x2,4x4")
     parser.add_argument("--access-log", choices=["off", "on", "both"], default="off")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--client-procs", type=int, default=1)
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's -t")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--bodies", type=int, default=60_000, help="distinct bodies to pre-build")
+    parser.add_argument(
+        "--warmup-share", type=float, default=0.2, help="the share of the bodies for the warm-up"
+    )
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--db-name", default="portal_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
@@ -510,8 +465,8 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look")
     args = parser.parse_args()
-    if args.connections < args.client_procs:
-        parser.error("--connections must be at least --client-procs")
+    if args.connections < args.wrk_threads:
+        parser.error("--connections must be at least --wrk-threads")
     for url in (args.pg_url, args.redis_url):
         if "127.0.0.1" not in url and "localhost" not in url:
             parser.error(f"{url}: the benchmark only talks to services on this machine")
@@ -544,6 +499,7 @@ def main() -> None:
     rng = random.Random(20250314)
     bodies = [report_body(rng) for _ in range(args.bodies)]
     print(f"built {len(bodies)} distinct bodies; preparing {args.db_name} ...", flush=True)
+    wrk_path()  # fail before touching the database when wrk is missing
     idle_load = background_load()
     recreate_database(args)
     runs: list[EndpointRun] = []
@@ -552,7 +508,8 @@ def main() -> None:
             migrate(args)
             for config in configs:
                 print(f"running {config.label} ...", flush=True)
-                runs += bench_config(args, config, bodies, Path(logs))
+                files = bodies_files(bodies, Path(logs), args.warmup_share)
+                runs += bench_config(args, config, files, Path(logs))
                 print("\n".join(table(runs[-2:])[2:]), flush=True)
         except BaseException:
             errors = Path(logs) / "gunicorn-error.log"

@@ -14,26 +14,36 @@ from ingest.drift import discarded_fields_count
 from ingest.models import DiscardedFieldCount, Report
 from ingest.parsing import ParsedReport
 from ingest.selectors import EnforcedPolicy
+from ingest.services import group_commit
 from ingest.services.releases import stats_releases_delete_before
 from ingest.services.rollups import rollups_delete_before, rollups_mark_stale
 from portal.metrics import discarded_fields_record
 from portal.services import audit_event_record
 
 
-def upsert_sql(report_columns: tuple[str, ...]) -> str:
+def upsert_sql(report_columns: tuple[str, ...], rows: int = 1) -> str:
+    """INSERT .. ON CONFLICT for ``rows`` reports of distinct installations.
+
+    The revision counter is the daily limit: past it a row is left as it is and not
+    returned. The limit is the statement's last parameter.
+    """
     table = Report._meta.db_table
     columns = ("platform_id", "report_date", "policy_version_id", *report_columns, "revision")
-    placeholders = ", ".join(["%s"] * (len(columns) - 1) + ["1"])
+    row = "(" + ", ".join(["%s"] * (len(columns) - 1) + ["1"]) + ")"
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *report_columns))
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608 - identifiers from the model and code  # nosec B608
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)} "  # noqa: S608 - identifiers from the model and code  # nosec B608
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
         f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
-        "RETURNING revision"
+        "RETURNING platform_id, report_date, revision"
     )
 
 
 UPSERT_SQL = upsert_sql(REPORT_COLUMNS)
+
+
+def batch_upsert_sql(rows: int) -> str:
+    return upsert_sql(REPORT_COLUMNS, rows)
 
 
 class DailyLimitReached(Exception):
@@ -57,22 +67,40 @@ def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutc
     A single INSERT .. ON CONFLICT makes concurrent reports of one installation
     leave exactly one row, the last committed one. The revision counter doubles
     as the per-installation daily limit: past it the statement changes nothing.
+    On PostgreSQL the row goes in the process's next group commit (see
+    ingest.services.group_commit); either way it is committed when this returns.
     """
     report_date = timezone.now().date()
-    params: list[Any] = [report.platform_id, report_date, policy.version_id]
-    for column in REPORT_COLUMNS:
-        value = report.columns.get(column)
-        params.append(json.dumps(value) if column in JSON_COLUMNS and value is not None else value)
-    params.append(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY)
-    with connection.cursor() as cursor:  # one statement, committed on its own
-        cursor.execute(UPSERT_SQL, params)
-        row = cursor.fetchone()
-    if row is None:
+    params = report_params(report=report, report_date=report_date, policy=policy)
+    if group_commit.enabled():
+        revision = group_commit.report_row_write(
+            key=(report.platform_id, report_date), params=params, upsert_sql=batch_upsert_sql
+        )
+    else:
+        revision = report_row_write(params)
+    if revision is None:
         raise DailyLimitReached(report_date)
     if report.discarded_fields:
         discarded_fields_count(report_date=report_date, names=report.discarded_fields)
         discarded_fields_record(len(report.discarded_fields))
-    return IngestOutcome(report_date=report_date, replaced=row[0] > 1, revision=row[0])
+    return IngestOutcome(report_date=report_date, replaced=revision > 1, revision=revision)
+
+
+def report_params(*, report: ParsedReport, report_date: date, policy: EnforcedPolicy) -> list[Any]:
+    """The row's values in UPSERT_SQL's column order (the daily limit not included)."""
+    params: list[Any] = [report.platform_id, report_date, policy.version_id]
+    for column in REPORT_COLUMNS:
+        value = report.columns.get(column)
+        params.append(json.dumps(value) if column in JSON_COLUMNS and value is not None else value)
+    return params
+
+
+def report_row_write(params: list[Any]) -> int | None:
+    """One statement, committed on its own (or with the caller's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT_SQL, [*params, settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY])
+        row = cursor.fetchone()
+    return None if row is None else row[-1]
 
 
 def installation_digest(platform_id: str) -> str:

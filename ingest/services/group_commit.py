@@ -1,0 +1,239 @@
+"""Group commit: a process's waiting reports reach PostgreSQL in one statement.
+
+Each report committed on its own costs PostgreSQL a WAL flush and its request
+thread a round trip, and gunicorn's threads spend most of that waiting. Here the
+request thread that finds no write in progress leads: it takes every report
+waiting in its process (its own first, up to INGEST_GROUP_COMMIT_MAX_REPORTS,
+after lingering INGEST_GROUP_COMMIT_WAIT_MS for more), writes them with one
+multi-row upsert on the process's committer connection, and only once COMMIT has
+returned wakes their threads: a 2xx still means the report is committed. Reports
+that arrive meanwhile wait; the first of them leads the next batch. Alone, a
+report is written at once, as before; no extra thread wakes for it.
+
+- Two reports of one installation and day cannot be in one INSERT .. ON CONFLICT
+  (it may not touch a row twice), so the n-th of them goes into the n-th statement
+  of the same transaction, in arrival order: the last to arrive is the one kept,
+  and each statement's ``revision < limit`` keeps the daily limit exact.
+- A failing batch fails every waiter in it (the view answers 503); a failure that
+  names bad data rather than the connection is retried one report at a time, so
+  one report cannot take the others down. After a connection error the committer
+  connection is closed, and the next batch opens a new one (a restarted server).
+- A waiter that times out (INGEST_GROUP_COMMIT_TIMEOUT_MS) before its report was
+  taken withdraws it: nothing is written. One whose batch is already running gets
+  an error too, and its report may still be committed, as when any answer is lost.
+- The committer connection is one per process, opened on first use (so after
+  gunicorn's or Celery's fork), used by one leader at a time, and closed at exit.
+  Inside a transaction (tests, management code) and on SQLite, reports are written
+  by the caller, one statement each.
+"""
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ReportNotWritten(OperationalError):
+    """The report waited longer than INGEST_GROUP_COMMIT_TIMEOUT_MS; its outcome is not known."""
+
+
+@dataclass(eq=False)
+class PendingReport:
+    key: tuple[str, date]  # (platform_id, report_date): one row per installation and day
+    params: list[Any]  # the row's values, in the upsert's column order
+    wakeup: threading.Event = field(default_factory=threading.Event)  # done, or lead
+    taken: bool = False  # in a batch being written: it can no longer be withdrawn
+    done: bool = False
+    revision: int | None = None  # once done; None when the daily limit was reached
+    error: BaseException | None = None
+
+    def outcome(self) -> int | None:
+        if self.error is not None:
+            raise type(self.error)(*self.error.args) from self.error
+        return self.revision
+
+
+def rounds_of(batch: list[PendingReport]) -> list[list[PendingReport]]:
+    """Split a batch so that no statement holds one installation's day twice."""
+    rounds: list[list[PendingReport]] = []
+    seen: Counter[tuple[str, date]] = Counter()
+    for item in batch:
+        position = seen[item.key]
+        seen[item.key] += 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(item)
+    return rounds
+
+
+class Committer:
+    """One per process: the reports waiting to be written, and the connection they use."""
+
+    def __init__(self, upsert_sql) -> None:
+        self.pid = os.getpid()
+        self.upsert_sql = upsert_sql  # rows -> the statement for that many rows
+        self.lock = threading.Lock()
+        self.pending: list[PendingReport] = []
+        self.leading = False  # a thread is writing a batch
+        self.db = connections.create_connection(DEFAULT_DB_ALIAS)
+        self.db.inc_thread_sharing()  # used by whichever thread leads, one at a time
+
+    def write(self, item: PendingReport, timeout: float) -> int | None:
+        with self.lock:
+            self.pending.append(item)
+            lead = not self.leading
+            self.leading = True
+        if not lead:  # woken when done, or to lead the next batch
+            lead = not item.done if item.wakeup.wait(timeout) else self.timed_out(item)
+        if lead:
+            self.lead(item)
+        return item.outcome()
+
+    def timed_out(self, item: PendingReport) -> bool:
+        """Withdraw a report not yet taken; True if it was just made leader after all."""
+        with self.lock:
+            if item.done:
+                return False
+            if item.taken:
+                raise ReportNotWritten("The report's batch did not finish in time.")
+            if item.wakeup.is_set():  # made leader as the wait ran out: lead after all
+                return True
+            self.pending.remove(item)
+        raise ReportNotWritten("The report was not written in time; nothing was stored.")
+
+    def lead(self, item: PendingReport) -> None:
+        try:
+            self.linger()
+            while not item.done:
+                with self.lock:
+                    limit = settings.INGEST_GROUP_COMMIT_MAX_REPORTS
+                    batch, self.pending = self.pending[:limit], self.pending[limit:]
+                    for taken in batch:
+                        taken.taken = True
+                if not batch:  # cannot happen: its own report waits until written
+                    break
+                self.commit(batch)
+        finally:
+            with self.lock:
+                if self.pending:
+                    self.pending[0].wakeup.set()  # the next batch's leader
+                else:
+                    self.leading = False
+
+    def linger(self) -> None:
+        if settings.INGEST_GROUP_COMMIT_WAIT_MS and len(self.pending) == 1:
+            time.sleep(settings.INGEST_GROUP_COMMIT_WAIT_MS / 1000)  # let others join
+
+    def commit(self, batch: list[PendingReport]) -> None:
+        try:
+            self.write_batch(batch)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("%d reports not stored: %s", len(batch), type(exc).__name__)
+            self.db.close()  # perhaps broken (a restart): the next batch reconnects
+            self.finish(batch, exc)
+        except DatabaseError as exc:
+            if len(batch) > 1:  # bad data in one report: write them one by one
+                for item in batch:
+                    self.commit([item])
+                return
+            logger.warning("A report was not stored: %s", type(exc).__name__)
+            self.finish(batch, exc)
+        except BaseException as exc:  # no waiter may wait for a batch that will not come
+            self.finish(batch, exc)
+            raise
+        else:
+            self.finish(batch)
+
+    def finish(self, batch: list[PendingReport], exc: BaseException | None = None) -> None:
+        for item in batch:
+            if exc is not None:
+                item.revision, item.error = None, exc
+            item.done = True
+            item.wakeup.set()
+
+    def write_batch(self, batch: list[PendingReport]) -> None:
+        rounds = rounds_of(batch)
+        with self.db.cursor() as cursor:
+            if len(rounds) == 1:  # one statement: autocommit saves the BEGIN
+                self.write_round(cursor, rounds[0])
+                return
+            cursor.execute("BEGIN")
+            try:
+                for statement_round in rounds:
+                    self.write_round(cursor, statement_round)
+            except BaseException:
+                self.rollback(cursor)
+                raise
+            cursor.execute("COMMIT")
+
+    def rollback(self, cursor) -> None:
+        try:
+            cursor.execute("ROLLBACK")
+        except DatabaseError:
+            self.db.close()  # the connection is gone, and the transaction with it
+
+    def write_round(self, cursor, items: list[PendingReport]) -> None:
+        params = [value for item in items for value in item.params]
+        params.append(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY)
+        cursor.execute(self.upsert_sql(len(items)), params)
+        revisions = {(pid, day): revision for pid, day, revision in cursor.fetchall()}
+        for item in items:
+            item.revision = revisions.get(item.key)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+_lock = threading.Lock()
+_committer: Committer | None = None
+
+
+def enabled() -> bool:
+    """Whether reports of this thread go through the committer (see the module's docstring)."""
+    return (
+        settings.INGEST_GROUP_COMMIT
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+
+
+def report_row_write(*, key: tuple[str, date], params: list[Any], upsert_sql) -> int | None:
+    """Write one report's row in the process's next batch; its revision, or None at the limit."""
+    global _committer
+    with _lock:
+        if _committer is None or _committer.pid != os.getpid():  # first use, or a forked child
+            _committer = Committer(cache(upsert_sql))
+        committer = _committer
+    timeout = settings.INGEST_GROUP_COMMIT_TIMEOUT_MS / 1000
+    return committer.write(PendingReport(key=key, params=params), timeout)
+
+
+def committer_stop() -> None:
+    """Close this process's committer connection, if it has one: at exit (gunicorn lets
+    its requests finish first) and between tests."""
+    global _committer
+    with _lock:
+        committer, _committer = _committer, None
+    if committer is not None and committer.pid == os.getpid():
+        committer.close()
+
+
+atexit.register(committer_stop)
