@@ -19,16 +19,18 @@ django.setup()
 from access_requests import export_files  # noqa: E402
 
 export_files.BATCH_ROWS = int(os.environ.get("SLOW_WORKER_BATCH_ROWS", "500"))
+_blocks = export_files._blocks
 _batches = export_files._batches
 
 
-def _slow_batches(export):
-    for batch in _batches(export):
+def _slow(blocks):
+    for block in blocks:
         time.sleep(float(os.environ.get("SLOW_WORKER_PAUSE", "0.25")))
-        yield batch
+        yield block
 
 
-export_files._batches = _slow_batches
+export_files._blocks = lambda export, **options: _slow(_blocks(export, **options))  # PostgreSQL
+export_files._batches = lambda export: _slow(_batches(export))  # elsewhere
 
 from celery.__main__ import main  # noqa: E402
 
