@@ -1,11 +1,21 @@
 """The public receiver: VelaUX's POST /collecting and its twin POST /api/v1/reports.
 
-A plain Django view rather than DRF: it is the hot path, and every branch answers
-with a JSON error naming the problem. CORS for these two paths comes from
-django-cors-headers (see CORS_URLS_REGEX); no other path gets CORS headers.
+``receive`` decides every answer, from the method, the Content-Type, the declared
+length and the body, and returns it as an ``Answer`` (status, JSON document, extra
+headers). Two front ends serve it:
+
+- ``collect_report``, a plain Django view (not DRF: every branch answers with a JSON
+  error naming the problem), for the test client, the development server and any
+  request the fast path hands on; CORS for these two paths comes from
+  django-cors-headers (see CORS_URLS_REGEX);
+- ``ingest.receiver``, the WSGI application production serves these two exact paths
+  with: POSTs skip Django's handler, and get the same bytes and headers.
 """
 
+import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
@@ -22,38 +32,64 @@ ALLOWED_METHODS = "POST, OPTIONS"
 JSON_TYPES = ("application/json",)
 
 
-def error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    document: dict
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        """The document as JsonResponse writes it (json.dumps' defaults, ASCII)."""
+        return json.dumps(self.document).encode()
+
+
+def error(status: int, code: str, message: str, **headers: str) -> Answer:
     receiver_answer_record(status, code)
-    response = JsonResponse({"error": code, "message": message}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
+    return Answer(
+        status,
+        {"error": code, "message": message},
+        {name.replace("_", "-"): value for name, value in headers.items()},
+    )
 
 
 @csrf_exempt
 def collect_report(request: HttpRequest) -> JsonResponse:
-    if request.method == "OPTIONS":
-        response = JsonResponse({}, status=200)
-        response["Allow"] = ALLOWED_METHODS
+    answer = receive(
+        method=request.method or "",
+        content_type=request.META.get("CONTENT_TYPE", ""),
+        content_length=request.META.get("CONTENT_LENGTH"),
+        read=request.read,
+    )
+    response = JsonResponse(answer.document, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
+
+
+def receive(
+    *, method: str, content_type: str, content_length: str | None, read: Callable[[int], bytes]
+) -> Answer:
+    """The receiver's answer to one request; the report is committed before a 202."""
+    if method == "OPTIONS":
         receiver_answer_record(200, "options")
-        return response
-    if request.method != "POST":
+        return Answer(200, {}, {"Allow": ALLOWED_METHODS})
+    if method != "POST":
         return error(
             405,
             "method_not_allowed",
-            f"Use POST; {request.method} is not accepted.",
+            f"Use POST; {method} is not accepted.",
             Allow=ALLOWED_METHODS,
         )
     try:
-        document = decode_body(read_body(request))
+        document = decode_body(read_body(content_type, content_length, read))
         return accept(document)
     except ReportRejected as rejected:
         receiver_answer_record(rejected.status, rejected.code)
-        return JsonResponse(rejected.as_json(), status=rejected.status)
+        return Answer(rejected.status, rejected.as_json())
 
 
-def read_body(request: HttpRequest) -> bytes:
-    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+def read_body(content_type: str, content_length: str | None, read: Callable[[int], bytes]) -> bytes:
+    content_type = content_type.split(";")[0].strip().lower()
     if content_type not in JSON_TYPES:
         raise ReportRejected(
             415,
@@ -61,7 +97,7 @@ def read_body(request: HttpRequest) -> bytes:
             f"Content-Type must be application/json, not {content_type or 'missing'}.",
         )
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(content_length or 0)
     except ValueError as exc:
         raise ReportRejected(400, "bad_content_length", "Content-Length is not a number.") from exc
     too_large = ReportRejected(
@@ -69,13 +105,13 @@ def read_body(request: HttpRequest) -> bytes:
     )
     if declared > MAX_BODY_BYTES:
         raise too_large  # refused before reading a byte of it
-    body = request.read(MAX_BODY_BYTES + 1)
+    body = read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
         raise too_large
     return body
 
 
-def accept(document: dict) -> JsonResponse:
+def accept(document: dict) -> Answer:
     try:
         policy = policy_get_enforced()  # a database read whenever the per-process copy expires
     except (OperationalError, InterfaceError):
@@ -97,7 +133,8 @@ def accept(document: dict) -> JsonResponse:
         # A retry cannot help, and VelaUX re-sends on every page load after anything but a
         # 2xx: so a 2xx that says the report was not stored, and that the day's stands.
         receiver_answer_record(200, "daily_limit_reached")
-        return JsonResponse(
+        return Answer(
+            200,
             {
                 "status": "not_stored",
                 "reason": "daily_limit_reached",
@@ -106,12 +143,12 @@ def accept(document: dict) -> JsonResponse:
                 "report_date": limit.report_date.isoformat(),
                 "policy_version": policy.number,
             },
-            status=200,
         )
     except (OperationalError, InterfaceError):
         return storage_unavailable()
     receiver_answer_record(202, "replaced" if outcome.replaced else "new")
-    return JsonResponse(
+    return Answer(
+        202,
         {
             "status": "accepted",
             "report": "replaced" if outcome.replaced else "new",
@@ -119,11 +156,10 @@ def accept(document: dict) -> JsonResponse:
             "policy_version": policy.number,
             "discarded_fields": report.discarded_fields,
         },
-        status=202,
     )
 
 
-def storage_unavailable() -> JsonResponse:
+def storage_unavailable() -> Answer:
     logger.warning("Report not stored: the database is unavailable.")
     return error(
         503,

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 # The receiving endpoints and the health checks go through a lean stack (see
 # portal/wsgi.py): they are the hot path and need no session, CSRF, auth or page headers.
 LEAN_PATHS = ("/collecting", "/api/v1/reports", "/healthz", "/readyz")
+# POSTs to these skip Django's handler altogether (ingest/receiver.py); every other
+# request to them goes through the lean stack.
+RECEIVER_PATHS = ("/collecting", "/api/v1/reports")
 # The Prometheus endpoint goes through a bare stack (portal/wsgi.py): only the address is
 # forgotten. Prometheus scrapes each process by its own address (a pod IP, 127.0.0.1), so
 # the Host is not one of ALLOWED_HOSTS; the endpoint builds no URL and is never cached.
@@ -193,6 +196,10 @@ INGEST_GROUP_COMMIT = envbool("INGEST_GROUP_COMMIT", True)
 INGEST_GROUP_COMMIT_MAX_REPORTS = envint("INGEST_GROUP_COMMIT_MAX_REPORTS", 64, minimum=1)
 INGEST_GROUP_COMMIT_WAIT_MS = envint("INGEST_GROUP_COMMIT_WAIT_MS", 0, minimum=0)
 INGEST_GROUP_COMMIT_TIMEOUT_MS = envint("INGEST_GROUP_COMMIT_TIMEOUT_MS", 10_000, minimum=1)
+# The batch statement is prepared on the server once per committer connection; turn it
+# off behind a pooler in transaction mode that cannot keep prepared statements
+# (PgBouncer before 1.21, or without max_prepared_statements).
+INGEST_GROUP_COMMIT_PREPARE = envbool("INGEST_GROUP_COMMIT_PREPARE", True)
 # The display floor of public figures: a range average below it is not listed.
 STATS_MIN_INSTALLATIONS = envint("STATS_MIN_INSTALLATIONS", 10, minimum=2)
 # A UTC day's public figures are released once, this many hours after the day ends.

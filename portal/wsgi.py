@@ -2,7 +2,10 @@
 
 Telemetry reports are most of the traffic and need none of the page machinery
 (sessions, CSRF, authentication, messages, CSP), so their paths are served by a
-second Django handler built with LEAN_MIDDLEWARE. The Prometheus endpoint gets a
+second Django handler built with LEAN_MIDDLEWARE. A POST to the receiver's paths
+(RECEIVER_PATHS) does not even reach that handler: ingest.receiver answers it with
+the same view function and the headers that stack would add, and hands everything
+else on to the lean handler. The Prometheus endpoint gets a
 third, barer still (METRICS_MIDDLEWARE: no host check, no HTTPS redirect), since
 Prometheus reaches each process by its own address. The handlers share the URL
 configuration, the views and everything else.
@@ -38,12 +41,19 @@ class MetricsHandler(LeanHandler):
 
 lean_application = LeanHandler()
 metrics_application = MetricsHandler()
+
+from ingest.receiver import ReceiverApplication  # noqa: E402 - needs the apps loaded
+
+receiver_application = ReceiverApplication(fallback=lean_application)
+RECEIVER_PATHS = frozenset(settings.RECEIVER_PATHS)
 LEAN_PATHS = frozenset(settings.LEAN_PATHS)
 METRICS_PATHS = frozenset(settings.METRICS_PATHS)
 
 
 def application(environ, start_response):
     path = environ.get("PATH_INFO")
+    if path in RECEIVER_PATHS:
+        return receiver_application(environ, start_response)
     if path in LEAN_PATHS:
         return lean_application(environ, start_response)
     if path in METRICS_PATHS:

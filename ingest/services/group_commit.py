@@ -21,6 +21,10 @@ report is written at once, as before; no extra thread wakes for it.
 - A waiter that times out (INGEST_GROUP_COMMIT_TIMEOUT_MS) before its report was
   taken withdraws it: nothing is written. One whose batch is already running gets
   an error too, and its report may still be committed, as when any answer is lost.
+- The batch travels as one JSON parameter (ingest.services.reports.batch_upsert_sql),
+  so the statement's text is the same for every batch: the committer prepares it on
+  the server once per connection (INGEST_GROUP_COMMIT_PREPARE; off behind a pooler
+  that cannot keep prepared statements), and binds on the server, not in Python.
 - The committer connection is one per process, opened on first use (so after
   gunicorn's or Celery's fork), used by one leader at a time, and closed at exit.
   Inside a transaction (tests, management code) and on SQLite, reports are written
@@ -33,11 +37,12 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -87,9 +92,10 @@ def rounds_of(batch: list[PendingReport]) -> list[list[PendingReport]]:
 class Committer:
     """One per process: the reports waiting to be written, and the connection they use."""
 
-    def __init__(self, upsert_sql) -> None:
+    def __init__(self, statement: str, encode: Callable[[list[list[Any]]], str]) -> None:
         self.pid = os.getpid()
-        self.upsert_sql = upsert_sql  # rows -> the statement for that many rows
+        self.statement = statement  # parameters: the rows as encoded by ``encode``, the limit
+        self.encode = encode
         self.lock = threading.Lock()
         self.pending: list[PendingReport] = []
         self.leading = False  # a thread is writing a batch
@@ -171,7 +177,10 @@ class Committer:
 
     def write_batch(self, batch: list[PendingReport]) -> None:
         rounds = rounds_of(batch)
-        with self.db.cursor() as cursor:
+        self.db.ensure_connection()
+        # psycopg's own cursor binds on the server (Django's binds in Python); Django's
+        # wrapper still turns psycopg's errors into django.db's.
+        with self.db.wrap_database_errors, psycopg.Cursor(self.db.connection) as cursor:
             if len(rounds) == 1:  # one statement: autocommit saves the BEGIN
                 self.write_round(cursor, rounds[0])
                 return
@@ -191,9 +200,11 @@ class Committer:
             self.db.close()  # the connection is gone, and the transaction with it
 
     def write_round(self, cursor, items: list[PendingReport]) -> None:
-        params = [value for item in items for value in item.params]
-        params.append(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY)
-        cursor.execute(self.upsert_sql(len(items)), params)
+        params = [
+            self.encode([item.params for item in items]),
+            settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY,
+        ]
+        cursor.execute(self.statement, params, prepare=settings.INGEST_GROUP_COMMIT_PREPARE)
         revisions = {(pid, day): revision for pid, day, revision in cursor.fetchall()}
         for item in items:
             item.revision = revisions.get(item.key)
@@ -215,12 +226,18 @@ def enabled() -> bool:
     )
 
 
-def report_row_write(*, key: tuple[str, date], params: list[Any], upsert_sql) -> int | None:
+def report_row_write(
+    *,
+    key: tuple[str, date],
+    params: list[Any],
+    statement: str,
+    encode: Callable[[list[list[Any]]], str],
+) -> int | None:
     """Write one report's row in the process's next batch; its revision, or None at the limit."""
     global _committer
     with _lock:
         if _committer is None or _committer.pid != os.getpid():  # first use, or a forked child
-            _committer = Committer(cache(upsert_sql))
+            _committer = Committer(statement, encode)
         committer = _committer
     timeout = settings.INGEST_GROUP_COMMIT_TIMEOUT_MS / 1000
     return committer.write(PendingReport(key=key, params=params), timeout)

@@ -40,10 +40,35 @@ def upsert_sql(report_columns: tuple[str, ...], rows: int = 1) -> str:
 
 
 UPSERT_SQL = upsert_sql(REPORT_COLUMNS)
+BATCH_COLUMNS = ("platform_id", "report_date", "policy_version_id", *REPORT_COLUMNS)
 
 
-def batch_upsert_sql(rows: int) -> str:
-    return upsert_sql(REPORT_COLUMNS, rows)
+def batch_upsert_sql(report_columns: tuple[str, ...] = REPORT_COLUMNS) -> str:
+    """UPSERT_SQL for a batch of reports of distinct installations, in two parameters.
+
+    The rows travel as one JSON array of objects keyed by column name (``batch_rows``),
+    read by ``json_populate_recordset`` into the table's own row type: one parameter
+    whatever the batch's size, so the statement is the same text for every batch and
+    the server prepares it once. The daily limit follows.
+    """
+    table = Report._meta.db_table
+    columns = ", ".join(("platform_id", "report_date", "policy_version_id", *report_columns))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *report_columns))
+    return (
+        f"INSERT INTO {table} ({columns}, revision) "  # noqa: S608 - identifiers from the model and code  # nosec B608
+        f"SELECT {columns}, 1 FROM json_populate_recordset(NULL::{table}, %s::json) "
+        f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
+        f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
+        "RETURNING platform_id, report_date, revision"
+    )
+
+
+BATCH_UPSERT_SQL = batch_upsert_sql()
+
+
+def batch_rows(rows: list[list[Any]]) -> str:
+    """Rows of ``batch_values`` as BATCH_UPSERT_SQL's first parameter."""
+    return json.dumps([dict(zip(BATCH_COLUMNS, row, strict=True)) for row in rows])
 
 
 class DailyLimitReached(Exception):
@@ -71,13 +96,17 @@ def report_ingest(*, report: ParsedReport, policy: EnforcedPolicy) -> IngestOutc
     ingest.services.group_commit); either way it is committed when this returns.
     """
     report_date = timezone.now().date()
-    params = report_params(report=report, report_date=report_date, policy=policy)
     if group_commit.enabled():
         revision = group_commit.report_row_write(
-            key=(report.platform_id, report_date), params=params, upsert_sql=batch_upsert_sql
+            key=(report.platform_id, report_date),
+            params=batch_values(report=report, report_date=report_date, policy=policy),
+            statement=BATCH_UPSERT_SQL,
+            encode=batch_rows,
         )
     else:
-        revision = report_row_write(params)
+        revision = report_row_write(
+            report_params(report=report, report_date=report_date, policy=policy)
+        )
     if revision is None:
         raise DailyLimitReached(report_date)
     if report.discarded_fields:
@@ -93,6 +122,16 @@ def report_params(*, report: ParsedReport, report_date: date, policy: EnforcedPo
         value = report.columns.get(column)
         params.append(json.dumps(value) if column in JSON_COLUMNS and value is not None else value)
     return params
+
+
+def batch_values(*, report: ParsedReport, report_date: date, policy: EnforcedPolicy) -> list[Any]:
+    """The row's values in BATCH_COLUMNS' order, as JSON holds them (dates as ISO text)."""
+    values: list[Any] = [report.platform_id, report_date.isoformat(), policy.version_id]
+    get = report.columns.get
+    for column in REPORT_COLUMNS:
+        value = get(column)
+        values.append(value.isoformat() if isinstance(value, date) else value)
+    return values
 
 
 def report_row_write(params: list[Any]) -> int | None:

@@ -20,7 +20,7 @@ from ingest.parsing import parse_report
 from ingest.selectors import policy_get_enforced
 from ingest.services import group_commit, report_ingest
 from ingest.services.group_commit import Committer, PendingReport, ReportNotWritten
-from ingest.services.reports import batch_upsert_sql, report_params
+from ingest.services.reports import BATCH_UPSERT_SQL, batch_rows, batch_values
 from tests.ingest.helpers import post_report
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def committer(postgres):
-    committer = Committer(batch_upsert_sql)
+    committer = Committer(BATCH_UPSERT_SQL, batch_rows)
     yield committer
     committer.close()
 
@@ -38,7 +38,7 @@ def pending(typical_payload: dict, platform_id: str, addon: str = "fluxcd") -> P
     document = dict(typical_payload, platformID=platform_id, enableAddonList={addon: "enabled"})
     report = parse_report(document, policy.approved)
     today = timezone.now().date()
-    params = report_params(report=report, report_date=today, policy=policy)
+    params = batch_values(report=report, report_date=today, policy=policy)
     return PendingReport(key=(platform_id, today), params=params)
 
 
