@@ -4,6 +4,8 @@ These tests commit for real (transactional), since the committer writes on a
 connection of its own and could not see a test's open transaction.
 """
 
+import dataclasses
+import json
 import os
 import threading
 import time
@@ -15,13 +17,21 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from ingest.catalogue import REPORT_COLUMNS
 from ingest.models import Report
-from ingest.parsing import parse_report
+from ingest.parsing import ParsedReport, ReportRejected, parse_report
 from ingest.selectors import policy_get_enforced
 from ingest.services import group_commit, report_ingest
 from ingest.services.group_commit import Committer, PendingReport, ReportNotWritten
-from ingest.services.reports import BATCH_UPSERT_SQL, batch_rows, batch_values
+from ingest.services.reports import (
+    BATCH_UPSERT_SQL,
+    batch_rows,
+    batch_values,
+    report_params,
+    report_row_write,
+)
 from tests.ingest.helpers import post_report
+from tests.support import QUIRK_FIXTURES, velaux_fixture_paths
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -280,3 +290,68 @@ def test_report_dates_are_part_of_the_key():
     ]
     rounds = group_commit.rounds_of(batch)
     assert [len(statement) for statement in rounds] == [2, 1]
+
+
+def _stored(platform_id: str) -> dict:
+    row = Report.objects.filter(platform_id=platform_id).values().get()
+    return {k: v for k, v in row.items() if k not in ("id", "platform_id")}
+
+
+@pytest.mark.parametrize(
+    "path", [*velaux_fixture_paths(), *sorted(QUIRK_FIXTURES.glob("*.json"))], ids=lambda p: p.name
+)
+def test_a_batch_stores_exactly_what_the_single_statement_stores(committer, path):
+    """The batch's JSON parameter (json_populate_recordset) against UPSERT_SQL's typed
+    parameters: every column, for every client shape and quirk kept with the tests."""
+    policy = policy_get_enforced()
+    document = json.loads(path.read_text())
+    try:
+        report = parse_report(document, policy.approved)
+    except ReportRejected:
+        pytest.skip("a payload the receiver refuses")
+    today = timezone.now().date()
+    single = dataclasses.replace(report, platform_id="singlestatement1")
+    report_row_write(report_params(report=single, report_date=today, policy=policy))
+    batched = dataclasses.replace(report, platform_id="batchstatement01")
+    item = PendingReport(
+        key=(batched.platform_id, today),
+        params=batch_values(report=batched, report_date=today, policy=policy),
+    )
+    committer.commit([item])
+    assert item.outcome() == 1
+    assert _stored("batchstatement01") == _stored("singlestatement1")
+    assert any(value is not None for value in _stored("batchstatement01").values())
+
+
+def test_awkward_values_survive_the_batchs_json_exactly(committer):
+    """Quotes, backslashes, non-ASCII, empty texts and containers, NULLs and dates."""
+    policy = policy_get_enforced()
+    today = timezone.now().date()
+    columns = {
+        "release": 'v1.9"4\\beta',
+        "git_commit": "",
+        "install_date": date(2021, 2, 28),
+        "cluster_count_bucket": "<10",
+        "app_count_bucket": None,
+        "addons": {'a"b': "en\\abled", "ü-addon": "enabled", "": ""},
+        "component_definitions": ["webservice", "зад", 'q"uote'],
+        "trait_definitions": [],
+        "workflow_step_definitions": None,
+        "policy_definitions": ["topology"],
+        "browser_family": "chrome",
+        "browser_major_version": 0,
+        "screen_width": 2**31 - 1,
+    }
+    assert set(columns) == set(REPORT_COLUMNS)  # a new column needs a value here too
+    report = ParsedReport("singlestatement1", columns)
+    report_row_write(report_params(report=report, report_date=today, policy=policy))
+    batched = dataclasses.replace(report, platform_id="batchstatement01")
+    item = PendingReport(
+        key=(batched.platform_id, today),
+        params=batch_values(report=batched, report_date=today, policy=policy),
+    )
+    committer.commit([item])
+    assert item.outcome() == 1
+    stored = _stored("batchstatement01")
+    assert stored == _stored("singlestatement1")
+    assert stored["addons"] == columns["addons"] and stored["workflow_step_definitions"] is None
