@@ -7,6 +7,7 @@ published policy approves. Values of discarded fields are never kept: only the
 names, so maintainers can see client drift.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ MAX_ENTRIES = 50  # keys of the body and of browserInfo: VelaUX sends 11 and 4
 
 PLATFORM_ID = re.compile(PLATFORM_ID_PATTERN)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@-]*")
+_BOUNDED_NAME = rf"[A-Za-z0-9][A-Za-z0-9._/@-]{{0,{MAX_NAME_LENGTH - 1}}}"
+NAMES = re.compile(rf"{_BOUNDED_NAME}(?:\n{_BOUNDED_NAME})*")  # check_names' one pass
 VERSION_PART = re.compile(r"[A-Za-z0-9._+-]{0,64}")
 RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
@@ -171,9 +174,16 @@ def legacy_addons(value: Any) -> dict[str, str]:
     return addons
 
 
+@functools.lru_cache(maxsize=8)
+def kept_fields(approved: frozenset[str]) -> frozenset[str]:
+    """The client's field names that the approved elements read (platformID always)."""
+    return frozenset(
+        {"platformID", *(name for key in approved for name in CATALOGUE[key].client_fields)}
+    )
+
+
 def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[str]:
-    kept = {name for key in approved for name in CATALOGUE[key].client_fields}
-    kept.add("platformID")
+    kept = kept_fields(approved)
     names = [name for name in document if name != "browserInfo" and name not in kept]
     browser_info = document.get("browserInfo")
     if isinstance(browser_info, dict):
@@ -193,9 +203,17 @@ def discarded_names(document: dict[str, Any], approved: frozenset[str]) -> list[
 def check_size(field_name: str, value: dict | list, limit: int = MAX_ENTRIES) -> None:
     if len(value) > limit:
         raise invalid(field_name, f"has {len(value)} entries; at most {limit} are accepted")
-    if isinstance(value, dict):
-        for name in value:
+    if isinstance(value, dict) and not keys_are_storable(value):
+        for name in value:  # which one, and why
             check_key(field_name, name)
+
+
+def keys_are_storable(value: dict) -> bool:
+    """check_key of every key, at once (the hot path; JSON keys are always strings)."""
+    return (
+        max(map(len, value), default=0) <= MAX_NAME_LENGTH
+        and UNSTORABLE_NAME.search("".join(value)) is None
+    )
 
 
 def check_key(field_name: str, name: str) -> None:
@@ -221,6 +239,21 @@ def json_type(value: Any) -> str:
     return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(
         type(value), "object"
     )
+
+
+def check_names(field_name: str, names: list) -> list[str]:
+    """check_name of each name; one regular expression over them all when they pass."""
+    try:
+        joined = "\n".join(names)  # a newline is in no valid name
+    except TypeError:
+        joined = None  # not all strings: check_name says which
+    if (
+        joined is not None
+        and joined.count("\n") == len(names) - 1  # no name brought a newline of its own
+        and NAMES.fullmatch(joined)
+    ):
+        return list(names)
+    return [check_name(field_name, name) for name in names]
 
 
 def check_name(field_name: str, name: Any) -> str:
@@ -343,7 +376,7 @@ def parse_definitions(document: dict[str, Any]) -> dict[str, Any]:
             continue
         expect(field_name, value, list, "an array of definition names")
         check_size(field_name, value, MAX_DEFINITIONS)
-        columns[kind.column] = [check_name(field_name, name) for name in value]
+        columns[kind.column] = check_names(field_name, value)
     return columns
 
 

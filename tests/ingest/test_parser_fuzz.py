@@ -23,6 +23,10 @@ from ingest.parsing import (
     MAX_NAME_LENGTH,
     ParsedReport,
     ReportRejected,
+    check_key,
+    check_name,
+    check_names,
+    check_size,
     decode_body,
     parse_report,
 )
@@ -350,3 +354,38 @@ def test_the_payload_the_regressions_start_from_is_accepted():
     report = parse(encoded(velaux()), ALL_ELEMENTS)
     assert isinstance(report, ParsedReport)
     assert report.columns["install_date"] == date(2025, 3, 14)
+
+
+# --- the hot path's one-pass checks equal the per-name checks they stand for ---------------
+
+NAME_ISH = st.one_of(
+    st.text(alphabet="ab9._/@-\n \x00\x85é", max_size=6),
+    st.text(alphabet="a", min_size=MAX_NAME_LENGTH - 1, max_size=MAX_NAME_LENGTH + 1),
+    st.sampled_from(["webservice", "k8s-objects", "-x", "", "ok\n", "\nok"]),
+)
+
+
+def _outcome(check, *args):
+    try:
+        return ("ok", check(*args))
+    except ReportRejected as rejected:
+        return ("refused", rejected.message)
+
+
+@FUZZ
+@given(st.lists(st.one_of(NAME_ISH, st.integers(), st.none()), max_size=5))
+def test_check_names_is_check_name_of_each(names):
+    def one_by_one(field_name, values):
+        return [check_name(field_name, value) for value in values]
+
+    assert _outcome(check_names, "f", names) == _outcome(one_by_one, "f", names)
+
+
+@FUZZ
+@given(st.dictionaries(NAME_ISH, st.none(), max_size=5))
+def test_check_size_of_a_dict_is_check_key_of_each_key(value):
+    def one_by_one(field_name, keys):
+        for name in keys:
+            check_key(field_name, name)
+
+    assert _outcome(check_size, "f", value) == _outcome(one_by_one, "f", value)
