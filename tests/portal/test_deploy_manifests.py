@@ -359,6 +359,101 @@ def test_web_stops_within_its_grace_period():
     assert grace >= int(pre_stop[1]) + graceful_timeout
 
 
+# --- the worker's and beat's probes -------------------------------------------------------
+
+
+def container_of(workload: str) -> dict:
+    return pod_specs()[workload]["containers"][0]
+
+
+def probes_of(container: dict) -> dict[str, dict]:
+    kinds = ("startupProbe", "livenessProbe", "readinessProbe")
+    return {kind: container[kind] for kind in kinds if kind in container}
+
+
+def test_every_long_running_pod_has_a_liveness_probe():
+    for workload in ("telemetry-portal-web", "telemetry-portal-worker", "telemetry-portal-beat"):
+        probes = probes_of(container_of(workload))
+        assert {"startupProbe", "livenessProbe"} <= set(probes), workload
+
+
+def test_no_probe_starts_python_or_celery():
+    """An exec probe runs a process every period: a Python or Celery start-up (hundreds of
+    milliseconds of CPU, tens of MiB) would cost more than what it checks."""
+    for container in all_containers():
+        for kind, probe in probes_of(container).items():
+            if "exec" not in probe:
+                continue
+            words = " ".join(probe["exec"]["command"])
+            assert not re.search(r"python|celery|manage\.py", words), (container["name"], kind)
+
+
+def test_the_workers_probes_ask_its_metrics_port_for_health_without_a_token(settings):
+    """The kubelet can send no secret: the path it asks answers 200 without the token, and
+    the metrics beside it still want the token."""
+    from portal import metrics as portal_metrics
+
+    worker = container_of("telemetry-portal-worker")
+    env = {v["name"]: v.get("value") for v in worker["env"]}
+    ports = {p["name"]: p["containerPort"] for p in worker["ports"]}
+    settings.METRICS_TOKEN = secrets.token_urlsafe(32)
+    application = portal_metrics.worker_metrics_application(portal_metrics.recorded_registry())
+
+    def status_of(path: str) -> int:
+        statuses: list[str] = []
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "QUERY_STRING": ""}
+        b"".join(application(environ, lambda status, headers: statuses.append(status)))
+        return int(statuses[0].split()[0])
+
+    for kind, probe in probes_of(worker).items():
+        http_get = probe["httpGet"]
+        assert ports[http_get["port"]] == int(env["METRICS_PORT"]), kind
+        assert status_of(http_get["path"]) == 200, kind
+    assert status_of(portal_metrics.WORKER_METRICS_PATH) == 401
+
+
+def beat_probe_commands() -> dict[str, list[str]]:
+    beat = container_of("telemetry-portal-beat")
+    return {kind: probe["exec"]["command"] for kind, probe in probes_of(beat).items()}
+
+
+def beat_heartbeat_file() -> str:
+    beat = container_of("telemetry-portal-beat")
+    return {v["name"]: v.get("value") for v in beat["env"]}["BEAT_HEARTBEAT_FILE"]
+
+
+def run_beat_probe(command: list[str], heartbeat: Path) -> int:
+    local = [word.replace(beat_heartbeat_file(), str(heartbeat)) for word in command]
+    return subprocess.run(local, timeout=10).returncode
+
+
+def test_beats_probe_passes_on_a_fresh_heartbeat_and_fails_on_a_stale_or_missing_one(tmp_path):
+    heartbeat = tmp_path / "beat-heartbeat"
+    commands = beat_probe_commands()
+    assert set(commands) == {"startupProbe", "livenessProbe"}
+    for kind, command in commands.items():
+        assert beat_heartbeat_file() in " ".join(command), kind
+        assert run_beat_probe(command, heartbeat) != 0, f"{kind}: passes without a heartbeat"
+        heartbeat.touch()
+        assert run_beat_probe(command, heartbeat) == 0, kind
+        old = heartbeat.stat().st_mtime - 4 * 60
+        os.utime(heartbeat, (old, old))
+        assert run_beat_probe(command, heartbeat) != 0, f"{kind}: passes on a stale heartbeat"
+        heartbeat.unlink()
+
+
+def test_beats_heartbeat_is_written_more_often_than_its_probe_calls_it_stale():
+    """Beat passes its loop at least every CELERY_BEAT_MAX_LOOP_INTERVAL seconds: a healthy
+    beat must never look stale, even with a pass late."""
+    mounts = {m["mountPath"] for m in container_of("telemetry-portal-beat")["volumeMounts"]}
+    assert str(Path(beat_heartbeat_file()).parent) in mounts  # writable: an emptyDir
+    assert settings.CELERY_BEAT_SCHEDULER == "portal.celery:HeartbeatScheduler"
+    for kind, command in beat_probe_commands().items():
+        minutes = re.search(r"-mmin -(\d+)", " ".join(command))
+        assert minutes, kind
+        assert int(minutes.group(1)) * 60 >= 2 * settings.CELERY_BEAT_MAX_LOOP_INTERVAL, kind
+
+
 # --- beat, the release Job -------------------------------------------------------------
 
 
