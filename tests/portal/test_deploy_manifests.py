@@ -231,6 +231,85 @@ def test_the_secrets_are_in_the_secret_and_only_there():
         assert "CHANGE-ME" in secret()[name], f"{name}: a template holds placeholders only"
 
 
+def manage_check_deploy(environment: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow  # two Django start-ups
+def test_the_templates_placeholders_stop_the_web_pods_check(tmp_path):
+    """As the web pods' init container runs it: with the ConfigMap and the Secret as
+    shipped, `check --deploy` fails and names every setting left at CHANGE-ME; filled in,
+    that warning is gone."""
+    template = {**configmap(), **secret(), "MEDIA_ROOT": str(tmp_path)}
+    result = manage_check_deploy(template)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "portal.W011" in output
+    for name, value in template.items():
+        if "CHANGE-ME" in value:
+            assert name in output, name
+    filled = {name: value.replace("CHANGE-ME", "x" * 8) for name, value in template.items()}
+    filled.update(SECRET_KEY=secrets.token_urlsafe(64), METRICS_TOKEN=secrets.token_urlsafe(32))
+    result = manage_check_deploy(filled)
+    assert "portal.W011" not in result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def names_marked_change_in(path: Path) -> set[str]:
+    """Keys of a manifest whose value holds CHANGE-ME, or that follow a `# CHANGE` comment
+    (up to the next comment)."""
+    names, marked, in_comment = set(), False, False
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):  # a comment block is marked by its first line
+            marked = (marked and in_comment) or stripped.startswith("# CHANGE")
+            in_comment = True
+            continue
+        in_comment = False
+        key = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*):", line)
+        if key and (marked or "CHANGE-ME" in line):
+            names.add(key.group(1))
+        if not stripped:
+            marked = False
+    return names
+
+
+def fill_in_table() -> str:
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    table = re.search(r"\*\*What to fill in\.\*\*(.*?)\n\n[^|\n][^\n]*portal\.W011", text, re.S)
+    assert table, "docs/deploy.md has no 'What to fill in' table"
+    return table.group(1)
+
+
+def test_every_value_an_operator_must_fill_in_is_listed_in_the_deploy_guide():
+    table = fill_in_table()
+    marked = {
+        path.name: names_marked_change_in(path)
+        for path in sorted(KUBERNETES.glob("*.yaml"))
+        if names_marked_change_in(path)
+    }
+    assert {"EXPORT_S3_BUCKET", "ALLOWED_HOSTS"} <= marked["configmap.yaml"]
+    assert {"SECRET_KEY", "METRICS_TOKEN"} <= marked["secret.yaml"]
+    assert "newTag" in marked["kustomization.yaml"]
+    for file_name, names in marked.items():
+        rows = [row for row in table.splitlines() if row.startswith(f"| `{file_name}`")]
+        assert rows, f"{file_name} has no row in docs/deploy.md's table"
+        for name in names:
+            assert any(f"`{name}" in row for row in rows), f"{file_name}: {name} is not listed"
+    for name in secret():  # every key of the Secret is the operator's, placeholder or not
+        assert f"`{name}" in table, name
+
+
 def test_every_portal_process_reads_the_configmap_and_the_secret():
     for workload, spec in pod_specs().items():
         for container in containers(spec):
