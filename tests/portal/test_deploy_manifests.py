@@ -536,25 +536,29 @@ def test_beats_heartbeat_is_written_more_often_than_its_probe_calls_it_stale():
 # --- database connections, as the deploy guide counts them --------------------------------
 
 
+TIMES = "\N{MULTIPLICATION SIGN}"  # as the guide writes its arithmetic
+
+
 def test_the_deploy_guides_connection_count_has_the_group_committer():
     """With group commit on (the default) each gunicorn worker process holds one more
     connection than it has threads: the guide's arithmetic must count it, with the
     profile's and the base's figures."""
     assert settings.INGEST_GROUP_COMMIT
     guide = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
-    assert "GUNICORN_WORKERS × (GUNICORN_THREADS + 1)" in guide
+    assert f"GUNICORN_WORKERS {TIMES} (GUNICORN_THREADS + 1)" in guide
     values = profile()
     workers, threads = int(values["GUNICORN_WORKERS"]), int(values["GUNICORN_THREADS"])
     concurrency = int(values["CELERY_CONCURRENCY"])
     per_machine = workers * (threads + 1) + concurrency + 5
-    assert f"{workers} × ({threads} + 1) + {concurrency} + 5 = {per_machine} per machine" in guide
+    figures = f"{workers} {TIMES} ({threads} + 1) + {concurrency} + 5 = {per_machine}"
+    assert f"{figures} per machine" in guide
     web_pods = resource("Deployment", "telemetry-portal-web")["spec"]["replicas"]
     worker_pods = resource("Deployment", "telemetry-portal-worker")["spec"]["replicas"]
     per_web_pod = int(configmap()["GUNICORN_WORKERS"]) * (int(configmap()["GUNICORN_THREADS"]) + 1)
     pod_concurrency = worker_pods * int(configmap()["CELERY_CONCURRENCY"])
     total = web_pods * per_web_pod + pod_concurrency + 5
     assert f"{per_web_pod} in all" in guide
-    assert f"{web_pods} × {per_web_pod} + {pod_concurrency} + 5 = {total}" in guide
+    assert f"{web_pods} {TIMES} {per_web_pod} + {pod_concurrency} + 5 = {total}" in guide
 
 
 # --- beat, the release Job -------------------------------------------------------------
