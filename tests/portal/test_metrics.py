@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -485,6 +486,65 @@ def _dead_pid() -> int:
     return process.pid
 
 
+def _clear_stale(folder: Path) -> list[str]:
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    return sorted(conf["multiprocess_files_clear_stale"](str(folder)))
+
+
+def test_gunicorns_start_clears_the_stale_metric_files_of_every_kind(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    dead = _dead_pid()
+    kinds = ("counter", "histogram", "summary", "gauge_all", "gauge_livesum", "gauge_max")
+    kinds += ("gauge_mostrecent", "gauge_liveall", "gauge_min", "gauge_livemostrecent")
+    for kind in kinds:
+        MmapedDict(str(folder / f"{kind}_{dead}.db")).close()
+    closed = folder / f"gauge_max_{os.getpid()}.db"  # alive, but not its writer (a reused ID)
+    MmapedDict(str(closed)).close()
+    held = folder / f"counter_{os.getpid()}.db"
+    writer = MmapedDict(str(held))
+    try:
+        removed = _clear_stale(folder)
+        assert removed == sorted([f"{kind}_{dead}.db" for kind in kinds] + [closed.name])
+        assert sorted(p.name for p in folder.iterdir()) == [held.name]
+    finally:
+        writer.close()
+    assert _clear_stale(folder) == [held.name]  # no longer held open: stale now
+    assert folder.is_dir() and not list(folder.iterdir())
+
+
+def test_gunicorns_start_removes_nothing_prometheus_client_did_not_write(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    dead = _dead_pid()
+    outside = tmp_path / "outside.db"
+    outside.write_text("not metrics")
+    keep = {
+        "portal.db": "a file of someone else's",
+        f"counter_{dead}.db.bak": "another name",
+        f"counter_{dead}.DB": "another name",
+        "counter_abc.db": "no process ID",
+        f"info_{dead}.db": "no kind prometheus_client writes in multiprocess mode",
+        f"gauge_{dead}.db": "a gauge without its mode",
+    }
+    for name, text in keep.items():
+        (folder / name).write_text(text)
+    (folder / f"counter_{dead + 1}.db").symlink_to(outside)  # a link, to a file outside
+    (folder / f"histogram_{dead}.db").mkdir()  # a directory with a metric file's name
+    nested = folder / f"histogram_{dead}.db" / f"counter_{dead}.db"
+    MmapedDict(str(nested)).close()
+    gone = folder / f"counter_{dead}.db"
+    MmapedDict(str(gone)).close()
+
+    assert _clear_stale(folder) == [gone.name]
+    assert outside.read_text() == "not metrics"
+    assert (folder / f"counter_{dead + 1}.db").is_symlink()
+    assert nested.exists()
+    for name, text in keep.items():
+        assert (folder / name).read_text() == text, name
+    assert _clear_stale(tmp_path / "missing") == []
+
+
 @pytest.mark.slow  # starts gunicorn
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_workers_are_summed_in_one_scrape(postgres, tmp_path):
@@ -492,8 +552,10 @@ def test_gunicorn_workers_are_summed_in_one_scrape(postgres, tmp_path):
     folder.mkdir()
     stale = folder / f"counter_{_dead_pid()}.db"
     MmapedDict(str(stale)).close()
-    live = folder / f"counter_{os.getpid()}.db"  # a live process's file, as a worker's is
-    MmapedDict(str(live)).close()
+    live = folder / f"counter_{os.getpid()}.db"  # a live writer's file, as a pool child's is
+    writer = MmapedDict(str(live))
+    reused = folder / f"histogram_{os.getpid()}.db"  # a live process that no longer writes it
+    MmapedDict(str(reused)).close()
     port = free_port()
     env = production_server_env(port)
     env.update(
@@ -519,7 +581,9 @@ def test_gunicorn_workers_are_summed_in_one_scrape(postgres, tmp_path):
         try:
             wait_for_port(port)
             assert not stale.exists(), "a dead process's file survived the start"
-            assert live.exists(), "a live process's file was removed"
+            assert not reused.exists(), "a file no live process holds survived the start"
+            assert live.exists(), "a live writer's file was removed"
+            writer.close()
             sent = _send_until_both_workers_counted(port, folder)
             # Prometheus reaches a process by its own address: the Host is no allowed host,
             # and the scrape is plain HTTP under HTTPS=1.
