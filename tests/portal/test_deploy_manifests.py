@@ -484,6 +484,7 @@ def test_the_workers_probes_ask_its_metrics_port_for_health_without_a_token(sett
         b"".join(application(environ, lambda status, headers: statuses.append(status)))
         return int(statuses[0].split()[0])
 
+    assert {"startupProbe", "livenessProbe"} <= set(probes_of(worker))
     for kind, probe in probes_of(worker).items():
         http_get = probe["httpGet"]
         assert ports[http_get["port"]] == int(env["METRICS_PORT"]), kind
