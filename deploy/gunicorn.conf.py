@@ -5,11 +5,11 @@ redacts addresses and installation IDs from messages gunicorn writes itself
 (such as "Invalid request from ip=...").
 
 With PROMETHEUS_MULTIPROC_DIR set, each worker writes its metrics to a file of its own
-there (docs/metrics.md): the folder is emptied of dead processes' files when the server
-starts, and a worker that exits is marked dead.
+there (docs/metrics.md): the folder is emptied of stale files when the server starts
+(prometheus_client's files that no live process holds open), and a worker that exits is
+marked dead.
 """
 
-import glob
 import os
 import re
 
@@ -74,18 +74,66 @@ def post_fork(server, worker):
 
 
 def on_starting(server):
-    """Start the metrics folder afresh: remove the files of processes that are gone.
-
-    Files of live processes stay: on one machine the Celery worker shares the folder, and
-    its pool children keep writing to the files they have open.
-    """
+    """Start the metrics folder afresh: remove the files no live process writes any more."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not folder:
-        return
-    for path in glob.glob(os.path.join(folder, "*.db")):
-        match = re.search(r"_(\d+)\.db$", path)
-        if match is None or not _process_alive(int(match.group(1))):
-            os.remove(path)
+    if folder:
+        removed = multiprocess_files_clear_stale(folder)
+        server.log.info("Metrics folder: %d stale files removed.", len(removed))
+
+
+# The names prometheus_client gives its files, <kind>_<pid>.db (prometheus_client/values.py):
+# counters, histograms, summaries, and gauges by multiprocess mode.
+PROMETHEUS_FILE_NAME = re.compile(
+    r"(?:counter|histogram|summary|gauge_(?:live)?(?:all|min|max|sum|mostrecent))_(\d+)\.db"
+)
+
+
+def multiprocess_files_clear_stale(folder: str) -> list[str]:
+    """Remove the metric files that no live process writes; return their names.
+
+    Stale: the process the name gives is gone, or is alive but does not hold the file open
+    (a reused process ID). A live writer's file stays: on one machine the Celery worker
+    shares the folder, and its pool children keep writing to the files they have open.
+    Only prometheus_client's own names, directly in the folder, and only regular files:
+    any other name, a symbolic link, a directory is left as it is, and so is the folder.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed  # the portal's settings refuse such a folder, with a clear message
+    for entry in entries:
+        match = PROMETHEUS_FILE_NAME.fullmatch(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if _file_written_by(int(match.group(1)), entry.path):
+            continue
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        removed.append(entry.name)
+    return removed
+
+
+def _file_written_by(pid: int, path: str) -> bool:
+    """Whether process ``pid`` holds ``path`` open, as /proc shows; where /proc cannot tell
+    (another user's process, no /proc), whether the process exists at all."""
+    if not _process_alive(pid):
+        return False
+    descriptors = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(descriptors)
+    except OSError:
+        return True  # cannot see: a live process might be writing it, keep it
+    target = os.path.realpath(path)
+    for name in names:
+        try:
+            if os.readlink(os.path.join(descriptors, name)) == target:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
 
 
 def _process_alive(pid: int) -> bool:

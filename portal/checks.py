@@ -52,3 +52,43 @@ def check_metrics_token(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# The placeholder every template of deploy/ holds where an operator must fill in a value.
+PLACEHOLDER = "CHANGE-ME"
+
+
+@register(deploy=True)
+def check_placeholders(app_configs, **kwargs):
+    """A value copied from a template and never filled in (a bucket, a password in a URL)
+    would otherwise surface as a failure far from its cause, or not at all."""
+    names = sorted(
+        name
+        for name in dir(settings)
+        if name.isupper() and _holds_placeholder(getattr(settings, name, None))
+    )
+    if not names:
+        return []
+    return [
+        Warning(
+            f"Settings still hold the placeholder {PLACEHOLDER}: {', '.join(names)}.",
+            hint=(
+                f"Replace every {PLACEHOLDER} of the environment (deploy/production.env, the "
+                "Kubernetes ConfigMap and Secret) with the real value: docs/deploy.md lists them."
+            ),
+            id="portal.W011",
+        )
+    ]
+
+
+def _holds_placeholder(value, depth: int = 0) -> bool:
+    """Whether a setting's value, or any string nested in it, holds the placeholder."""
+    if isinstance(value, str):
+        return PLACEHOLDER.lower() in value.lower()
+    if depth > 5:  # settings nest a few levels at most (DATABASES, STORAGES, LOGGING)
+        return False
+    if isinstance(value, dict):
+        return any(_holds_placeholder(item, depth + 1) for item in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_placeholder(item, depth + 1) for item in value)
+    return False

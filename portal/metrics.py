@@ -14,12 +14,16 @@ installation ID): only their total is counted.
 """
 
 import functools
+import hmac
 import logging
 import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import redis
 from django.conf import settings
@@ -31,9 +35,10 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
-    start_http_server,
+    make_wsgi_app,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -411,12 +416,98 @@ def exposition() -> bytes:
     return generate_latest(recorded_registry()) + generate_latest(_scrape_time_registry())
 
 
-def worker_metrics_server_start(port: int) -> None:
+# --- who may scrape: the web's /metrics and the worker's METRICS_PORT alike ----------------
+
+METRICS_CHALLENGE = 'Bearer realm="metrics"'
+
+
+def metrics_token_matches(authorization: str) -> bool:
+    """Whether an Authorization header carries METRICS_TOKEN as a bearer token.
+
+    Constant-time, so that the answer's timing tells nothing about the token. False when
+    no token is configured: then there is nothing to match (the endpoints answer 404).
+    """
+    token = settings.METRICS_TOKEN
+    scheme, _, credential = authorization.partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(credential.strip().encode(), token.encode())
+
+
+# --- the Celery worker's own server (METRICS_PORT) ----------------------------------------
+
+WORKER_HEALTH_PATH = "/healthz"
+WORKER_METRICS_PATH = "/metrics"
+_PLAIN_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+def worker_metrics_application(registry: CollectorRegistry) -> Callable:
+    """The WSGI application of the worker's METRICS_PORT: the same gate as the web's.
+
+    /metrics wants METRICS_TOKEN (401 with a Bearer challenge without it, 404 when none
+    is configured); /healthz is the kubelet's, which cannot send a secret: it answers
+    that the worker's main process serves, and carries no figure.
+    """
+    exposition_app = make_wsgi_app(registry)
+
+    def application(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == WORKER_HEALTH_PATH:
+            return _plain(start_response, "200 OK", b'{"status": "ok"}\n', json=True)
+        if path != WORKER_METRICS_PATH or not settings.METRICS_TOKEN:
+            return _plain(start_response, "404 Not Found", b"Not found.\n")
+        if not metrics_token_matches(environ.get("HTTP_AUTHORIZATION", "")):
+            challenge = [("WWW-Authenticate", METRICS_CHALLENGE)]
+            body = b"A bearer token is required.\n"
+            return _plain(start_response, "401 Unauthorized", body, extra=challenge)
+        return exposition_app(environ, _with_headers(start_response, [_NO_STORE]))
+
+    return application
+
+
+def _plain(start_response, status: str, body: bytes, *, json: bool = False, extra=()) -> list:
+    content_type = ("Content-Type", "application/json") if json else _PLAIN_TEXT
+    start_response(status, [content_type, _NO_STORE, *extra])
+    return [body]
+
+
+def _with_headers(start_response, headers: list[tuple[str, str]]) -> Callable:
+    def start(status, response_headers, exc_info=None):
+        return start_response(status, [*response_headers, *headers], exc_info)
+
+    return start
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No request line on stderr: wsgiref's would name the client's address."""
+
+    def log_message(self, format, *args):
+        pass
+
+
+class _WorkerMetricsServer(ThreadingWSGIServer):
+    address_family = socket.AF_INET
+
+
+# Every interface: Prometheus reaches a worker pod by its address (the port is in no Service).
+WORKER_METRICS_ADDRESS = "0.0.0.0"  # noqa: S104
+
+
+def worker_metrics_server_start(port: int, address: str = WORKER_METRICS_ADDRESS) -> WSGIServer:
     """Serve the Celery worker's recorded metrics on ``port`` (its main process, once).
 
     The pool's children write their files to PROMETHEUS_MULTIPROC_DIR (settings refuse
     METRICS_PORT without it); this server merges them. Scrape-time gauges are the web
-    server's alone, so that they are not counted once per pod.
+    server's alone, so that they are not counted once per pod. The server runs in a
+    daemon thread; it is returned so that a caller can shut it down.
     """
-    start_http_server(port, registry=recorded_registry())
-    logger.info("Worker metrics served on port %s.", port)
+    application = worker_metrics_application(recorded_registry())
+    server = make_server(
+        address, port, application, _WorkerMetricsServer, handler_class=_QuietRequestHandler
+    )
+    threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True).start()
+    if not settings.METRICS_TOKEN:
+        logger.warning("METRICS_TOKEN is not set: the worker's /metrics answers 404.")
+    logger.info("Worker metrics served on port %s.", server.server_port)
+    return server

@@ -154,6 +154,12 @@ CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 3600, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Beat's scheduler (portal/celery.py) touches BEAT_HEARTBEAT_FILE after each pass of its
+# loop, which passes at least this often whatever the schedule: the file's age is beat's
+# liveness (deploy/kubernetes/beat.yaml). Unset, no file is written.
+CELERY_BEAT_SCHEDULER = "portal.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 60
+BEAT_HEARTBEAT_FILE = envstr("BEAT_HEARTBEAT_FILE", "") or ""
 CELERY_BEAT_SCHEDULE = {
     "exports-sweep": {"task": "access_requests.tasks.exports_sweep", "schedule": 60},
     "exports-expire": {"task": "access_requests.tasks.exports_expire_due", "schedule": 60 * 60},

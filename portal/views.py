@@ -4,7 +4,6 @@ pages (404, 503) are in portal.api and portal.middleware.
 """
 
 import functools
-import hmac
 from typing import cast
 
 import redis
@@ -81,9 +80,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
     endpoint does not exist (404)."""
     if not settings.METRICS_TOKEN:
         raise Http404
-    if not _metrics_token_matches(request.META.get("HTTP_AUTHORIZATION", "")):
+    if not portal_metrics.metrics_token_matches(request.META.get("HTTP_AUTHORIZATION", "")):
         response = HttpResponse("A bearer token is required.\n", status=401)
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        response["WWW-Authenticate"] = portal_metrics.METRICS_CHALLENGE
         response["Content-Type"] = "text/plain; charset=utf-8"
         return response
     if request.method not in ("GET", "HEAD"):
@@ -91,10 +90,3 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response["Allow"] = "GET, HEAD"
         return response
     return HttpResponse(portal_metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
-
-
-def _metrics_token_matches(authorization: str) -> bool:
-    scheme, _, credential = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(credential.strip().encode(), settings.METRICS_TOKEN.encode())

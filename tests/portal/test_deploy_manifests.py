@@ -231,6 +231,85 @@ def test_the_secrets_are_in_the_secret_and_only_there():
         assert "CHANGE-ME" in secret()[name], f"{name}: a template holds placeholders only"
 
 
+def manage_check_deploy(environment: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow  # two Django start-ups
+def test_the_templates_placeholders_stop_the_web_pods_check(tmp_path):
+    """As the web pods' init container runs it: with the ConfigMap and the Secret as
+    shipped, `check --deploy` fails and names every setting left at CHANGE-ME; filled in,
+    that warning is gone."""
+    template = {**configmap(), **secret(), "MEDIA_ROOT": str(tmp_path)}
+    result = manage_check_deploy(template)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "portal.W011" in output
+    for name, value in template.items():
+        if "CHANGE-ME" in value:
+            assert name in output, name
+    filled = {name: value.replace("CHANGE-ME", "x" * 8) for name, value in template.items()}
+    filled.update(SECRET_KEY=secrets.token_urlsafe(64), METRICS_TOKEN=secrets.token_urlsafe(32))
+    result = manage_check_deploy(filled)
+    assert "portal.W011" not in result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def names_marked_change_in(path: Path) -> set[str]:
+    """Keys of a manifest whose value holds CHANGE-ME, or that follow a `# CHANGE` comment
+    (up to the next comment)."""
+    names, marked, in_comment = set(), False, False
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):  # a comment block is marked by its first line
+            marked = (marked and in_comment) or stripped.startswith("# CHANGE")
+            in_comment = True
+            continue
+        in_comment = False
+        key = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*):", line)
+        if key and (marked or "CHANGE-ME" in line):
+            names.add(key.group(1))
+        if not stripped:
+            marked = False
+    return names
+
+
+def fill_in_table() -> str:
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    table = re.search(r"\*\*What to fill in\.\*\*(.*?)\n\n[^|\n][^\n]*portal\.W011", text, re.S)
+    assert table, "docs/deploy.md has no 'What to fill in' table"
+    return table.group(1)
+
+
+def test_every_value_an_operator_must_fill_in_is_listed_in_the_deploy_guide():
+    table = fill_in_table()
+    marked = {
+        path.name: names_marked_change_in(path)
+        for path in sorted(KUBERNETES.glob("*.yaml"))
+        if names_marked_change_in(path)
+    }
+    assert {"EXPORT_S3_BUCKET", "ALLOWED_HOSTS"} <= marked["configmap.yaml"]
+    assert {"SECRET_KEY", "METRICS_TOKEN"} <= marked["secret.yaml"]
+    assert "newTag" in marked["kustomization.yaml"]
+    for file_name, names in marked.items():
+        rows = [row for row in table.splitlines() if row.startswith(f"| `{file_name}`")]
+        assert rows, f"{file_name} has no row in docs/deploy.md's table"
+        for name in names:
+            assert any(f"`{name}" in row for row in rows), f"{file_name}: {name} is not listed"
+    for name in secret():  # every key of the Secret is the operator's, placeholder or not
+        assert f"`{name}" in table, name
+
+
 def test_every_portal_process_reads_the_configmap_and_the_secret():
     for workload, spec in pod_specs().items():
         for container in containers(spec):
@@ -357,6 +436,130 @@ def test_web_stops_within_its_grace_period():
     assert pre_stop[0] == "sleep"
     grace = pod_specs()["telemetry-portal-web"]["terminationGracePeriodSeconds"]
     assert grace >= int(pre_stop[1]) + graceful_timeout
+
+
+# --- the worker's and beat's probes -------------------------------------------------------
+
+
+def container_of(workload: str) -> dict:
+    return pod_specs()[workload]["containers"][0]
+
+
+def probes_of(container: dict) -> dict[str, dict]:
+    kinds = ("startupProbe", "livenessProbe", "readinessProbe")
+    return {kind: container[kind] for kind in kinds if kind in container}
+
+
+def test_every_long_running_pod_has_a_liveness_probe():
+    for workload in ("telemetry-portal-web", "telemetry-portal-worker", "telemetry-portal-beat"):
+        probes = probes_of(container_of(workload))
+        assert {"startupProbe", "livenessProbe"} <= set(probes), workload
+
+
+def test_no_probe_starts_python_or_celery():
+    """An exec probe runs a process every period: a Python or Celery start-up (hundreds of
+    milliseconds of CPU, tens of MiB) would cost more than what it checks."""
+    for container in all_containers():
+        for kind, probe in probes_of(container).items():
+            if "exec" not in probe:
+                continue
+            words = " ".join(probe["exec"]["command"])
+            assert not re.search(r"python|celery|manage\.py", words), (container["name"], kind)
+
+
+def test_the_workers_probes_ask_its_metrics_port_for_health_without_a_token(settings):
+    """The kubelet can send no secret: the path it asks answers 200 without the token, and
+    the metrics beside it still want the token."""
+    from portal import metrics as portal_metrics
+
+    worker = container_of("telemetry-portal-worker")
+    env = {v["name"]: v.get("value") for v in worker["env"]}
+    ports = {p["name"]: p["containerPort"] for p in worker["ports"]}
+    settings.METRICS_TOKEN = secrets.token_urlsafe(32)
+    application = portal_metrics.worker_metrics_application(portal_metrics.recorded_registry())
+
+    def status_of(path: str) -> int:
+        statuses: list[str] = []
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "QUERY_STRING": ""}
+        b"".join(application(environ, lambda status, headers: statuses.append(status)))
+        return int(statuses[0].split()[0])
+
+    assert {"startupProbe", "livenessProbe"} <= set(probes_of(worker))
+    for kind, probe in probes_of(worker).items():
+        http_get = probe["httpGet"]
+        assert ports[http_get["port"]] == int(env["METRICS_PORT"]), kind
+        assert status_of(http_get["path"]) == 200, kind
+    assert status_of(portal_metrics.WORKER_METRICS_PATH) == 401
+
+
+def beat_probe_commands() -> dict[str, list[str]]:
+    beat = container_of("telemetry-portal-beat")
+    return {kind: probe["exec"]["command"] for kind, probe in probes_of(beat).items()}
+
+
+def beat_heartbeat_file() -> str:
+    beat = container_of("telemetry-portal-beat")
+    return {v["name"]: v.get("value") for v in beat["env"]}["BEAT_HEARTBEAT_FILE"]
+
+
+def run_beat_probe(command: list[str], heartbeat: Path) -> int:
+    local = [word.replace(beat_heartbeat_file(), str(heartbeat)) for word in command]
+    return subprocess.run(local, timeout=10).returncode
+
+
+def test_beats_probe_passes_on_a_fresh_heartbeat_and_fails_on_a_stale_or_missing_one(tmp_path):
+    heartbeat = tmp_path / "beat-heartbeat"
+    commands = beat_probe_commands()
+    assert set(commands) == {"startupProbe", "livenessProbe"}
+    for kind, command in commands.items():
+        assert beat_heartbeat_file() in " ".join(command), kind
+        assert run_beat_probe(command, heartbeat) != 0, f"{kind}: passes without a heartbeat"
+        heartbeat.touch()
+        assert run_beat_probe(command, heartbeat) == 0, kind
+        old = heartbeat.stat().st_mtime - 4 * 60
+        os.utime(heartbeat, (old, old))
+        assert run_beat_probe(command, heartbeat) != 0, f"{kind}: passes on a stale heartbeat"
+        heartbeat.unlink()
+
+
+def test_beats_heartbeat_is_written_more_often_than_its_probe_calls_it_stale():
+    """Beat passes its loop at least every CELERY_BEAT_MAX_LOOP_INTERVAL seconds: a healthy
+    beat must never look stale, even with a pass late."""
+    mounts = {m["mountPath"] for m in container_of("telemetry-portal-beat")["volumeMounts"]}
+    assert str(Path(beat_heartbeat_file()).parent) in mounts  # writable: an emptyDir
+    assert settings.CELERY_BEAT_SCHEDULER == "portal.celery:HeartbeatScheduler"
+    for kind, command in beat_probe_commands().items():
+        minutes = re.search(r"-mmin -(\d+)", " ".join(command))
+        assert minutes, kind
+        assert int(minutes.group(1)) * 60 >= 2 * settings.CELERY_BEAT_MAX_LOOP_INTERVAL, kind
+
+
+# --- database connections, as the deploy guide counts them --------------------------------
+
+
+TIMES = "\N{MULTIPLICATION SIGN}"  # as the guide writes its arithmetic
+
+
+def test_the_deploy_guides_connection_count_has_the_group_committer():
+    """With group commit on (the default) each gunicorn worker process holds one more
+    connection than it has threads: the guide's arithmetic must count it, with the
+    profile's and the base's figures."""
+    assert settings.INGEST_GROUP_COMMIT
+    guide = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+    assert f"GUNICORN_WORKERS {TIMES} (GUNICORN_THREADS + 1)" in guide
+    values = profile()
+    workers, threads = int(values["GUNICORN_WORKERS"]), int(values["GUNICORN_THREADS"])
+    concurrency = int(values["CELERY_CONCURRENCY"])
+    per_machine = workers * (threads + 1) + concurrency + 5
+    figures = f"{workers} {TIMES} ({threads} + 1) + {concurrency} + 5 = {per_machine}"
+    assert f"{figures} per machine" in guide
+    web_pods = resource("Deployment", "telemetry-portal-web")["spec"]["replicas"]
+    worker_pods = resource("Deployment", "telemetry-portal-worker")["spec"]["replicas"]
+    per_web_pod = int(configmap()["GUNICORN_WORKERS"]) * (int(configmap()["GUNICORN_THREADS"]) + 1)
+    pod_concurrency = worker_pods * int(configmap()["CELERY_CONCURRENCY"])
+    total = web_pods * per_web_pod + pod_concurrency + 5
+    assert f"{per_web_pod} in all" in guide
+    assert f"{web_pods} {TIMES} {per_web_pod} + {pod_concurrency} + 5 = {total}" in guide
 
 
 # --- beat, the release Job -------------------------------------------------------------

@@ -7,9 +7,11 @@ must show the counters moved, and neither any label nor the whole exposition may
 the address, an installation ID, the token or the grantee's email.
 """
 
+import inspect
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -263,6 +265,76 @@ def test_without_a_configured_token_the_endpoint_does_not_exist(client, settings
         assert "WWW-Authenticate" not in response
 
 
+def _worker_server(port: int):
+    """The worker's METRICS_PORT server, in this process, on a free port."""
+    server = metrics.worker_metrics_server_start(port, address="127.0.0.1")
+    wait_for_port(port)
+    return server
+
+
+def test_the_workers_metrics_port_wants_the_token_too(settings):
+    settings.METRICS_TOKEN = METRICS_TOKEN
+    metrics.receiver_answer_record(202, "new")  # something recorded to see
+    port = free_port()
+    server = _worker_server(port)
+    try:
+        for authorization in (
+            None,
+            "Bearer ",
+            "Bearer wrong-token",
+            f"Bearer {METRICS_TOKEN}x",
+            f"Basic {METRICS_TOKEN}",
+            METRICS_TOKEN,
+        ):
+            headers = {"Authorization": authorization} if authorization is not None else {}
+            status, text, answer_headers = _get_with_headers(port, "/metrics", **headers)
+            assert status == 401, authorization
+            assert answer_headers["WWW-Authenticate"] == 'Bearer realm="metrics"', authorization
+            assert "no-store" in answer_headers["Cache-Control"]
+            assert "portal_" not in text, authorization
+        status, text, answer_headers = _get_with_headers(
+            port, "/metrics", Authorization=f"bearer {METRICS_TOKEN}"
+        )
+        assert status == 200
+        assert "no-store" in answer_headers["Cache-Control"]
+        assert value(samples(text), "portal_receiver_answers_total", status="202", reason="new")
+        # The kubelet's probe has no token to send: it learns that the server answers, no more.
+        status, text, _ = _get_with_headers(port, "/healthz")
+        assert (status, json.loads(text)) == (200, {"status": "ok"})
+        assert _get_with_headers(port, "/")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_without_a_configured_token_the_workers_metrics_do_not_exist(settings):
+    settings.METRICS_TOKEN = ""
+    port = free_port()
+    server = _worker_server(port)
+    try:
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer x"}):
+            status, text, answer_headers = _get_with_headers(port, "/metrics", **headers)
+            assert status == 404, headers
+            assert "WWW-Authenticate" not in answer_headers
+            assert "portal_" not in text
+        assert _get_with_headers(port, "/healthz")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_web_and_the_worker_share_one_token_check():
+    """One comparison for both gates: the view and the worker's server call the same one."""
+    from portal import views
+
+    view_source = inspect.getsource(views.metrics)
+    worker_source = inspect.getsource(metrics.worker_metrics_application)
+    for source in (view_source, worker_source):
+        assert "metrics_token_matches(" in source
+        assert "compare_digest" not in source
+    assert "hmac.compare_digest" in inspect.getsource(metrics.metrics_token_matches)
+
+
 @pytest.mark.slow  # a Django start-up
 def test_the_token_is_read_from_a_file(tmp_path):
     secret_file = tmp_path / "metrics-token"
@@ -363,12 +435,17 @@ def test_a_database_that_does_not_answer_is_down_and_its_queues_unread(
 
 
 def _get(port: int, path: str, **headers: str) -> tuple[int, str]:
+    status, text, _ = _get_with_headers(port, path, **headers)
+    return status, text
+
+
+def _get_with_headers(port: int, path: str, **headers: str) -> tuple[int, str, dict[str, str]]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read().decode()
+            return answer.status, answer.read().decode(), dict(answer.headers)
     except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode(errors="replace")
+        return refused.code, refused.read().decode(errors="replace"), dict(refused.headers)
 
 
 def _post_report(port: int, platform_id: str) -> int:
@@ -409,6 +486,65 @@ def _dead_pid() -> int:
     return process.pid
 
 
+def _clear_stale(folder: Path) -> list[str]:
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    return sorted(conf["multiprocess_files_clear_stale"](str(folder)))
+
+
+def test_gunicorns_start_clears_the_stale_metric_files_of_every_kind(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    dead = _dead_pid()
+    kinds = ("counter", "histogram", "summary", "gauge_all", "gauge_livesum", "gauge_max")
+    kinds += ("gauge_mostrecent", "gauge_liveall", "gauge_min", "gauge_livemostrecent")
+    for kind in kinds:
+        MmapedDict(str(folder / f"{kind}_{dead}.db")).close()
+    closed = folder / f"gauge_max_{os.getpid()}.db"  # alive, but not its writer (a reused ID)
+    MmapedDict(str(closed)).close()
+    held = folder / f"counter_{os.getpid()}.db"
+    writer = MmapedDict(str(held))
+    try:
+        removed = _clear_stale(folder)
+        assert removed == sorted([f"{kind}_{dead}.db" for kind in kinds] + [closed.name])
+        assert sorted(p.name for p in folder.iterdir()) == [held.name]
+    finally:
+        writer.close()
+    assert _clear_stale(folder) == [held.name]  # no longer held open: stale now
+    assert folder.is_dir() and not list(folder.iterdir())
+
+
+def test_gunicorns_start_removes_nothing_prometheus_client_did_not_write(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    dead = _dead_pid()
+    outside = tmp_path / "outside.db"
+    outside.write_text("not metrics")
+    keep = {
+        "portal.db": "a file of someone else's",
+        f"counter_{dead}.db.bak": "another name",
+        f"counter_{dead}.DB": "another name",
+        "counter_abc.db": "no process ID",
+        f"info_{dead}.db": "no kind prometheus_client writes in multiprocess mode",
+        f"gauge_{dead}.db": "a gauge without its mode",
+    }
+    for name, text in keep.items():
+        (folder / name).write_text(text)
+    (folder / f"counter_{dead + 1}.db").symlink_to(outside)  # a link, to a file outside
+    (folder / f"histogram_{dead}.db").mkdir()  # a directory with a metric file's name
+    nested = folder / f"histogram_{dead}.db" / f"counter_{dead}.db"
+    MmapedDict(str(nested)).close()
+    gone = folder / f"counter_{dead}.db"
+    MmapedDict(str(gone)).close()
+
+    assert _clear_stale(folder) == [gone.name]
+    assert outside.read_text() == "not metrics"
+    assert (folder / f"counter_{dead + 1}.db").is_symlink()
+    assert nested.exists()
+    for name, text in keep.items():
+        assert (folder / name).read_text() == text, name
+    assert _clear_stale(tmp_path / "missing") == []
+
+
 @pytest.mark.slow  # starts gunicorn
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_workers_are_summed_in_one_scrape(postgres, tmp_path):
@@ -416,8 +552,10 @@ def test_gunicorn_workers_are_summed_in_one_scrape(postgres, tmp_path):
     folder.mkdir()
     stale = folder / f"counter_{_dead_pid()}.db"
     MmapedDict(str(stale)).close()
-    live = folder / f"counter_{os.getpid()}.db"  # a live process's file, as a worker's is
-    MmapedDict(str(live)).close()
+    live = folder / f"counter_{os.getpid()}.db"  # a live writer's file, as a pool child's is
+    writer = MmapedDict(str(live))
+    reused = folder / f"histogram_{os.getpid()}.db"  # a live process that no longer writes it
+    MmapedDict(str(reused)).close()
     port = free_port()
     env = production_server_env(port)
     env.update(
@@ -443,7 +581,9 @@ def test_gunicorn_workers_are_summed_in_one_scrape(postgres, tmp_path):
         try:
             wait_for_port(port)
             assert not stale.exists(), "a dead process's file survived the start"
-            assert live.exists(), "a live process's file was removed"
+            assert not reused.exists(), "a file no live process holds survived the start"
+            assert live.exists(), "a live writer's file was removed"
+            writer.close()
             sent = _send_until_both_workers_counted(port, folder)
             # Prometheus reaches a process by its own address: the Host is no allowed host,
             # and the scrape is plain HTTP under HTTPS=1.
@@ -512,6 +652,7 @@ def test_a_worker_with_metrics_port_serves_its_pool_metrics(postgres, tmp_path):
         STATIC_MANIFEST="0",
         PROMETHEUS_MULTIPROC_DIR=str(folder),
         METRICS_PORT=str(port),
+        METRICS_TOKEN=METRICS_TOKEN,
     )
     worker = subprocess.Popen(
         [
@@ -527,13 +668,16 @@ def test_a_worker_with_metrics_port_serves_its_pool_metrics(postgres, tmp_path):
     previous = celery_app.conf.broker_url
     try:
         wait_for_port(port, timeout=60)
+        refused, _, refused_headers = _get_with_headers(port, "/metrics")
+        assert refused == 401 and refused_headers["WWW-Authenticate"].startswith("Bearer")
+        assert _get(port, "/healthz")[0] == 200
         celery_app.conf.broker_url = broker.url
         celery_app._after_fork()
         celery_app.send_task("ingest.tasks.rollup_recent_days")
         deadline = time.monotonic() + 60
         count = "portal_ingest_job_duration_seconds_count"
         while time.monotonic() < deadline:
-            _, text = _get(port, "/metrics")
+            _, text = _get(port, "/metrics", Authorization=f"Bearer {METRICS_TOKEN}")
             found = samples(text)
             if value(found, count, job="release", outcome="ok") >= 1:
                 break
