@@ -58,11 +58,17 @@ class ServerConfig:
     workers: int
     threads: int
     access_log: bool
+    round: int = 0  # with --rounds: which pass of the configuration (1, 2, ...)
 
     @property
     def label(self) -> str:
         log = "on" if self.access_log else "off"
-        return f"{self.workers}w x {self.threads}t, access log {log}"
+        label = f"{self.workers}w x {self.threads}t, access log {log}"
+        return f"{label}, round {self.round}" if self.round else label
+
+    @property
+    def kind(self) -> tuple[int, int, bool]:
+        return (self.workers, self.threads, self.access_log)
 
 
 @dataclass
@@ -439,7 +445,38 @@ def server_configs(args) -> list[ServerConfig]:
     if args.sweep:
         pairs = [tuple(int(n) for n in item.split("x")) for item in args.sweep.split(",")]
     logs = {"off": [False], "on": [True], "both": [False, True]}[args.access_log]
-    return [ServerConfig(w, t, log) for w, t in pairs for log in logs]
+    configs = [ServerConfig(w, t, log) for w, t in pairs for log in logs]
+    if args.rounds == 1:
+        return configs
+    # round after round of every configuration, so that each sees the machine's changing load
+    return [
+        ServerConfig(c.workers, c.threads, c.access_log, n)
+        for n in range(1, args.rounds + 1)
+        for c in configs
+    ]
+
+
+def rounds_lines(runs: list[EndpointRun]) -> list[str]:
+    """With --rounds: per configuration, each round's ratio and the medians."""
+    by_kind: dict[tuple, list[tuple[EndpointRun, EndpointRun]]] = {}
+    for noop, ingest in zip(runs[::2], runs[1::2], strict=True):
+        by_kind.setdefault(ingest.config.kind, []).append((noop, ingest))
+    lines = []
+    for pairs in by_kind.values():
+        ratios = [i.ok_rate / n.ok_rate if n.ok_rate else 0.0 for n, i in pairs]
+        noop_rates = [n.ok_rate for n, _ in pairs]
+        ingest_rates = [i.ok_rate for _, i in pairs]
+        p99s = [i.percentile(0.99) for _, i in pairs]
+        label = ServerConfig(*pairs[0][1].config.kind).label
+        median = statistics.median(ratios)
+        lines.append(
+            f"- {label}: vs no-op per round {', '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {median:.2f} (no-op {statistics.median(noop_rates):,.0f}/s, "
+            f"receiver {statistics.median(ingest_rates):,.0f}/s, receiver p99 "
+            f"{statistics.median(p99s):.1f} ms); {pass_fail(median >= TARGET_RATIO)} "
+            f">= {TARGET_RATIO} of no-op in the median round"
+        )
+    return lines
 
 
 def parse_args() -> argparse.Namespace:
@@ -448,6 +485,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--sweep", help="workers x threads to compare, e.g. 2x4,3x2,4x4")
     parser.add_argument("--access-log", choices=["off", "on", "both"], default="off")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="measure every configuration this many times, round after round; prints medians",
+    )  # fmt: skip
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's -t")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
@@ -487,6 +528,9 @@ def print_report(args, configs, runs, bodies, idle_load) -> None:
     print("\n".join(cpu_lines(runs)))
     print("Targets (2-core machine):")
     print("\n".join(verdict_lines(runs)))
+    if any(config.round for config in configs):
+        print(f"Rounds ({configs[-1].round} of each configuration, one after the other):")
+        print("\n".join(rounds_lines(runs)))
     if len(configs) > 1:
         best = best_config(runs)
         print(f"Best: {best.config.label} ({best.ok_rate:,.0f} accepted/s, "
