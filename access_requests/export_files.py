@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 import pyarrow as pa
@@ -132,8 +133,16 @@ def _copy_statement(export: Export, *, neutralised: bool) -> sql.Composed:
     )
 
 
-def _blocks(export: Export, *, neutralised: bool) -> Iterator[list[bytes]]:
-    """The export's rows as COPY writes them, one CSV line each, BATCH_ROWS at a time."""
+class TextBlock(NamedTuple):
+    """BATCH_ROWS of COPY's lines, back to back: what Arrow's CSV reader takes."""
+
+    rows: int
+    text: bytes
+
+
+def _blocks(export: Export, *, neutralised: bool) -> Iterator:
+    """The export's rows as COPY writes them, BATCH_ROWS at a time: the neutralised
+    ones (CSV) as a list of lines, the others as a TextBlock."""
     raw = _raw_connection()
     try:
         raw.execute("SET DateStyle = ISO")  # dates as json.dumps and Arrow write them
@@ -142,26 +151,46 @@ def _blocks(export: Export, *, neutralised: bool) -> Iterator[list[bytes]]:
         started = raw.pgconn.get_result()
         if started is None or started.status != ExecStatus.COPY_OUT:
             raise _copy_error(started)
-        yield from _copy_out(raw.pgconn)
+        yield from (_copy_lines if neutralised else _copy_text)(raw.pgconn)
     finally:
         raw.close()
 
 
-def _copy_out(pgconn) -> Iterator[list[bytes]]:
+def _copy_lines(pgconn) -> Iterator[list[bytes]]:
     """COPY's lines, read with libpq's non-blocking call.
 
     psycopg's Copy object costs a third more per line. libpq's blocking call would
     hold the GIL while the server works, and stall the threads that compress.
     """
-    get, socket = pgconn.get_copy_data, pgconn.socket
     lines: list[bytes] = []
+    for line in _copy_data(pgconn):
+        lines.append(bytes(line))
+        if len(lines) == BATCH_ROWS:
+            yield lines
+            lines = []
+    if lines:
+        yield lines
+
+
+def _copy_text(pgconn) -> Iterator[TextBlock]:
+    """COPY's lines gathered straight into one text per block (a copy less than lines)."""
+    text, rows = bytearray(), 0
+    for line in _copy_data(pgconn):
+        text += line
+        rows += 1
+        if rows == BATCH_ROWS:
+            yield TextBlock(rows, bytes(text))
+            text, rows = bytearray(), 0
+    if rows:
+        yield TextBlock(rows, bytes(text))
+
+
+def _copy_data(pgconn) -> Iterator[memoryview]:
+    get, socket = pgconn.get_copy_data, pgconn.socket
     while True:
         size, line = get(1)
         if size > 0:
-            lines.append(bytes(line))
-            if len(lines) == BATCH_ROWS:
-                yield lines
-                lines = []
+            yield line
         elif size == 0:  # nothing buffered yet: wait for the server, GIL released
             select.select([socket], [], [])
             pgconn.consume_input()
@@ -172,8 +201,6 @@ def _copy_out(pgconn) -> Iterator[list[bytes]]:
         pass
     if finished is None or finished.status != ExecStatus.COMMAND_OK:
         raise _copy_error(finished)
-    if lines:
-        yield lines
 
 
 def _copy_error(result) -> Exception:
@@ -281,24 +308,25 @@ def _gzip_stage(out: HashingFile) -> Iterator[_Stage]:
 # --- Arrow: a block of COPY's lines as columns ------------------------------------------------
 
 
-def _read_block(lines: list[bytes], fields: list[str], types: dict[str, pa.DataType]):
-    """COPY's CSV as Arrow columns: NULL is the empty unquoted field, "" an empty text."""
-    block = b"".join(lines)
+def _read_block(block: TextBlock, fields: list[str]) -> pa.Table:
+    """COPY's CSV as Arrow text columns: NULL is the empty unquoted field, "" an empty
+    text. (The database's text is UTF-8 already: Arrow need not check it again.)"""
     table = pa_csv.read_csv(
-        pa.BufferReader(block),
+        pa.BufferReader(block.text),
         read_options=pa_csv.ReadOptions(
-            column_names=fields, use_threads=False, block_size=len(block) + 1
+            column_names=fields, use_threads=False, block_size=len(block.text) + 1
         ),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
-            column_types={name: types[name] for name in fields},
+            column_types=dict.fromkeys(fields, pa.string()),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
+            check_utf8=False,
         ),
     )
-    if table.num_rows != len(lines):
-        raise ValueError(f"COPY gave {len(lines)} lines, read as {table.num_rows} rows")
+    if table.num_rows != block.rows:
+        raise ValueError(f"COPY gave {block.rows} lines, read as {table.num_rows} rows")
     return table
 
 
@@ -388,19 +416,15 @@ TO_ESCAPE = re.compile(rb'["\\\x00-\x1f]')
 CONTROL = re.compile(rb"[\x00-\x1f]")
 
 
-def _jsonl_types(fields: list[str]) -> dict[str, pa.DataType]:
-    return dict.fromkeys(fields, pa.string())
-
-
-def _json_strings(values: pa.Array) -> pa.Array:
-    """Text as a JSON string, escaped as json.dumps escapes it (but for non-ASCII)."""
+def _json_escaped(values: pa.Array) -> pa.Array:
+    """Text escaped as json.dumps escapes it inside its quotes (but for non-ASCII)."""
     if _holds(values, TO_ESCAPE):
         values = pc.replace_substring(values, "\\", "\\\\")
         values = pc.replace_substring(values, '"', '\\"')
         if _holds(values, CONTROL):
             for character, escaped in CONTROL_ESCAPES.items():
                 values = pc.replace_substring(values, character, escaped)
-    return pc.binary_join_element_wise('"', values, '"', "")
+    return values
 
 
 def _text(values: pa.Array) -> bytes:
@@ -420,24 +444,32 @@ def _holds(values: pa.Array, pattern: re.Pattern) -> bool:
     return data is not None and pattern.search(memoryview(data)) is not None
 
 
-def _json_values(name: str, values: pa.Array, pseudonyms: _Pseudonyms) -> pa.Array:
+def _json_values(name: str, values: pa.Array, pseudonyms: _Pseudonyms) -> tuple[pa.Array, bool]:
+    """A column as JSON, and whether its quotes are still to be written around it (by
+    the line's join: a column without NULL need not be joined on its own)."""
     if name == "installation":
-        return pc.binary_join_element_wise('"', pseudonyms.column(values), '"', "")
+        return pseudonyms.column(values), True
     kind = FIELD_COLUMNS[name].kind
     if kind in (ColumnKind.TEXT, ColumnKind.DATE):
-        values = _json_strings(values)
+        values = _json_escaped(values)
+        if not values.null_count:
+            return values, True
+        values = pc.binary_join_element_wise('"', values, '"', "")
     # jsonb's text is what json.dumps writes for the decoded value; integers as they are
-    return pc.fill_null(values, "null")
+    return pc.fill_null(values, "null"), False
 
 
-def _json_lines(lines: list[bytes], fields: list[str], pseudonyms: _Pseudonyms) -> bytes:
+def _json_lines(block: TextBlock, fields: list[str], pseudonyms: _Pseudonyms) -> bytes:
     """A block of COPY's lines as JSON Lines, the same bytes as json.dumps of each row."""
-    table = _read_block(lines, fields, _jsonl_types(fields))
+    table = _read_block(block, fields)
     parts: list = []
+    after = ""  # what follows the previous value: its closing quote, if any
     for position, name in enumerate(fields):
-        parts.append(("{" if position == 0 else ", ") + json.dumps(name) + ": ")
-        parts.append(_json_values(name, _array(table, name), pseudonyms))
-    parts.append("}\n")
+        values, quoted = _json_values(name, _array(table, name), pseudonyms)
+        start = after + ("{" if position == 0 else ", ") + json.dumps(name) + ": "
+        parts += [start + '"' if quoted else start, values]
+        after = '"' if quoted else ""
+    parts.append(after + "}\n")
     text = _text(pc.binary_join_element_wise(*parts, ""))
     if text.isascii() and b"\x7f" not in text:
         return text
@@ -471,11 +503,11 @@ def _copy_jsonl(export: Export, out: HashingFile, progress: Progress) -> int:
     rows = 0
     with (
         _gzip_stage(out) as zipped,
-        _stage(lambda lines: zipped.put(_json_lines(lines, fields, pseudonyms))) as converted,
+        _stage(lambda block: zipped.put(_json_lines(block, fields, pseudonyms))) as converted,
     ):
-        for lines in _blocks(export, neutralised=False):
-            converted.put(lines)
-            rows += len(lines)
+        for block in _blocks(export, neutralised=False):
+            converted.put(block)
+            rows += block.rows
             progress(rows)
     return rows
 
@@ -544,11 +576,11 @@ def _decoded_json(values: pa.Array, name: str) -> pa.Array:
 
 
 def _parquet_batch(
-    lines: list[bytes], fields: list[str], schema: pa.Schema, pseudonyms: _Pseudonyms
+    block: TextBlock, fields: list[str], schema: pa.Schema, pseudonyms: _Pseudonyms
 ) -> pa.RecordBatch:
     # Every field read as text: Arrow's CSV reader parses a date column at a tenth of
     # the speed of a cast of the same text afterwards.
-    table = _read_block(lines, fields, dict.fromkeys(fields, pa.string()))
+    table = _read_block(block, fields)
     parsed = _parsed_json(table, [name for name in fields if name in JSON_FIELDS])
     arrays = []
     for name in fields:
@@ -623,12 +655,12 @@ def _copy_parquet(export: Export, fields: list[str], groups: _RowGroups, progres
     with (
         _stage(groups.add) as written,
         _stage(
-            lambda lines: written.put(_parquet_batch(lines, fields, groups.schema, pseudonyms))
+            lambda block: written.put(_parquet_batch(block, fields, groups.schema, pseudonyms))
         ) as converted,
     ):
-        for lines in _blocks(export, neutralised=False):
-            converted.put(lines)
-            rows += len(lines)
+        for block in _blocks(export, neutralised=False):
+            converted.put(block)
+            rows += block.rows
             progress(rows)
     return rows
 
