@@ -715,28 +715,10 @@ def python_writers() -> dict[str, Callable[[Export, HashingFile, Progress], int]
 
 def build_file(export: Export, path: Path, progress: Progress) -> Built:
     """Write the export to ``path`` (a temporary name) and return what was written."""
-    with path.open("wb") as target, _arrow_memory():
+    with path.open("wb") as target:
         out = HashingFile(target)
         rows = WRITERS[export.format](export, out, progress)
     return Built(rows=rows, size=out.size, sha256=out.sha256.hexdigest())
-
-
-@contextmanager
-def _arrow_memory() -> Iterator[None]:
-    """Arrow's jemalloc pool during a build. mimalloc, Arrow's default, keeps the pages
-    each of the build's threads freed (a Parquet build peaked 40 MiB higher with it);
-    jemalloc hands them back within a second."""
-    try:
-        pool = pa.jemalloc_memory_pool()
-    except NotImplementedError:  # an Arrow built without it
-        yield
-        return
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
 
 
 def throttled(callback: Callable[[int], None], seconds: float = 1.0) -> Progress:
