@@ -137,7 +137,7 @@ class TextBlock(NamedTuple):
     """BATCH_ROWS of COPY's lines, back to back: what Arrow's CSV reader takes."""
 
     rows: int
-    text: bytes
+    text: bytearray
 
 
 def _blocks(export: Export, *, neutralised: bool) -> Iterator:
@@ -179,10 +179,10 @@ def _copy_text(pgconn) -> Iterator[TextBlock]:
         text += line
         rows += 1
         if rows == BATCH_ROWS:
-            yield TextBlock(rows, bytes(text))
+            yield TextBlock(rows, text)
             text, rows = bytearray(), 0
     if rows:
-        yield TextBlock(rows, bytes(text))
+        yield TextBlock(rows, text)
 
 
 def _copy_data(pgconn) -> Iterator[memoryview]:
@@ -235,7 +235,10 @@ class _Pseudonyms:
         positions = pc.index_in(platform_ids, value_set=self.known_ids)
         if positions.null_count:
             new = pc.unique(platform_ids.filter(positions.is_null()))
-            names = pa.array([self.text(value) for value in new.to_pylist()], pa.string())
+            names = pa.array(  # kept as Arrow only: no Python text per installation
+                [grant_scope.pseudonym(self.grant, value) for value in new.to_pylist()],
+                pa.string(),
+            )
             self.known_ids = pa.concat_arrays([self.known_ids, new])
             self.known_names = pa.concat_arrays([self.known_names, names])
             positions = pc.index_in(platform_ids, value_set=self.known_ids)
