@@ -1,0 +1,237 @@
+"""The COPY writers against the reference: each row serialised by json.dumps / pyarrow.
+
+On PostgreSQL an export is built from one COPY's lines by Arrow's kernels and ISA-L's
+gzip; the plain-Python writers (the ones SQLite uses) serialise the data API's rows one
+by one. On awkward values both must give the same file contents: the same text once
+inflated for CSV and JSON Lines, the same table and footer for Parquet.
+"""
+
+import gzip
+import io
+import json
+import zlib
+from datetime import timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from access_requests import export_files
+from access_requests.models import Export
+from ingest.models import Report
+from tests.access_requests.helpers import PERIOD, grant_for
+from tests.ingest.factories import report_row
+from tests.support import on_postgres, require_service
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ELEMENTS = (
+    "platformID",
+    "requestTime",
+    "version",
+    "installTime",
+    "clusterCount",
+    "appCount",
+    "enableAddonList",
+    "xDefinitionTopList",
+    "browserInfo",
+)
+# Texts a CSV or JSON writer can get wrong; '' and None differ in CSV and JSON.
+AWKWARD_TEXTS = [
+    'say "hi"',
+    "back\\slash",
+    "a,b",
+    "two\nlines",
+    "cr\rhere",
+    "crlf\r\nend",
+    "tab\tinside",
+    "ctl\x01\x1f\x7f",
+    "naïve 日本語",
+    "emoji 😀",
+    "=1+2",
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "\tlead",
+    "\rlead",
+    "'quoted",
+    "\\.",
+    "",
+    None,
+    '"',
+    ",",
+]
+AWKWARD_LISTS = [
+    [],
+    None,
+    ['a "quote"'],
+    ["back\\slash", "x, y"],
+    ["日本", "😀"],
+    ["", "=cmd"],
+    ["new\nline", "tab\t"],
+    ['", "', "]"],
+    ["plain", "names", "only"],
+]
+AWKWARD_MAPS = [
+    {},
+    None,
+    {"fluxcd": 'v "q"'},
+    {'k"ey': "enabled"},
+    {"日本": "enabled", "😀": "disabled"},
+    {"a": ""},
+    {"": "x"},
+    {"x": "a\\b", "y": "c,d"},
+    {"k": '": "'},
+    {"fluxcd": "enabled", "kruise": "disabled"},
+]
+BUCKETS = ["<10", "", None, "=1", "a,b", '"q"', "10-99"]
+
+
+def _plain(platform_id: str, day) -> Report:
+    return report_row(
+        platform_id,
+        day,
+        addons={"fluxcd": "enabled", "terraform": "disabled"},
+        component_definitions=["webservice", "worker"],
+        trait_definitions=["scaler"],
+        workflow_step_definitions=[],
+        policy_definitions=["topology", "override"],
+    )
+
+
+def _awkward(platform_id: str, day, n: int) -> Report:
+    def pick(values: list, step: int):
+        return values[(n * step) % len(values)]
+
+    return report_row(
+        platform_id,
+        day,
+        release=pick(AWKWARD_TEXTS, 1),
+        git_commit=pick(AWKWARD_TEXTS, 5),
+        install_date=None if n % 4 == 0 else day - timedelta(days=n),
+        cluster_count_bucket=pick(BUCKETS, 1),
+        app_count_bucket=pick(BUCKETS, 3),
+        addons=pick(AWKWARD_MAPS, 1),
+        component_definitions=pick(AWKWARD_LISTS, 1),
+        trait_definitions=pick(AWKWARD_LISTS, 2),
+        workflow_step_definitions=pick(AWKWARD_LISTS, 4),
+        policy_definitions=pick(AWKWARD_LISTS, 5),
+        browser_family=pick(AWKWARD_TEXTS, 7)[:16] if pick(AWKWARD_TEXTS, 7) else None,
+        browser_major_version=None if n % 3 == 0 else n,
+        screen_width=None if n % 5 == 0 else 1000 + n,
+    )
+
+
+@pytest.fixture
+def awkward_reports():
+    """Plain days first (the writers' fast paths), then days of awkward values."""
+    rows, n = [], 0
+    for offset in range(20):
+        day = PERIOD[0] + timedelta(days=offset)
+        for installation in range(5):
+            platform_id = f"install-{installation}_{offset % 3}"
+            if offset < 4:
+                rows.append(_plain(platform_id, day))
+            else:
+                rows.append(_awkward(platform_id, day, n))
+                n += 1
+    Report.objects.bulk_create(rows)
+    return len(rows)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 7 rows and row groups of 16: block and row-group edges fall mid-data."""
+    monkeypatch.setattr(export_files, "BATCH_ROWS", 7)
+    monkeypatch.setattr(export_files, "ROW_GROUP_ROWS", 16)
+
+
+def _export(applicant, maintainer, file_format: str) -> Export:
+    grant = grant_for(applicant, maintainer, elements=ELEMENTS)
+    return Export.objects.create(
+        grant=grant,
+        requested_by=applicant,
+        format=file_format,
+        period_start=PERIOD[0],
+        period_end=PERIOD[1],
+    )
+
+
+def _built(export: Export, writer) -> tuple[bytes, int, list[int]]:
+    target, progress = io.BytesIO(), []
+    rows = writer(export, export_files.HashingFile(target), progress.append)
+    return target.getvalue(), rows, progress
+
+
+def _copy_writer(file_format: str):
+    require_service("postgresql", on_postgres())
+    return export_files.WRITERS[file_format]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_copy_writers_inflate_to_the_reference_bytes(
+    applicant, maintainer, awkward_reports, small_blocks, file_format
+):
+    copy_writer = _copy_writer(file_format)
+    export = _export(applicant, maintainer, file_format)
+    built, rows, progress = _built(export, copy_writer)
+    reference, reference_rows, _ = _built(export, export_files.python_writers()[file_format])
+    assert rows == reference_rows == awkward_reports
+    assert progress[-1] == rows
+    text = gzip.decompress(built)
+    assert text == gzip.decompress(reference)
+    assert text.count(b"\n") >= rows  # one line a row, and the newlines inside values
+    # The awkward values did reach the file (as each format writes them).
+    awkward_text = {
+        "csv": [b'"say ""hi"""', b'"two\nlines"', b"'=1+2", "日本".encode(), b',"",'],
+        "jsonl": [b'"say \\"hi\\""', b'"two\\nlines"', b'"=1+2"', b"\\u65e5\\u672c", b"\\u007f"],
+    }[file_format]
+    for fragment in awkward_text:
+        assert fragment in text, fragment
+
+
+def test_copy_writers_gzip_differs_from_zlib_but_is_one_standard_member(
+    applicant, maintainer, awkward_reports
+):
+    copy_writer = _copy_writer("csv")
+    export = _export(applicant, maintainer, "csv")
+    built, _, _ = _built(export, copy_writer)
+    inflater = zlib.decompressobj(wbits=31)  # a single gzip member, nothing after it
+    text = inflater.decompress(built)
+    assert inflater.eof and inflater.unused_data == b""
+    assert built[:4] == b"\x1f\x8b\x08\x00" and built[4:8] == b"\0\0\0\0"  # no name, mtime 0
+    assert text == gzip.decompress(built)
+
+
+def test_parquet_from_copy_equals_the_reference_table_and_footer(
+    applicant, maintainer, awkward_reports, small_blocks
+):
+    copy_writer = _copy_writer("parquet")
+    export = _export(applicant, maintainer, "parquet")
+    built, rows, progress = _built(export, copy_writer)
+    reference, reference_rows, _ = _built(export, export_files.python_writers()["parquet"])
+    assert rows == reference_rows == awkward_reports
+    assert progress[-1] == rows
+    table, expected = pq.read_table(io.BytesIO(built)), pq.read_table(io.BytesIO(reference))
+    assert table.schema == expected.schema
+    assert table.equals(expected)
+    footer, expected_footer = (
+        pq.read_metadata(io.BytesIO(built)),
+        pq.read_metadata(io.BytesIO(reference)),
+    )
+    assert footer.metadata == expected_footer.metadata
+    assert json.loads(footer.metadata[b"datasheet"])["rows"] == rows
+    groups = [footer.row_group(n).num_rows for n in range(footer.num_row_groups)]
+    assert groups == [
+        expected_footer.row_group(n).num_rows for n in range(expected_footer.num_row_groups)
+    ]
+    assert len(groups) > 1  # blocks and row groups of the small sizes, not one of each
+    addons = table.column("addons").to_pylist()
+    assert [('k"ey', "enabled")] in addons and [] in addons and None in addons
+    assert ['a "quote"'] in table.column("component_definitions").to_pylist()
+
+
+def test_arrow_allocates_with_jemalloc():
+    # Chosen by portal/celery.py before pyarrow's first import: a later choice leaves
+    # mimalloc's pages in the worker (a Parquet build peaked ~20 MiB higher).
+    assert pa.default_memory_pool().backend_name == "jemalloc"
