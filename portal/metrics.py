@@ -491,7 +491,7 @@ class _WorkerMetricsServer(ThreadingWSGIServer):
 
 
 # Every interface: Prometheus reaches a worker pod by its address (the port is in no Service).
-WORKER_METRICS_ADDRESS = "0.0.0.0"  # noqa: S104
+WORKER_METRICS_ADDRESS = "0.0.0.0"  # noqa: S104  # nosec B104
 
 
 def worker_metrics_server_start(port: int, address: str = WORKER_METRICS_ADDRESS) -> WSGIServer:
