@@ -297,6 +297,22 @@ def _stored(platform_id: str) -> dict:
     return {k: v for k, v in row.items() if k not in ("id", "platform_id")}
 
 
+def _stored_both_ways(committer, report: ParsedReport) -> tuple[dict, dict]:
+    """The report stored by UPSERT_SQL and by a batch of the committer: both rows."""
+    policy = policy_get_enforced()
+    today = timezone.now().date()
+    single = dataclasses.replace(report, platform_id="singlestatement1")
+    report_row_write(report_params(report=single, report_date=today, policy=policy))
+    batched = dataclasses.replace(report, platform_id="batchstatement01")
+    item = PendingReport(
+        key=(batched.platform_id, today),
+        params=batch_values(report=batched, report_date=today, policy=policy),
+    )
+    committer.commit([item])
+    assert item.outcome() == 1
+    return _stored("singlestatement1"), _stored("batchstatement01")
+
+
 @pytest.mark.parametrize(
     "path", [*velaux_fixture_paths(), *sorted(QUIRK_FIXTURES.glob("*.json"))], ids=lambda p: p.name
 )
@@ -309,24 +325,13 @@ def test_a_batch_stores_exactly_what_the_single_statement_stores(committer, path
         report = parse_report(document, policy.approved)
     except ReportRejected:
         pytest.skip("a payload the receiver refuses")
-    today = timezone.now().date()
-    single = dataclasses.replace(report, platform_id="singlestatement1")
-    report_row_write(report_params(report=single, report_date=today, policy=policy))
-    batched = dataclasses.replace(report, platform_id="batchstatement01")
-    item = PendingReport(
-        key=(batched.platform_id, today),
-        params=batch_values(report=batched, report_date=today, policy=policy),
-    )
-    committer.commit([item])
-    assert item.outcome() == 1
-    assert _stored("batchstatement01") == _stored("singlestatement1")
-    assert any(value is not None for value in _stored("batchstatement01").values())
+    single, batched = _stored_both_ways(committer, report)
+    assert batched == single
+    assert any(value is not None for value in batched.values())
 
 
 def test_awkward_values_survive_the_batchs_json_exactly(committer):
     """Quotes, backslashes, non-ASCII, empty texts and containers, NULLs and dates."""
-    policy = policy_get_enforced()
-    today = timezone.now().date()
     columns = {
         "release": 'v1.9"4\\beta',
         "git_commit": "",
@@ -343,15 +348,6 @@ def test_awkward_values_survive_the_batchs_json_exactly(committer):
         "screen_width": 2**31 - 1,
     }
     assert set(columns) == set(REPORT_COLUMNS)  # a new column needs a value here too
-    report = ParsedReport("singlestatement1", columns)
-    report_row_write(report_params(report=report, report_date=today, policy=policy))
-    batched = dataclasses.replace(report, platform_id="batchstatement01")
-    item = PendingReport(
-        key=(batched.platform_id, today),
-        params=batch_values(report=batched, report_date=today, policy=policy),
-    )
-    committer.commit([item])
-    assert item.outcome() == 1
-    stored = _stored("batchstatement01")
-    assert stored == _stored("singlestatement1")
-    assert stored["addons"] == columns["addons"] and stored["workflow_step_definitions"] is None
+    single, batched = _stored_both_ways(committer, ParsedReport("awkwardvalues001", columns))
+    assert batched == single
+    assert batched["addons"] == columns["addons"] and batched["workflow_step_definitions"] is None
