@@ -1,6 +1,7 @@
 """Private servers for tests that stop, kill or restart them: free ports and redis-server."""
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -33,6 +34,19 @@ def production_server_env(port: int, **overrides: str) -> dict[str, str]:
         GUNICORN_LOG_LEVEL="debug",
         **overrides,
     )
+
+
+def process_group_stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM to the process and its children (started with start_new_session), then
+    SIGKILL to whatever is left after ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:

@@ -29,7 +29,7 @@ from tests.access_requests.helpers import (
     grant_for,
 )
 from tests.ingest.factories import report_row
-from tests.servers import RedisServer
+from tests.servers import RedisServer, process_group_stop
 from tests.support import ROOT, on_postgres, require_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -124,12 +124,7 @@ class Workers:
 
     def stop_all(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            process_group_stop(process, timeout=15)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 whose age Kubernetes' probe reads (deploy/kubernetes/beat.yaml)."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import pytest
 
 from portal.celery import HeartbeatScheduler
 from portal.celery import app as celery_app
+from tests.servers import process_group_stop
 from tests.support import ROOT
 
 
@@ -88,9 +88,4 @@ def test_a_running_beat_keeps_its_heartbeat_fresh(tmp_path):
         assert heartbeat.exists(), beat.stderr.read().decode()[-2000:] if beat.poll() else ""
         assert time.time() - heartbeat.stat().st_mtime < 60
     finally:
-        os.killpg(beat.pid, signal.SIGTERM)
-        try:
-            beat.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(beat.pid, signal.SIGKILL)
-            beat.wait()
+        process_group_stop(beat)

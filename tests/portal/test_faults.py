@@ -15,7 +15,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.servers import RedisServer, free_port
+from tests.servers import RedisServer, free_port, process_group_stop
 from tests.support import ROOT, require_service, velaux_fixture_paths
 
 pytestmark = pytest.mark.slow
@@ -250,14 +249,8 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            process_group_stop(self.process)
 
 
 @pytest.fixture

@@ -39,7 +39,13 @@ from tests.ingest.helpers import post_report
 from tests.personas import persona_create
 from tests.portal.test_nginx_log import HOST
 from tests.portal.test_nginx_log import nginx as nginx_server  # noqa: F401 - a fixture
-from tests.servers import RedisServer, free_port, production_server_env, wait_for_port
+from tests.servers import (
+    RedisServer,
+    free_port,
+    process_group_stop,
+    production_server_env,
+    wait_for_port,
+)
 from tests.support import LOCAL_FIXTURES, ROOT, on_postgres, require_service
 
 METRICS_TOKEN = "metrics-test-token-4f1d9c2b7e6a"
@@ -687,11 +693,7 @@ def test_a_worker_with_metrics_port_serves_its_pool_metrics(postgres, tmp_path):
     finally:
         celery_app.conf.broker_url = previous
         celery_app._after_fork()
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        process_group_stop(worker)
         broker.stop()
     assert value(found, count, job="rollup", outcome="ok") >= 1
     # Scrape-time gauges are the web server's alone.
