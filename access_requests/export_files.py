@@ -234,7 +234,11 @@ class _Pseudonyms:
 
     def column(self, platform_ids: pa.Array) -> pa.Array:
         """A block's pseudonyms, looked up by Arrow: only the installations not met
-        before (a few per block once the first day is read) pass through Python."""
+        before (a few per block once the first day is read) pass through Python.
+
+        Each lookup hashes its whole value set, so the new installations are looked up
+        among themselves, not among every installation again (66,000 at 4M rows).
+        """
         positions = pc.index_in(platform_ids, value_set=self.known_ids)
         if positions.null_count:
             new = pc.unique(platform_ids.filter(positions.is_null()))
@@ -242,9 +246,10 @@ class _Pseudonyms:
                 [grant_scope.pseudonym(self.grant, value) for value in new.to_pylist()],
                 pa.string(),
             )
+            new_positions = pc.add(pc.index_in(platform_ids, value_set=new), len(self.known_ids))
+            positions = pc.coalesce(positions, new_positions.cast(positions.type))
             self.known_ids = pa.concat_arrays([self.known_ids, new])
             self.known_names = pa.concat_arrays([self.known_names, names])
-            positions = pc.index_in(platform_ids, value_set=self.known_ids)
         return self.known_names.take(positions)
 
 

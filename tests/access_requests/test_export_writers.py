@@ -235,3 +235,22 @@ def test_arrow_allocates_with_jemalloc():
     # Chosen by portal/celery.py before pyarrow's first import: a later choice leaves
     # mimalloc's pages in the worker (a Parquet build peaked ~20 MiB higher).
     assert pa.default_memory_pool().backend_name == "jemalloc"
+
+
+def test_pseudonyms_of_blocks_with_known_new_and_repeated_installations(applicant, maintainer):
+    """column() against grant_scope.pseudonym of each value, over blocks that mix
+    installations met before, new ones, and one installation twice (two days)."""
+    from access_requests import grant_scope
+
+    grant = grant_for(applicant, maintainer, elements=ELEMENTS)
+    pseudonyms = export_files._Pseudonyms(grant)
+    blocks = [
+        ["a", "b", "c"],
+        ["b", "d", "a", "d"],  # known, new, known, the new one again
+        ["e", "c", "f", "e", "b"],
+        ["c", "b", "a"],  # nothing new
+    ]
+    for block in blocks:
+        names = pseudonyms.column(pa.array(block, pa.string())).to_pylist()
+        assert names == [grant_scope.pseudonym(grant, value) for value in block]
+    assert pseudonyms.known_ids.to_pylist() == ["a", "b", "c", "d", "e", "f"]
