@@ -143,6 +143,7 @@ def awkward_reports():
 def small_blocks(monkeypatch):
     """Blocks of 7 rows and row groups of 16: block and row-group edges fall mid-data."""
     monkeypatch.setattr(export_files, "BATCH_ROWS", 7)
+    monkeypatch.setattr(export_files, "PARQUET_BATCH_ROWS", 7)
     monkeypatch.setattr(export_files, "ROW_GROUP_ROWS", 16)
 
 
@@ -237,20 +238,36 @@ def test_arrow_allocates_with_jemalloc():
     assert pa.default_memory_pool().backend_name == "jemalloc"
 
 
-def test_pseudonyms_of_blocks_with_known_new_and_repeated_installations(applicant, maintainer):
+@pytest.mark.parametrize("recent_max", [1, 2, 4096])
+def test_pseudonyms_of_blocks_with_known_new_and_repeated_installations(
+    applicant, maintainer, monkeypatch, recent_max
+):
     """column() against grant_scope.pseudonym of each value, over blocks that mix
-    installations met before, new ones, and one installation twice (two days)."""
+    installations met before, new ones, and one installation twice (two days); with the
+    installations met sorted after every block, now and then, or never."""
     from access_requests import grant_scope
 
+    monkeypatch.setattr(export_files, "RECENT_MAX", recent_max)
     grant = grant_for(applicant, maintainer, elements=ELEMENTS)
     pseudonyms = export_files._Pseudonyms(grant)
     blocks = [
-        ["a", "b", "c"],
+        ["c", "a", "b"],
         ["b", "d", "a", "d"],  # known, new, known, the new one again
         ["e", "c", "f", "e", "b"],
         ["c", "b", "a"],  # nothing new
+        ["0", "z", "a"],  # new ones before and after every sorted one
     ]
     for block in blocks:
         names = pseudonyms.column(pa.array(block, pa.string())).to_pylist()
         assert names == [grant_scope.pseudonym(grant, value) for value in block]
-    assert pseudonyms.known_ids.to_pylist() == ["a", "b", "c", "d", "e", "f"]
+    known = pseudonyms.known_ids.to_pylist()
+    assert known == sorted(known)
+    assert sorted(known + pseudonyms.recent_ids.to_pylist()) == sorted("0abcdefz")
+    assert (len(known) > 0) == (recent_max < 8)
+
+
+def test_block_sizes_divide_the_row_groups():
+    """Both paths gather whole blocks into row groups: with sizes that divide
+    ROW_GROUP_ROWS, every row group holds exactly ROW_GROUP_ROWS rows."""
+    assert export_files.ROW_GROUP_ROWS % export_files.BATCH_ROWS == 0
+    assert export_files.ROW_GROUP_ROWS % export_files.PARQUET_BATCH_ROWS == 0
