@@ -271,3 +271,44 @@ def test_block_sizes_divide_the_row_groups():
     ROW_GROUP_ROWS, every row group holds exactly ROW_GROUP_ROWS rows."""
     assert export_files.ROW_GROUP_ROWS % export_files.BATCH_ROWS == 0
     assert export_files.ROW_GROUP_ROWS % export_files.PARQUET_BATCH_ROWS == 0
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ['["a", 1]'],
+        ['[1, "a"]'],
+        ['["a", ["b"]]'],
+        ['[["a"], "b"]'],
+        ['["a", {"b": "c"}]'],
+        ['["a", "b\\"c"]'],  # a backslash: never cut
+        ['["a", "b"]', '["c", 2, "d"]'],  # one text of the block is not a list of names
+    ],
+)
+def test_split_json_leaves_anything_but_a_list_of_names_to_python(texts):
+    assert export_files._split_json(pa.array(texts, pa.string()), is_map=False) is None
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ['{"k": 3, "k2": "v"}'],
+        ['{"k": "v", "k2": 3}'],
+        ['{"k": "v", "k2": ["a"]}'],
+        ['{"k": {"a": "b"}}'],
+        ['{"k": "v"}', '{"a": "b", "c": null}'],
+    ],
+)
+def test_split_json_leaves_anything_but_a_map_of_names_to_python(texts):
+    assert export_files._split_json(pa.array(texts, pa.string()), is_map=True) is None
+
+
+def test_split_json_cuts_lists_and_maps_of_names_as_json_decodes_them():
+    lists = ['["a", "b"]', "[]", None, '["x, y", "z: w"]', '["", "é"]']
+    assert export_files._split_json(pa.array(lists), is_map=False).to_pylist() == [
+        None if text is None else json.loads(text) for text in lists
+    ]
+    maps = ['{"k": "v", "a": "b"}', "{}", None, '{"x, y": "z: w", "": ""}']
+    assert export_files._split_json(pa.array(maps), is_map=True).to_pylist() == [
+        None if text is None else list(json.loads(text).items()) for text in maps
+    ]
