@@ -19,6 +19,7 @@ django.setup()
 from access_requests import export_files  # noqa: E402
 
 export_files.BATCH_ROWS = int(os.environ.get("SLOW_WORKER_BATCH_ROWS", "500"))
+export_files.PARQUET_BATCH_ROWS = export_files.BATCH_ROWS
 _blocks = export_files._blocks
 _batches = export_files._batches
 
