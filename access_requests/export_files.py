@@ -551,9 +551,7 @@ def _json_values(name: str, values: pa.Array, pseudonyms: _Pseudonyms) -> tuple[
     return pc.fill_null(values, "null"), False
 
 
-def _json_lines(
-    block: TextBlock, fields: list[str], pseudonyms: _Pseudonyms
-) -> bytes | memoryview:
+def _json_lines(block: TextBlock, fields: list[str], pseudonyms: _Pseudonyms) -> bytes | memoryview:
     """A block of COPY's lines as JSON Lines, the same bytes as json.dumps of each row."""
     table = _read_block(block, fields)
     parts: list = []
