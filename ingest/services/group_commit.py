@@ -25,11 +25,6 @@ report is written at once, as before; no extra thread wakes for it.
   so the statement's text is the same for every batch: the committer prepares it on
   the server once per connection (INGEST_GROUP_COMMIT_PREPARE; off behind a pooler
   that cannot keep prepared statements), and binds on the server, not in Python.
-- Each statement is one call of libpq's PQexecPrepared (or PQexecParams), which holds
-  no GIL from sending to the last byte of the answer; a psycopg cursor takes the GIL
-  back at each step of the exchange, behind the request threads parsing reports. The
-  receiver's CPU a report fell by about a tenth (bench/ingest/README.md); a batch still
-  takes 2-4 ms in a busy process against 1 ms alone, most of it waiting for a core.
 - The committer connection is one per process, opened on first use (so after
   gunicorn's or Celery's fork), used by one leader at a time, and closed at exit.
   Inside a transaction (tests, management code) and on SQLite, reports are written
@@ -57,11 +52,8 @@ from django.db import (
     connection,
     connections,
 )
-from psycopg.pq import ConnStatus, ExecStatus
-from psycopg.pq.abc import PGconn
 
 logger = logging.getLogger(__name__)
-STATEMENT_NAME = b"ingest_report_batch"
 
 
 class ReportNotWritten(OperationalError):
@@ -109,7 +101,6 @@ class Committer:
         self.leading = False  # a thread is writing a batch
         self.db = connections.create_connection(DEFAULT_DB_ALIAS)
         self.db.inc_thread_sharing()  # used by whichever thread leads, one at a time
-        self.prepared_on: PGconn | None = None  # the libpq connection the statement is on
 
     def write(self, item: PendingReport, timeout: float) -> int | None:
         with self.lock:
@@ -187,71 +178,39 @@ class Committer:
     def write_batch(self, batch: list[PendingReport]) -> None:
         rounds = rounds_of(batch)
         self.db.ensure_connection()
-        pgconn = self.db.connection.pgconn
-        # Django's wrapper turns psycopg's errors into django.db's, as its cursors do.
-        with self.db.wrap_database_errors:
-            self.prepare(pgconn)
+        # psycopg's own cursor binds on the server (Django's binds in Python); Django's
+        # wrapper still turns psycopg's errors into django.db's.
+        with self.db.wrap_database_errors, psycopg.Cursor(self.db.connection) as cursor:
             if len(rounds) == 1:  # one statement: autocommit saves the BEGIN
-                self.write_round(pgconn, rounds[0])
+                self.write_round(cursor, rounds[0])
                 return
-            self.run(pgconn, b"BEGIN")
+            cursor.execute("BEGIN")
             try:
                 for statement_round in rounds:
-                    self.write_round(pgconn, statement_round)
+                    self.write_round(cursor, statement_round)
             except BaseException:
-                self.rollback(pgconn)
+                self.rollback(cursor)
                 raise
-            self.run(pgconn, b"COMMIT")
+            cursor.execute("COMMIT")
 
-    def prepare(self, pgconn: PGconn) -> None:
-        """Prepare the statement on this connection, once (a new connection, once more)."""
-        if self.prepared_on is pgconn or not settings.INGEST_GROUP_COMMIT_PREPARE:
-            return
-        result_check(pgconn, pgconn.prepare(STATEMENT_NAME, self.statement.encode()))
-        self.prepared_on = pgconn
-
-    def run(self, pgconn: PGconn, command: bytes) -> None:
-        result_check(pgconn, pgconn.exec_(command))
-
-    def rollback(self, pgconn: PGconn) -> None:
+    def rollback(self, cursor) -> None:
         try:
-            self.run(pgconn, b"ROLLBACK")
-        except (DatabaseError, psycopg.Error):
+            cursor.execute("ROLLBACK")
+        except DatabaseError:
             self.db.close()  # the connection is gone, and the transaction with it
 
-    def write_round(self, pgconn: PGconn, items: list[PendingReport]) -> None:
+    def write_round(self, cursor, items: list[PendingReport]) -> None:
         params = [
-            self.encode([item.params for item in items]).encode(),
-            str(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY).encode(),
+            self.encode([item.params for item in items]),
+            settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY,
         ]
-        if settings.INGEST_GROUP_COMMIT_PREPARE:
-            result = pgconn.exec_prepared(STATEMENT_NAME, params)
-        else:  # the unnamed statement, parsed each time: a pooler may change the server
-            result = pgconn.exec_params(self.statement.encode(), params)
-        result_check(pgconn, result, ExecStatus.TUPLES_OK)
-        # RETURNING platform_id, the day as YYYY-MM-DD, revision: text, whatever DateStyle
-        revisions = {
-            (result.get_value(row, 0), result.get_value(row, 1)): result.get_value(row, 2)
-            for row in range(result.ntuples)
-        }
+        cursor.execute(self.statement, params, prepare=settings.INGEST_GROUP_COMMIT_PREPARE)
+        revisions = {(pid, day): revision for pid, day, revision in cursor.fetchall()}
         for item in items:
-            platform_id, day = item.key
-            revision = revisions.get((platform_id.encode(), day.isoformat().encode()))
-            item.revision = None if revision is None else int(revision)
+            item.revision = revisions.get(item.key)
 
     def close(self) -> None:
         self.db.close()
-
-
-def result_check(pgconn: PGconn, result, expected: ExecStatus = ExecStatus.COMMAND_OK) -> None:
-    """Raise psycopg's error for a result that is not ``expected``, as its cursors do: a
-    lost connection as OperationalError (libpq gives it no SQLSTATE), the server's own
-    errors by their SQLSTATE (IntegrityError, DataError, ...)."""
-    if result.status == expected:
-        return
-    if pgconn.status != ConnStatus.OK:
-        raise psycopg.OperationalError(pgconn.get_error_message())
-    raise psycopg.errors.error_from_result(result)
 
 
 _lock = threading.Lock()

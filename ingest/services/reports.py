@@ -49,19 +49,17 @@ def batch_upsert_sql(report_columns: tuple[str, ...] = REPORT_COLUMNS) -> str:
     The rows travel as one JSON array of objects keyed by column name (``batch_rows``),
     read by ``json_populate_recordset`` into the table's own row type: one parameter
     whatever the batch's size, so the statement is the same text for every batch and
-    the server prepares it once. The daily limit follows. The placeholders are the
-    server's own ($1, $2): the committer hands the text to libpq as it is. The day comes
-    back as YYYY-MM-DD text, whatever the session's DateStyle.
+    the server prepares it once. The daily limit follows.
     """
     table = Report._meta.db_table
     columns = ", ".join(("platform_id", "report_date", "policy_version_id", *report_columns))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ("policy_version_id", *report_columns))
     return (
         f"INSERT INTO {table} ({columns}, revision) "  # noqa: S608 - identifiers from the model and code  # nosec B608
-        f"SELECT {columns}, 1 FROM json_populate_recordset(NULL::{table}, $1::json) "
+        f"SELECT {columns}, 1 FROM json_populate_recordset(NULL::{table}, %s::json) "
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
-        f"revision = {table}.revision + 1 WHERE {table}.revision < $2 "
-        "RETURNING platform_id, to_char(report_date, 'YYYY-MM-DD'), revision"
+        f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
+        "RETURNING platform_id, report_date, revision"
     )
 
 

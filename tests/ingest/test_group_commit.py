@@ -147,52 +147,6 @@ def test_the_committer_reconnects_after_its_session_is_ended(committer, typical_
     assert committer.db.connection.info.backend_pid != backend_pid
 
 
-def _prepared_statements(committer) -> int:
-    with committer.db.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE name = %s",
-            [group_commit.STATEMENT_NAME.decode()],
-        )
-        return cursor.fetchone()[0]
-
-
-def test_the_statement_is_prepared_once_per_connection(committer, typical_payload):
-    for index in range(3):
-        item = pending(typical_payload, f"prepared{index:08d}")
-        committer.commit([item])
-        assert item.outcome() == 1
-    assert _prepared_statements(committer) == 1
-    committer.db.close()  # a new connection prepares it again
-
-    item = pending(typical_payload, "prepared00000009")
-    committer.commit([item])
-    assert item.outcome() == 1
-    assert _prepared_statements(committer) == 1
-
-
-def test_without_prepared_statements_nothing_is_prepared(committer, typical_payload, settings):
-    settings.INGEST_GROUP_COMMIT_PREPARE = False  # behind a pooler in transaction mode
-    first, second = pending(typical_payload, "unprepared000001"), pending(typical_payload, "x" * 16)
-    committer.commit([first, second])
-    again = pending(typical_payload, "unprepared000001", addon="again")
-    committer.commit([again])
-
-    assert (first.outcome(), second.outcome(), again.outcome()) == (1, 1, 2)
-    assert _prepared_statements(committer) == 0
-    assert Report.objects.get(platform_id="unprepared000001").addons == {"again": "enabled"}
-
-
-def test_revisions_are_matched_whatever_the_sessions_datestyle(committer, typical_payload):
-    first = pending(typical_payload, "datestyle0000001")
-    committer.commit([first])
-    with committer.db.cursor() as cursor:
-        cursor.execute("SET DateStyle = 'SQL, DMY'")  # a day would read 02/12/2026
-    replaced = pending(typical_payload, "datestyle0000001", addon="second")
-    committer.commit([replaced])
-
-    assert replaced.outcome() == 2  # not None, which would mean the daily limit
-
-
 def test_the_view_answers_503_when_its_batch_fails_and_202_once_reconnected(
     postgres, client, typical_payload
 ):
