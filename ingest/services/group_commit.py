@@ -53,6 +53,7 @@ from django.db import (
     connections,
 )
 
+ONLY_WHEN_ASKED = 2**31 - 1  # a prepare_threshold no other statement reaches
 logger = logging.getLogger(__name__)
 
 
@@ -178,6 +179,9 @@ class Committer:
     def write_batch(self, batch: list[PendingReport]) -> None:
         rounds = rounds_of(batch)
         self.db.ensure_connection()
+        # Django opens psycopg connections with prepare_threshold None, which turns
+        # prepare=True into a no-op: here only the statement asked for is prepared.
+        self.db.connection.prepare_threshold = ONLY_WHEN_ASKED
         # psycopg's own cursor binds on the server (Django's binds in Python); Django's
         # wrapper still turns psycopg's errors into django.db's.
         with self.db.wrap_database_errors, psycopg.Cursor(self.db.connection) as cursor:

@@ -147,6 +147,36 @@ def test_the_committer_reconnects_after_its_session_is_ended(committer, typical_
     assert committer.db.connection.info.backend_pid != backend_pid
 
 
+def _prepared_statements(committer) -> int:
+    with committer.db.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_the_statement_is_prepared_only_when_asked(committer, typical_payload, settings, prepare):
+    settings.INGEST_GROUP_COMMIT_PREPARE = prepare  # False: behind a transaction pooler
+    first, second = pending(typical_payload, "prepared00000001"), pending(typical_payload, "y" * 16)
+    committer.commit([first, second])
+    again = pending(typical_payload, "prepared00000001", addon="again")
+    committer.commit([again])
+
+    assert (first.outcome(), second.outcome(), again.outcome()) == (1, 1, 2)
+    assert (_prepared_statements(committer) > 0) == prepare
+    assert Report.objects.get(platform_id="prepared00000001").addons == {"again": "enabled"}
+
+
+def test_revisions_are_matched_whatever_the_sessions_datestyle(committer, typical_payload):
+    first = pending(typical_payload, "datestyle0000001")
+    committer.commit([first])
+    with committer.db.cursor() as cursor:
+        cursor.execute("SET DateStyle = 'SQL, DMY'")  # a day would read 02/12/2026
+    replaced = pending(typical_payload, "datestyle0000001", addon="second")
+    committer.commit([replaced])
+
+    assert replaced.outcome() == 2  # not None, which would mean the daily limit
+
+
 def test_the_view_answers_503_when_its_batch_fails_and_202_once_reconnected(
     postgres, client, typical_payload
 ):
