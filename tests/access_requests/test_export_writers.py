@@ -312,3 +312,25 @@ def test_split_json_cuts_lists_and_maps_of_names_as_json_decodes_them():
     assert export_files._split_json(pa.array(maps), is_map=True).to_pylist() == [
         None if text is None else list(json.loads(text).items()) for text in maps
     ]
+
+
+def test_parquet_row_groups_have_statistics_for_plain_columns_only(
+    applicant, maintainer, awkward_reports, small_blocks
+):
+    """Both writers: min/max for the plain columns (a reader skips row groups by date),
+    none for the lists and the map."""
+    export = _export(applicant, maintainer, "parquet")
+    for writer in (_copy_writer("parquet"), export_files.python_writers()["parquet"]):
+        built, _, _ = _built(export, writer)
+        footer = pq.read_metadata(io.BytesIO(built))
+        group = footer.row_group(0)
+        columns = {
+            group.column(n).path_in_schema: group.column(n) for n in range(group.num_columns)
+        }
+        assert columns["date"].statistics.has_min_max
+        assert str(columns["date"].statistics.min) == str(PERIOD[0])
+        nested = [path for path in columns if path.split(".")[0] in export_files.JSON_FIELDS]
+        plain = [path for path in columns if "." not in path]
+        assert len(nested) == 6 and len(plain) == 10  # a map is two leaf columns
+        assert all(columns[path].is_stats_set for path in plain)
+        assert not any(columns[path].is_stats_set for path in nested)
