@@ -22,8 +22,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -84,6 +85,8 @@ class EndpointRun:
     in_flight_bound: int = 0  # requests wrk may have left unread when it stopped
     access_lines: int = 0  # access-log lines gunicorn wrote for both endpoints
     probe_ms: float = 0.0  # speed_probe() just before the endpoint was measured
+    worker_cores: list[float] = field(default_factory=list)  # each worker's, busiest first
+    commit_ms: list[float] = field(default_factory=list)  # CommitProbe's, sorted
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -159,6 +162,56 @@ def background_load(seconds: float = 1.0) -> float:
     before = total_busy_seconds()
     time.sleep(seconds)
     return (total_busy_seconds() - before) / seconds
+
+
+class CommitProbe(threading.Thread):
+    """One row committed every PROBE_INTERVAL s on a connection of its own, timed.
+
+    The receiver's 2xx waits for its batch's WAL flush, so a slow disk is a slow answer.
+    On this kind of virtual machine a lone INSERT's commit, with nothing else running,
+    took 0.35 ms at the median and once 574 ms in 40 s: the windows whose p99 jumps are
+    the ones with such a stall, which this shows. Its backend is left out of the CPU
+    accounting; it adds ~50 commits a second.
+    """
+
+    PROBE_INTERVAL = 0.02
+    STALL_MS = 50.0
+
+    def __init__(self, args) -> None:
+        super().__init__(name="commit-probe", daemon=True)
+        self.conn = bench_connection(args)
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_commit_probe "
+            "(id bigserial PRIMARY KEY, at timestamptz)"
+        )
+        self.pid = self.conn.info.backend_pid
+        self.latencies_ms: list[float] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.PROBE_INTERVAL):
+            started = time.perf_counter()
+            self.conn.execute("INSERT INTO bench_commit_probe (at) VALUES (now())")
+            self.latencies_ms.append(1000.0 * (time.perf_counter() - started))
+
+    def stop(self) -> list[float]:
+        self.halt.set()
+        self.join(10)
+        self.conn.execute("TRUNCATE bench_commit_probe")
+        self.conn.close()
+        return sorted(self.latencies_ms)
+
+
+def commit_probe_text(latencies_ms: list[float]) -> str:
+    if not latencies_ms:
+        return "no commit timed"
+    stalls = sum(1 for ms in latencies_ms if ms > CommitProbe.STALL_MS)
+    median = latencies_ms[len(latencies_ms) // 2]
+    return (
+        f"a lone commit every {1000 * CommitProbe.PROBE_INTERVAL:.0f} ms took {median:.2f} ms "
+        f"(median), {latencies_ms[-1]:.0f} ms at most, {stalls} of {len(latencies_ms)} over "
+        f"{CommitProbe.STALL_MS:.0f} ms"
+    )
 
 
 def bench_postgres_pids(conn: psycopg.Connection, db_name: str) -> list[int]:
@@ -293,15 +346,27 @@ def wrk_phase(args, port: int, path: str, seconds: float, bodies_file: Path | No
 def measure(args, server, port: int, path: str, files: tuple[Path, Path] | None):
     """A warm-up run of wrk, then the measured run with CPU sampled around it."""
     warmup = wrk_phase(args, port, path, args.warmup, files[0] if files else None)
+    probe = CommitProbe(args)
     with admin_connection(args) as conn:
-        before = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
+        postgres = [pid for pid in bench_postgres_pids(conn, args.db_name) if pid != probe.pid]
+        before = cpu_snapshot(server.pid, postgres)
+        probe.start()
         started = time.monotonic()
         result = wrk_phase(args, port, path, args.duration, files[1] if files else None)
         elapsed = time.monotonic() - started
-        after = cpu_snapshot(server.pid, bench_postgres_pids(conn, args.db_name))
+        commits = probe.stop()
+        postgres = [pid for pid in bench_postgres_pids(conn, args.db_name) if pid != probe.pid]
+        after = cpu_snapshot(server.pid, postgres)
     cores = cores_used(before, after, elapsed)
     cores["load generator"] = result.client_cpu_seconds / elapsed
-    return warmup, result, cores
+    # Each worker's share: wrk's connections fall on the workers unevenly from run to run,
+    # and a window in which one worker holds most of them runs at one core's pace.
+    workers = [
+        (cpu - before["gunicorn"].get(pid, 0.0)) / elapsed
+        for pid, cpu in sorted(after["gunicorn"].items())
+        if pid != server.pid
+    ]
+    return warmup, result, cores, sorted(workers, reverse=True), commits
 
 
 def speed_probe() -> float:
@@ -327,20 +392,26 @@ def bench_config(args, config: ServerConfig, files, logs: Path) -> list[Endpoint
     try:
         wait_until_serving(port, server)
         noop_probe = speed_probe()
-        _, noop, noop_cpu = measure(args, server, port, "/healthz", None)
+        _, noop, noop_cpu, noop_workers, noop_commits = measure(
+            args, server, port, "/healthz", None
+        )
         ingest_probe = speed_probe()
-        warmup, ingest, ingest_cpu = measure(args, server, port, "/collecting", files)
+        warmup, ingest, ingest_cpu, ingest_workers, ingest_commits = measure(
+            args, server, port, "/collecting", files
+        )
     finally:
         server_stop(server)
     accepted = ingest.statuses[202] + warmup.statuses[202]
     with stdout_path.open("rb") as log:
         access_lines = sum(1 for line in log if b'"GET /healthz' in line or b'"POST /coll' in line)
     return [
-        EndpointRun(config, "GET /healthz", 200, noop, noop_cpu, probe_ms=noop_probe),
+        EndpointRun(config, "GET /healthz", 200, noop, noop_cpu, probe_ms=noop_probe,
+                    worker_cores=noop_workers, commit_ms=noop_commits),
         EndpointRun(config, "POST /collecting", 202, ingest, ingest_cpu,
                     accepted_total=accepted, stored=reports_stored(args),
                     in_flight_bound=2 * args.connections, access_lines=access_lines,
-                    probe_ms=ingest_probe),
+                    probe_ms=ingest_probe, worker_cores=ingest_workers,
+                    commit_ms=ingest_commits),
     ]  # fmt: skip
 
 
@@ -421,14 +492,22 @@ def cpu_lines(runs: list[EndpointRun]) -> list[str]:
         total = sum(per_request.values())
         lines.append(
             f"- {run.config.label}, {run.endpoint}: {cpu['all']:.2f} of {os.cpu_count()} cores "
-            f"busy = gunicorn {cpu['gunicorn']:.2f} + postgres {cpu['postgres']:.2f} + "
+            f"busy = gunicorn {cpu['gunicorn']:.2f}{workers_split(run)} + "
+            f"postgres {cpu['postgres']:.2f} + "
             f"redis {cpu['redis']:.2f} + load generator {cpu['load generator']:.2f} + "
             f"other processes {other:.2f}; per request "
             + " + ".join(f"{name} {ms:.2f}" for name, ms in per_request.items())
             + f" = {total:.2f} ms CPU (about {1000.0 * os.cpu_count() / total:,.0f}/s "
-            f"if nothing else ran); speed probe just before: {run.probe_ms:.0f} ms"
+            f"if nothing else ran); speed probe just before: {run.probe_ms:.0f} ms; "
+            + commit_probe_text(run.commit_ms)
         )
     return lines
+
+
+def workers_split(run: EndpointRun) -> str:
+    if len(run.worker_cores) < 2:
+        return ""
+    return " (workers " + " / ".join(f"{cores:.2f}" for cores in run.worker_cores) + ")"
 
 
 def verdict_lines(runs: list[EndpointRun]) -> list[str]:
@@ -441,6 +520,11 @@ def verdict_lines(runs: list[EndpointRun]) -> list[str]:
             (f"p99 < {TARGET_P99_MS:g} ms", ingest.percentile(0.99) < TARGET_P99_MS),
         ]
         stored = "" if ingest.stored_matches else " MISMATCH"
+        if ingest.commit_ms and ingest.commit_ms[-1] > CommitProbe.STALL_MS:
+            stored += (
+                f"; a lone commit took up to {ingest.commit_ms[-1]:.0f} ms in the receiver's "
+                "window: the disk stalled"
+            )
         if ingest.access_lines and not ingest.config.access_log:
             stored += (
                 f"; NOTE: GUNICORN_ACCESS_LOG=0 yet gunicorn wrote {ingest.access_lines:,} "
