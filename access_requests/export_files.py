@@ -86,7 +86,7 @@ def parquet_types(catalogue: Catalogue) -> dict[str, pa.DataType]:
 PARQUET_TYPES = parquet_types(REPORT_CATALOGUE)
 # Row-group statistics (min, max, nulls) for the plain columns only: a reader can skip row
 # groups by date with them. A list's or map's min and max say little of its values, and
-# computing them was 15-20% of the writer's time.
+# computing them was about 15% of the writer's time.
 PARQUET_STATISTICS = [name for name, kind in PARQUET_TYPES.items() if not pa.types.is_nested(kind)]
 EXTENSIONS = {"csv": "csv.gz", "jsonl": "jsonl.gz", "parquet": "parquet"}
 Progress = Callable[[int], None]
