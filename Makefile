@@ -10,11 +10,15 @@ DEV_ENV := DEBUG=1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime-installed: requirements.lock | $(BIN)/python
+$(VENV)/.pip-installed: requirements-pip.lock | $(BIN)/python
+	$(PIP) --require-hashes -r requirements-pip.lock
+	touch $@
+
+$(VENV)/.runtime-installed: requirements.lock | $(VENV)/.pip-installed
 	$(PIP) -r requirements.lock
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.lock | $(BIN)/python
+$(VENV)/.dev-installed: requirements-dev.lock | $(VENV)/.pip-installed
 	$(PIP) -r requirements-dev.lock
 	touch $@ $(VENV)/.runtime-installed
 
