@@ -1,15 +1,17 @@
 """Building export files: exactly the rows the data API gives the grant, streamed.
 
 On PostgreSQL the database does only what it does fastest: one plain ``COPY (SELECT
-<the granted columns> ...) TO STDOUT WITH (FORMAT csv)``, read BATCH_ROWS lines at a
-time. Everything else happens here without a Python object per value:
+<the granted columns> ...) TO STDOUT``, read BATCH_ROWS lines at a time. Everything else
+happens here without a Python object per value:
 
-- CSV: COPY's own lines (formula cells neutralised in SQL), the platform ID that
-  starts each line swapped for its pseudonym;
-- JSON Lines: Arrow reads each block of lines into columns and writes the JSON with
-  its string kernels, byte for byte what ``json.dumps`` writes for the row;
-- Parquet: the same columns typed by Arrow's CSV reader, the JSON lists and maps
-  parsed by its JSON reader.
+- CSV: COPY's own lines (``WITH (FORMAT csv)``, formula cells neutralised in SQL), the
+  platform ID that starts each line swapped for its pseudonym;
+- JSON Lines: COPY's text format (tab-separated, a backslash and N for NULL, escapes),
+  which costs the server a sixth less than its CSV; Arrow reads each block of lines
+  into columns and writes the JSON with its string kernels, byte for byte what
+  ``json.dumps`` writes for the row;
+- Parquet: the same columns typed by Arrow, the JSON lists and maps cut by its string
+  kernels.
 
 Each pseudonym is computed once per installation, by ``grant_scope.pseudonym``, the
 data API's own function. zlib, hashlib, file writes and Arrow's kernels release the
@@ -88,6 +90,7 @@ PARQUET_TYPES = parquet_types(REPORT_CATALOGUE)
 # groups by date with them. A list's or map's min and max say little of its values, and
 # computing them was about 15% of the writer's time.
 PARQUET_STATISTICS = [name for name, kind in PARQUET_TYPES.items() if not pa.types.is_nested(kind)]
+BACKSLASH = re.compile(rb"\\")
 EXTENSIONS = {"csv": "csv.gz", "jsonl": "jsonl.gz", "parquet": "parquet"}
 Progress = Callable[[int], None]
 
@@ -131,7 +134,8 @@ def _raw_connection():
 
 
 def _copy_statement(export: Export, *, neutralised: bool) -> sql.Composed:
-    """COPY of the granted columns in the data API's order. The platform ID is read raw
+    """COPY of the granted columns in the data API's order: the CSV file's lines
+    (neutralised), or else COPY's text format, for Arrow. The platform ID is read raw
     and turned into its pseudonym here; it is never written to a file."""
     columns = []
     for name in grant_scope.granted_fields(export.grant):
@@ -139,8 +143,9 @@ def _copy_statement(export: Export, *, neutralised: bool) -> sql.Composed:
         columns.append(neutralise_sql(column) if neutralised and name in TEXT_FIELDS else column)
     return sql.SQL(
         "COPY (SELECT {columns} FROM {table} WHERE report_date BETWEEN {first} AND {last} "
-        "ORDER BY report_date, id) TO STDOUT WITH (FORMAT csv)"
+        "ORDER BY report_date, id) TO STDOUT{options}"
     ).format(
+        options=sql.SQL(" WITH (FORMAT csv)" if neutralised else ""),
         columns=sql.SQL(", ".join(columns)),  # names from the catalogue, never from input
         table=sql.Identifier(Report._meta.db_table),
         first=sql.Literal(export.period_start),
@@ -400,25 +405,56 @@ def _gzip_stage(out: HashingFile) -> Iterator[_Stage]:
 
 
 def _read_block(block: TextBlock, fields: list[str]) -> pa.Table:
-    """COPY's CSV as Arrow text columns: NULL is the empty unquoted field, "" an empty
-    text. (The database's text is UTF-8 already: Arrow need not check it again.)"""
+    """COPY's text format as Arrow text columns. NULL is the field ``\\N``, "" an empty
+    field; a tab, a newline and the other escaped characters are never raw, so a line
+    is a row and Arrow splits it without quoting or escapes. A block that holds an
+    escape (a backslash not of a NULL: rare) has those columns unescaped by Python.
+    (The database's text is UTF-8 already: Arrow need not check it again.)"""
     table = pa_csv.read_csv(
         pa.BufferReader(block.text),
         read_options=pa_csv.ReadOptions(
             column_names=fields, use_threads=False, block_size=len(block.text) + 1
         ),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        parse_options=pa_csv.ParseOptions(
+            delimiter="\t", quote_char=False, double_quote=False, escape_char=False
+        ),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(fields, pa.string()),
-            null_values=[""],
+            null_values=["\\N"],
             strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
             check_utf8=False,
         ),
     )
     if table.num_rows != block.rows:
         raise ValueError(f"COPY gave {block.rows} lines, read as {table.num_rows} rows")
+    # Every backslash of COPY's text starts an escape or a NULL (a backslash of the data
+    # is written as two): when each one is followed by N, none is an escape.
+    if block.text.count(b"\\") != block.text.count(b"\\N"):
+        table = _unescaped(table)
     return table
+
+
+# COPY's text format writes a backslash as \\, and these control characters as a backslash
+# and a letter; any other character as it is.
+COPY_TEXT_ESCAPES = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+COPY_TEXT_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _unescaped(table: pa.Table) -> pa.Table:
+    """The columns of a block that hold a backslash, their escapes undone."""
+    for position, name in enumerate(table.column_names):
+        values = _array(table, name)
+        if _holds(values, BACKSLASH):
+            text = [
+                None if value is None else COPY_TEXT_ESCAPE.sub(_unescape, value)
+                for value in values.to_pylist()
+            ]
+            table = table.set_column(position, name, pa.array(text, pa.string()))
+    return table
+
+
+def _unescape(found: re.Match) -> str:
+    return COPY_TEXT_ESCAPES[found.group(1)]
 
 
 def _array(table: pa.Table, name: str) -> pa.Array:
@@ -616,7 +652,6 @@ def _copy_jsonl(export: Export, out: HashingFile, progress: Progress) -> int:
 # --- Parquet ------------------------------------------------------------------------------------
 
 MAP_FIELDS = frozenset(name for name, kind in PARQUET_TYPES.items() if pa.types.is_map(kind))
-BACKSLASH = re.compile(rb"\\")
 QUOTE = re.compile(rb'"')
 
 

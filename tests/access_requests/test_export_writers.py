@@ -56,6 +56,7 @@ AWKWARD_TEXTS = [
     "\rlead",
     "'quoted",
     "\\.",
+    "\\N",  # COPY's text format writes NULL as these two characters
     "",
     None,
     '"',
@@ -334,3 +335,43 @@ def test_parquet_row_groups_have_statistics_for_plain_columns_only(
         assert len(nested) == 6 and len(plain) == 10  # a map is two leaf columns
         assert all(columns[path].is_stats_set for path in plain)
         assert not any(columns[path].is_stats_set for path in nested)
+
+
+def _text_block(lines: list[bytes]) -> export_files.TextBlock:
+    text = b"".join(line + b"\n" for line in lines)
+    return export_files.TextBlock(len(lines), bytearray(text))
+
+
+def test_copy_text_without_escapes_is_read_by_arrow_alone(monkeypatch):
+    """NULL is the field \\N, an empty field is "" (never NULL), and no block without
+    an escape passes through Python."""
+
+    def no_python(table):
+        raise AssertionError("a block without escapes was unescaped")
+
+    monkeypatch.setattr(export_files, "_unescaped", no_python)
+    block = _text_block([b"a\t\\N\tN", b"\\N\t\tNx", b'{"k": "v"}\t[]\t\xc3\xa9'])
+    table = export_files._read_block(block, ["one", "two", "three"])
+    assert table.to_pylist() == [
+        {"one": "a", "two": None, "three": "N"},
+        {"one": None, "two": "", "three": "Nx"},
+        {"one": '{"k": "v"}', "two": "[]", "three": "é"},
+    ]
+
+
+def test_copy_text_escapes_are_undone():
+    r"""COPY writes a backslash of the data as \\ and these controls as \b \f \n \r \t
+    \v; a text that is the two characters \N is not NULL."""
+    block = _text_block(
+        [
+            b"\\\\N\t\\N\tback\\\\slash",
+            b"two\\nlines\tcr\\rtab\\tend\t\\b\\f\\v",
+            b'["a\\\\"b"]\tplain\t\\\\\\\\',
+        ]
+    )
+    table = export_files._read_block(block, ["one", "two", "three"])
+    assert table.to_pylist() == [
+        {"one": "\\N", "two": None, "three": "back\\slash"},
+        {"one": "two\nlines", "two": "cr\rtab\tend", "three": "\b\f\v"},
+        {"one": '["a\\"b"]', "two": "plain", "three": "\\\\"},
+    ]
