@@ -8,6 +8,7 @@ addresses are accepted.
 """
 
 import ipaddress
+import math
 import os
 import shutil
 import subprocess
@@ -32,8 +33,48 @@ class PhaseResult:
     on_the_fly: int = 0  # bodies re-sent with a fresh platformID once the file ran out
     client_cpu_seconds: float = 0.0  # wrk's user + system time, start-up included
 
+    histogram: Counter = field(default_factory=Counter)  # latency in us -> requests
+
     def percentile(self, fraction: float) -> float:
         return self.latency_ms.get(round(fraction * 100, 1), float("nan"))
+
+    @classmethod
+    def merged(cls, results: "list[PhaseResult]") -> "PhaseResult":
+        """Several windows as one: counts and durations added, percentiles of all latencies."""
+        total = cls()
+        for result in results:
+            total.statuses.update(result.statuses)
+            total.histogram.update(result.histogram)
+            total.duration += result.duration
+            total.client_cpu_seconds += result.client_cpu_seconds
+            for name in COUNTS:
+                setattr(total, name, getattr(total, name) + getattr(result, name))
+        total.latency_ms = {
+            p: histogram_percentile(total.histogram, p) / 1000.0 for p in PERCENTILES
+        }
+        return total
+
+
+COUNTS = (
+    "requests", "connect_errors", "read_errors", "write_errors", "timeouts", "server_closes",
+    "on_the_fly",
+)  # fmt: skip
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)  # what velaux.lua prints
+
+
+def histogram_percentile(histogram: Counter, percentile: float) -> float:
+    """wrk's own definition (stats_percentile): the least value whose cumulative count
+    reaches C's round(p/100 x count + 0.5), that is floor(p/100 x count + 1)."""
+    count = sum(histogram.values())
+    if not count:
+        return float("nan")
+    rank = math.floor(percentile / 100.0 * count + 1.0)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return float(value)
+    return float(max(histogram))
 
 
 def wrk_path() -> str:
@@ -82,12 +123,14 @@ def parse_output(text: str) -> PhaseResult:
             values = dict(item.split("=") for item in rest.split())
             result.duration = int(values["duration_us"]) / 1e6
             result.requests = int(values["requests"])
-            for name in ("connect_errors", "read_errors", "write_errors", "timeouts",
-                         "server_closes", "on_the_fly"):  # fmt: skip
+            for name in COUNTS[1:]:
                 setattr(result, name, int(values[name]))
         elif kind == "STATUS":
             status, count = rest.split()
             result.statuses[int(status)] += int(count)
+        elif kind == "HIST":
+            micros, count = rest.split()
+            result.histogram[int(micros)] += int(count)
         elif kind == "LATENCY":
             percentile, micros = rest.split()
             result.latency_ms[float(percentile)] = int(micros) / 1000.0

@@ -87,6 +87,7 @@ class EndpointRun:
     probe_ms: float = 0.0  # speed_probe() just before the endpoint was measured
     worker_cores: list[float] = field(default_factory=list)  # each worker's, busiest first
     commit_ms: list[float] = field(default_factory=list)  # CommitProbe's, sorted
+    window_rates: list[float] = field(default_factory=list)  # with --interleave: each window's
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -343,30 +344,109 @@ def wrk_phase(args, port: int, path: str, seconds: float, bodies_file: Path | No
     )  # fmt: skip
 
 
-def measure(args, server, port: int, path: str, files: tuple[Path, Path] | None):
-    """A warm-up run of wrk, then the measured run with CPU sampled around it."""
-    warmup = wrk_phase(args, port, path, args.warmup, files[0] if files else None)
+@dataclass
+class Window:
+    """One measured run of wrk against one endpoint, with the CPU sampled around it."""
+
+    result: PhaseResult
+    elapsed: float  # seconds, wall clock, wrk's start-up included
+    cpu_seconds: dict[str, float]  # per group (gunicorn, postgres, redis, all, load generator)
+    worker_seconds: dict[int, float]  # per gunicorn worker
+    commits: list[float]  # CommitProbe's latencies, ms
+    probe_ms: float = 0.0
+
+    def rate(self, status: int) -> float:
+        return self.result.statuses[status] / self.result.duration
+
+
+def measure_window(args, server, port: int, path: str, seconds: float, bodies: Path | None):
     probe = CommitProbe(args)
     with admin_connection(args) as conn:
         postgres = [pid for pid in bench_postgres_pids(conn, args.db_name) if pid != probe.pid]
         before = cpu_snapshot(server.pid, postgres)
         probe.start()
         started = time.monotonic()
-        result = wrk_phase(args, port, path, args.duration, files[1] if files else None)
+        result = wrk_phase(args, port, path, seconds, bodies)
         elapsed = time.monotonic() - started
         commits = probe.stop()
         postgres = [pid for pid in bench_postgres_pids(conn, args.db_name) if pid != probe.pid]
         after = cpu_snapshot(server.pid, postgres)
-    cores = cores_used(before, after, elapsed)
-    cores["load generator"] = result.client_cpu_seconds / elapsed
+    cpu = {name: cores * elapsed for name, cores in cores_used(before, after, elapsed).items()}
+    cpu["load generator"] = result.client_cpu_seconds
+    workers = {
+        pid: seconds - before["gunicorn"].get(pid, 0.0)
+        for pid, seconds in after["gunicorn"].items()
+        if pid != server.pid
+    }
+    return Window(result, elapsed, cpu, workers, commits)
+
+
+def windows_merged(windows: list[Window]):
+    """Windows of one endpoint as one run: what measure() returns for a single window."""
+    elapsed = sum(w.elapsed for w in windows)
+    cores = {
+        name: sum(w.cpu_seconds[name] for w in windows) / elapsed for name in windows[0].cpu_seconds
+    }
+    workers: dict[int, float] = {}
+    for window in windows:
+        for pid, seconds in window.worker_seconds.items():
+            workers[pid] = workers.get(pid, 0.0) + seconds
+    commits = sorted(ms for w in windows for ms in w.commits)
+    result = PhaseResult.merged([w.result for w in windows])
+    return result, cores, sorted((s / elapsed for s in workers.values()), reverse=True), commits
+
+
+def measure(args, server, port: int, path: str, files: tuple[Path, Path] | None):
+    """A warm-up run of wrk, then the measured run with CPU sampled around it."""
+    warmup = wrk_phase(args, port, path, args.warmup, files[0] if files else None)
+    window = measure_window(args, server, port, path, args.duration, files[1] if files else None)
     # Each worker's share: wrk's connections fall on the workers unevenly from run to run,
     # and a window in which one worker holds most of them runs at one core's pace.
-    workers = [
-        (cpu - before["gunicorn"].get(pid, 0.0)) / elapsed
-        for pid, cpu in sorted(after["gunicorn"].items())
-        if pid != server.pid
-    ]
-    return warmup, result, cores, sorted(workers, reverse=True), commits
+    return (warmup, *windows_merged([window]))
+
+
+def measure_interleaved(args, server, port: int, files: tuple[Path, Path], logs: Path):
+    """Both endpoints in alternating windows of --interleave seconds, ABBA order.
+
+    The machine's speed drifts from one minute to the next (see speed_probe), so two
+    10 s runs one after the other can see different machines. Here each endpoint gets
+    --duration seconds in all, cut into windows that alternate (no-op, receiver,
+    receiver, no-op, ...), so both see the same mix of fast and slow moments, and every
+    window opens new connections, so the split of connections between the workers is
+    drawn anew each time. The receiver's measured bodies are cut into one slice per
+    window: no body is sent twice.
+    """
+    wrk_phase(args, port, "/healthz", args.warmup, None)
+    warmup = wrk_phase(args, port, "/collecting", args.warmup, files[0])
+    count = max(1, round(args.duration / args.interleave))
+    slices = body_slices(files[1], count, logs)
+    noop_windows: list[Window] = []
+    ingest_windows: list[Window] = []
+    for cycle in range(count):
+        order = ("noop", "ingest") if cycle % 2 == 0 else ("ingest", "noop")
+        for kind in order:
+            probe_ms = speed_probe()
+            if kind == "noop":
+                window = measure_window(args, server, port, "/healthz", args.interleave, None)
+                noop_windows.append(window)
+            else:
+                window = measure_window(
+                    args, server, port, "/collecting", args.interleave, slices[cycle]
+                )
+                ingest_windows.append(window)
+            window.probe_ms = probe_ms
+    return warmup, noop_windows, ingest_windows
+
+
+def body_slices(path: Path, count: int, logs: Path) -> list[Path]:
+    lines = path.read_bytes().splitlines(keepends=True)
+    size = -(-len(lines) // count)
+    slices = []
+    for index in range(count):
+        part = logs / f"measured-bodies-{index}.jsonl"
+        part.write_bytes(b"".join(lines[index * size : (index + 1) * size]))
+        slices.append(part)
+    return slices
 
 
 def speed_probe() -> float:
@@ -389,29 +469,39 @@ def bench_config(args, config: ServerConfig, files, logs: Path) -> list[Endpoint
     reports_truncate(args)
     stdout_path = logs / f"stdout-{len(list(logs.glob('stdout-*')))}.log"
     server = server_start(args, config, port, stdout_path)
+    windows: tuple[list[Window], list[Window]] = ([], [])
     try:
         wait_until_serving(port, server)
-        noop_probe = speed_probe()
-        _, noop, noop_cpu, noop_workers, noop_commits = measure(
-            args, server, port, "/healthz", None
-        )
-        ingest_probe = speed_probe()
-        warmup, ingest, ingest_cpu, ingest_workers, ingest_commits = measure(
-            args, server, port, "/collecting", files
-        )
+        if args.interleave:
+            warmup, *windows = measure_interleaved(args, server, port, files, logs)
+            noop, noop_cpu, noop_workers, noop_commits = windows_merged(windows[0])
+            ingest, ingest_cpu, ingest_workers, ingest_commits = windows_merged(windows[1])
+            noop_probe = statistics.fmean(w.probe_ms for w in windows[0])
+            ingest_probe = statistics.fmean(w.probe_ms for w in windows[1])
+        else:
+            noop_probe = speed_probe()
+            _, noop, noop_cpu, noop_workers, noop_commits = measure(
+                args, server, port, "/healthz", None
+            )
+            ingest_probe = speed_probe()
+            warmup, ingest, ingest_cpu, ingest_workers, ingest_commits = measure(
+                args, server, port, "/collecting", files
+            )
     finally:
         server_stop(server)
     accepted = ingest.statuses[202] + warmup.statuses[202]
+    wrk_runs = 1 + max(1, len(windows[1]))  # the warm-up and each measured run of the receiver
     with stdout_path.open("rb") as log:
         access_lines = sum(1 for line in log if b'"GET /healthz' in line or b'"POST /coll' in line)
     return [
         EndpointRun(config, "GET /healthz", 200, noop, noop_cpu, probe_ms=noop_probe,
-                    worker_cores=noop_workers, commit_ms=noop_commits),
+                    worker_cores=noop_workers, commit_ms=noop_commits,
+                    window_rates=[w.rate(200) for w in windows[0]]),
         EndpointRun(config, "POST /collecting", 202, ingest, ingest_cpu,
                     accepted_total=accepted, stored=reports_stored(args),
-                    in_flight_bound=2 * args.connections, access_lines=access_lines,
+                    in_flight_bound=wrk_runs * args.connections, access_lines=access_lines,
                     probe_ms=ingest_probe, worker_cores=ingest_workers,
-                    commit_ms=ingest_commits),
+                    commit_ms=ingest_commits, window_rates=[w.rate(202) for w in windows[1]]),
     ]  # fmt: skip
 
 
@@ -442,7 +532,14 @@ def machine_lines(args, bodies: list[bytes]) -> list[str]:
         f"- load: {wrk_version}, {args.wrk_threads} threads, {args.connections} keep-alive "
         "HTTP/1.1 connections (bench/ingest/velaux.lua), on the same machine; "
         f"{args.warmup:g} s warm-up then "
-        f"{args.duration:g} s measured per endpoint; {len(bodies)} distinct VelaUX bodies "
+        f"{args.duration:g} s measured per endpoint"
+        + (
+            f" in alternating windows of {args.interleave:g} s (no-op, receiver, receiver, "
+            "no-op, ...)"
+            if args.interleave
+            else ""
+        )
+        + f"; {len(bodies)} distinct VelaUX bodies "
         f"(mean {mean_body:.0f} bytes), each a new platformID",
     ]
 
@@ -500,6 +597,24 @@ def cpu_lines(runs: list[EndpointRun]) -> list[str]:
             + f" = {total:.2f} ms CPU (about {1000.0 * os.cpu_count() / total:,.0f}/s "
             f"if nothing else ran); speed probe just before: {run.probe_ms:.0f} ms; "
             + commit_probe_text(run.commit_ms)
+        )
+    return lines
+
+
+def window_lines(runs: list[EndpointRun]) -> list[str]:
+    """With --interleave: how far the windows of one run spread, and the cycles' ratios."""
+    lines = []
+    for noop, ingest in zip(runs[::2], runs[1::2], strict=True):
+        if not ingest.window_rates:
+            continue
+        ratios = [i / n for n, i in zip(noop.window_rates, ingest.window_rates, strict=True) if n]
+        lines.append(
+            f"- {ingest.config.label}: {len(ingest.window_rates)} windows of each endpoint; "
+            f"no-op {min(noop.window_rates):,.0f} to {max(noop.window_rates):,.0f}/s, "
+            f"receiver {min(ingest.window_rates):,.0f} to {max(ingest.window_rates):,.0f}/s; "
+            f"receiver / no-op of each cycle's pair {min(ratios):.2f} to {max(ratios):.2f} "
+            f"(median {statistics.median(ratios):.2f}); all windows together "
+            f"{ingest.ok_rate / noop.ok_rate:.2f}"
         )
     return lines
 
@@ -608,6 +723,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's -t")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
+    parser.add_argument(
+        "--interleave", type=float, default=0.0, metavar="SECONDS",
+        help="measure both endpoints in alternating windows of this length (ABBA), "
+        "--duration seconds each in all, instead of one run after the other",
+    )  # fmt: skip
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--bodies", type=int, default=60_000, help="distinct bodies to pre-build")
     parser.add_argument(
@@ -642,6 +762,9 @@ def print_report(args, configs, runs, bodies, idle_load) -> None:
     print()
     print("CPU use during the measured windows:")
     print("\n".join(cpu_lines(runs)))
+    if args.interleave:
+        print("Alternating windows:")
+        print("\n".join(window_lines(runs)))
     print("Targets (2-core machine):")
     print("\n".join(verdict_lines(runs)))
     if any(config.round for config in configs):

@@ -7,7 +7,8 @@
 -- outlasts them it posts them again with a fresh random platformID, so every request is
 -- still a new installation (counted as "made on the fly"). Without one it sends GET PATH.
 -- Every thread counts statuses and "Connection: close" answers; done() prints them in
--- lines run.py reads (RESULT, STATUS, LATENCY), after wrk's own summary.
+-- lines run.py reads (RESULT, STATUS, LATENCY, and HIST: the latency histogram), after
+-- wrk's own summary.
 
 local threads = {}
 local created = 0
@@ -101,5 +102,10 @@ function done(summary, latency, requests)
   end
   for _, p in ipairs({ 50, 90, 99, 99.9 }) do
     io.write(string.format("LATENCY %g %d\n", p, latency:percentile(p)))
+  end
+  -- every latency seen (microseconds) and how often, so that windows can be merged
+  for i = 1, #latency do
+    local value, count = latency(i)
+    io.write(string.format("HIST %d %d\n", value, count))
   end
 end
