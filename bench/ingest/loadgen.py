@@ -55,10 +55,10 @@ class PhaseResult:
         return total
 
 
-COUNTS = (
-    "requests", "connect_errors", "read_errors", "write_errors", "timeouts", "server_closes",
-    "on_the_fly",
+WRK_COUNTS = (  # the RESULT line's counts besides the duration and the requests
+    "connect_errors", "read_errors", "write_errors", "timeouts", "server_closes", "on_the_fly",
 )  # fmt: skip
+COUNTS = ("requests", *WRK_COUNTS)
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)  # what velaux.lua prints
 
 
@@ -123,7 +123,7 @@ def parse_output(text: str) -> PhaseResult:
             values = dict(item.split("=") for item in rest.split())
             result.duration = int(values["duration_us"]) / 1e6
             result.requests = int(values["requests"])
-            for name in COUNTS[1:]:
+            for name in WRK_COUNTS:
                 setattr(result, name, int(values[name]))
         elif kind == "STATUS":
             status, count = rest.split()

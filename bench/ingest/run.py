@@ -373,6 +373,8 @@ def measure_window(args, server, port: int, path: str, seconds: float, bodies: P
         after = cpu_snapshot(server.pid, postgres)
     cpu = {name: cores * elapsed for name, cores in cores_used(before, after, elapsed).items()}
     cpu["load generator"] = result.client_cpu_seconds
+    # Each worker's share: wrk's connections fall on the workers unevenly from run to run,
+    # and a window in which one worker holds most of them runs at one core's pace.
     workers = {
         pid: seconds - before["gunicorn"].get(pid, 0.0)
         for pid, seconds in after["gunicorn"].items()
@@ -400,8 +402,6 @@ def measure(args, server, port: int, path: str, files: tuple[Path, Path] | None)
     """A warm-up run of wrk, then the measured run with CPU sampled around it."""
     warmup = wrk_phase(args, port, path, args.warmup, files[0] if files else None)
     window = measure_window(args, server, port, path, args.duration, files[1] if files else None)
-    # Each worker's share: wrk's connections fall on the workers unevenly from run to run,
-    # and a window in which one worker holds most of them runs at one core's pace.
     return (warmup, *windows_merged([window]))
 
 
