@@ -25,6 +25,10 @@ report is written at once, as before; no extra thread wakes for it.
   so the statement's text is the same for every batch: the committer prepares it on
   the server once per connection (INGEST_GROUP_COMMIT_PREPARE; off behind a pooler
   that cannot keep prepared statements), and binds on the server, not in Python.
+  It runs on the libpq connection itself (psycopg.pq: the call waits without the
+  GIL), not through a cursor, whose query conversion, prepared-statement bookkeeping
+  and result machinery cost more Python than the batch's own rows; a failed result
+  becomes psycopg's exception for its SQLSTATE, and Django's as for any query.
 - The committer connection is one per process, opened on first use (so after
   gunicorn's or Celery's fork), used by one leader at a time, and closed at exit.
   Inside a transaction (tests, management code) and on SQLite, reports are written
@@ -52,8 +56,10 @@ from django.db import (
     connection,
     connections,
 )
+from psycopg.pq import ConnStatus, ExecStatus
 
-ONLY_WHEN_ASKED = 2**31 - 1  # a prepare_threshold no other statement reaches
+STATEMENT_NAME = b"ingest_report_batch"
+DONE = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
 logger = logging.getLogger(__name__)
 
 
@@ -96,7 +102,9 @@ class Committer:
     def __init__(self, statement: str, encode: Callable[[list[list[Any]]], str]) -> None:
         self.pid = os.getpid()
         self.statement = statement  # parameters: the rows as encoded by ``encode``, the limit
+        self.query = libpq_query(statement)
         self.encode = encode
+        self.prepared_on: Any = None  # the libpq connection the statement is prepared on
         self.lock = threading.Lock()
         self.pending: list[PendingReport] = []
         self.leading = False  # a thread is writing a batch
@@ -179,39 +187,62 @@ class Committer:
     def write_batch(self, batch: list[PendingReport]) -> None:
         rounds = rounds_of(batch)
         self.db.ensure_connection()
-        # Django opens psycopg connections with prepare_threshold None, which turns
-        # prepare=True into a no-op: here only the statement asked for is prepared.
-        self.db.connection.prepare_threshold = ONLY_WHEN_ASKED
-        # psycopg's own cursor binds on the server (Django's binds in Python); Django's
-        # wrapper still turns psycopg's errors into django.db's.
-        with self.db.wrap_database_errors, psycopg.Cursor(self.db.connection) as cursor:
+        # Django's wrapper turns psycopg's errors into django.db's, as for its own queries.
+        with self.db.wrap_database_errors:
+            pgconn = self.db.connection.pgconn
             if len(rounds) == 1:  # one statement: autocommit saves the BEGIN
-                self.write_round(cursor, rounds[0])
+                self.write_round(pgconn, rounds[0])
                 return
-            cursor.execute("BEGIN")
+            self.run(pgconn, b"BEGIN")
             try:
                 for statement_round in rounds:
-                    self.write_round(cursor, statement_round)
+                    self.write_round(pgconn, statement_round)
             except BaseException:
-                self.rollback(cursor)
+                self.rollback(pgconn)
                 raise
-            cursor.execute("COMMIT")
+            self.run(pgconn, b"COMMIT")
 
-    def rollback(self, cursor) -> None:
+    def rollback(self, pgconn) -> None:
         try:
-            cursor.execute("ROLLBACK")
-        except DatabaseError:
+            self.run(pgconn, b"ROLLBACK")
+        except psycopg.Error:
             self.db.close()  # the connection is gone, and the transaction with it
 
-    def write_round(self, cursor, items: list[PendingReport]) -> None:
+    def run(self, pgconn, command: bytes) -> None:
+        self.checked(pgconn, pgconn.exec_(command))
+
+    def checked(self, pgconn, result):
+        """The result, or psycopg's exception for it (OperationalError once the
+        connection is lost, whatever the server said last)."""
+        if result.status in DONE:
+            return result
+        if pgconn.status != ConnStatus.OK:
+            message = result.get_error_message(self.db.connection.info.encoding)
+            raise psycopg.OperationalError(message or "the connection was lost")
+        raise psycopg.errors.error_from_result(result, self.db.connection.info.encoding)
+
+    def write_round(self, pgconn, items: list[PendingReport]) -> None:
         params = [
-            self.encode([item.params for item in items]),
-            settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY,
+            self.encode([item.params for item in items]).encode(),
+            str(settings.INGEST_MAX_REPORTS_PER_INSTALLATION_PER_DAY).encode(),
         ]
-        cursor.execute(self.statement, params, prepare=settings.INGEST_GROUP_COMMIT_PREPARE)
-        revisions = {(pid, day): revision for pid, day, revision in cursor.fetchall()}
+        if not settings.INGEST_GROUP_COMMIT_PREPARE:
+            result = self.checked(pgconn, pgconn.exec_params(self.query, params))
+        else:
+            if self.prepared_on is not pgconn:  # a new connection: prepare once on it
+                self.checked(pgconn, pgconn.prepare(STATEMENT_NAME, self.query))
+                self.prepared_on = pgconn
+            result = self.checked(pgconn, pgconn.exec_prepared(STATEMENT_NAME, params))
+        # The statement returns (platform_id, report_date in ISO form, revision) of each
+        # row it wrote; a report at the daily limit returns nothing.
+        revisions = {
+            (result.get_value(row, 0), result.get_value(row, 1)): result.get_value(row, 2)
+            for row in range(result.ntuples)
+        }
         for item in items:
-            item.revision = revisions.get(item.key)
+            platform_id, day = item.key
+            revision = revisions.get((platform_id.encode(), day.isoformat().encode()))
+            item.revision = None if revision is None else int(revision)
 
     def close(self) -> None:
         self.db.close()
@@ -219,6 +250,15 @@ class Committer:
 
 _lock = threading.Lock()
 _committer: Committer | None = None
+
+
+def libpq_query(statement: str) -> bytes:
+    """A statement written with psycopg's %s placeholders, numbered as libpq takes them."""
+    if "%%" in statement or "%(" in statement:
+        raise ValueError("only plain %s placeholders are supported")
+    pieces = statement.split("%s")
+    numbered = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], 1))
+    return numbered.encode()
 
 
 def enabled() -> bool:

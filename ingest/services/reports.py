@@ -59,7 +59,8 @@ def batch_upsert_sql(report_columns: tuple[str, ...] = REPORT_COLUMNS) -> str:
         f"SELECT {columns}, 1 FROM json_populate_recordset(NULL::{table}, %s::json) "
         f"ON CONFLICT (platform_id, report_date) DO UPDATE SET {updates}, "
         f"revision = {table}.revision + 1 WHERE {table}.revision < %s "
-        "RETURNING platform_id, report_date, revision"
+        # the day as ISO text whatever the session's DateStyle: the committer reads text
+        "RETURNING platform_id, to_char(report_date, 'YYYY-MM-DD'), revision"
     )
 
 

@@ -13,7 +13,7 @@ from datetime import date
 
 import psycopg
 import pytest
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -381,3 +381,22 @@ def test_awkward_values_survive_the_batchs_json_exactly(committer):
     single, batched = _stored_both_ways(committer, ParsedReport("awkwardvalues001", columns))
     assert batched == single
     assert batched["addons"] == columns["addons"] and batched["workflow_step_definitions"] is None
+
+
+def test_the_statement_is_numbered_for_libpq():
+    numbered = group_commit.libpq_query("SELECT %s::json WHERE x < %s")
+    assert numbered == b"SELECT $1::json WHERE x < $2"
+    with pytest.raises(ValueError, match="placeholders"):
+        group_commit.libpq_query("SELECT %(name)s")
+
+
+def test_a_server_error_is_djangos_error_for_its_sqlstate(committer, typical_payload):
+    item = pending(typical_payload, "badjson000000001")
+    committer.encode = lambda rows: "not json"  # the server refuses the parameter
+
+    committer.commit([item])
+
+    with pytest.raises(DataError) as raised:
+        item.outcome()
+    assert raised.value.__cause__.__cause__.sqlstate == "22P02"  # invalid_text_representation
+    assert committer.db.connection is not None  # not a lost connection: kept open
