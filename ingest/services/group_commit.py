@@ -101,7 +101,7 @@ class Committer:
 
     def __init__(self, statement: str, encode: Callable[[list[list[Any]]], str]) -> None:
         self.pid = os.getpid()
-        self.statement = statement  # parameters: the rows as encoded by ``encode``, the limit
+        # parameters: the rows as encoded by ``encode``, then the daily limit
         self.query = libpq_query(statement)
         self.encode = encode
         self.prepared_on: Any = None  # the libpq connection the statement is prepared on
